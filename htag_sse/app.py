@@ -1,0 +1,164 @@
+"""``HtagSSE``: a Starlette application that serves htag apps over POST + SSE."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any
+
+from htag import Tag
+from htag.runners.commons import url2ak
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import BaseRoute
+
+from .assets import Assets
+from .cookie import SessionMiddleware
+from .endpoints import Endpoints, _session
+from .pages import Pages
+from .session import Sessions
+from .settings import Settings
+from .stores import DiskStore, Store
+
+log = logging.getLogger("htag_sse")
+
+#: Where sessions live by default (relative to the working directory); ``HTAG_SSE_DIR`` overrides it.
+DEFAULT_SESSION_DIR = ".htag-sse"
+
+#: Headers of every htag page. ``no-store``: a page embeds its own token and id.
+PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+
+
+class HtagSSE(Starlette):
+    """Serve htag app(s) on the web: ``HtagSSE(App)`` is an ASGI application.
+
+    ``HtagSSE(App).run()`` serves it with hypercorn; ``app = HtagSSE(App)`` in
+    ``server.py`` serves it with ``hypercorn server:app`` or ``uvicorn server:app``.
+    Several apps: ``await app.handle(request, OtherApp)`` from your own routes.
+
+    Durations are in seconds. See ``docs/`` for every option.
+    """
+
+    def __init__(
+        self,
+        app: type[Tag] | None = None,
+        *,
+        debug: bool = False,
+        session_store: Store | None = None,
+        session_dir: str | os.PathLike[str] | None = None,
+        transport: str = "auto",
+        http_only: bool = False,
+        parano: bool = False,
+        timeout_interaction: float = 60.0,
+        timeout_inactivity: float = 0.0,
+        grace_s: float = 60.0,
+        heartbeat_s: float = 15.0,
+        poll_timeout_s: float = 25.0,
+        backlog_events: int = 256,
+        max_body_bytes: int = 1_048_576,
+        max_pages_per_session: int = 16,
+        prefix: str = "/_htag",
+        session_cookie: str = "htag_sid",
+        session_path: str = "/",
+        session_max_age_s: float = 14 * 86400.0,
+        routes: Sequence[BaseRoute] | None = None,
+        middleware: Sequence[Middleware] | None = None,
+        lifespan: Callable[[Any], contextlib.AbstractAsyncContextManager[Any]] | None = None,
+    ) -> None:
+        self.settings = Settings.build(
+            debug=debug, transport=transport, http_only=http_only, parano=parano,
+            timeout_interaction=timeout_interaction, timeout_inactivity=timeout_inactivity,
+            grace_s=grace_s, heartbeat_s=heartbeat_s, poll_timeout_s=poll_timeout_s,
+            backlog_events=backlog_events, max_body_bytes=max_body_bytes,
+            max_pages_per_session=max_pages_per_session, prefix=prefix, session_cookie=session_cookie,
+            session_path=session_path, session_max_age_s=session_max_age_s,
+        )  # fmt: skip
+        if session_store is not None and session_dir is not None:
+            raise ValueError("give session_store or session_dir, not both")
+        store = session_store or DiskStore(session_dir or os.environ.get("HTAG_SSE_DIR") or DEFAULT_SESSION_DIR)
+        self.store = store
+        self.sessions = Sessions(store, max_age_s=self.settings.session_max_age_s)
+        self.pages = Pages(self.settings, self.sessions, store)
+        self.assets = Assets(self.settings)
+        endpoints = Endpoints(self.settings, self.pages, self.assets)
+        super().__init__(
+            debug=debug,
+            routes=[*endpoints.routes(), *(routes or [])],
+            middleware=[Middleware(SessionMiddleware, sessions=self.sessions, settings=self.settings), *(middleware or [])],
+            lifespan=self._lifespan(lifespan),
+        )
+        if app is not None:
+            self.pages.register(app)
+
+            async def home(request: Request) -> Response:
+                return await self.handle(request, app)
+
+            self.add_route("/", home, methods=["GET"], name="htag_home")
+
+    async def handle(
+        self,
+        request: Request,
+        App: type[Tag],
+        *,
+        transport: str | None = None,
+        http_only: bool | None = None,
+        parano: bool | None = None,
+        timeout_interaction: float | None = None,
+        timeout_inactivity: float | None = None,
+    ) -> Response:
+        """Answer ``request`` with a new page of ``App`` (htagweb's ``handle``).
+
+        The query string gives the app's init arguments (htag's rules). Keyword
+        arguments override this app's defaults for this route.
+        """
+        settings = self.settings.for_route(
+            transport=transport, http_only=http_only, parano=parano,
+            timeout_interaction=timeout_interaction, timeout_inactivity=timeout_inactivity,
+        )  # fmt: skip
+        if request.method == "HEAD":
+            return HTMLResponse(b"", headers=PAGE_HEADERS)
+        root = request.scope.get("root_path", "")
+        _, html = self.pages.create(
+            App, _session(request), url2ak(str(request.url)), settings,
+            self.assets.head(root), self.assets.boot(root, settings),
+        )  # fmt: skip
+        return HTMLResponse(html, headers=PAGE_HEADERS)
+
+    def rotate_session(self, request: Request) -> str:
+        """Give the user's session a new id, keeping its data (call it after a login)."""
+        return self.sessions.rotate(_session(request))
+
+    def run(self, host: str = "127.0.0.1", port: int = 8000, **options: Any) -> None:
+        """Serve with hypercorn until Ctrl-C/SIGTERM; see :func:`htag_sse.server.run` for options."""
+        from .server import run
+
+        run(self, host=host, port=port, **options)
+
+    def _lifespan(
+        self, user: Callable[[Any], contextlib.AbstractAsyncContextManager[Any]] | None
+    ) -> Callable[[Any], contextlib.AbstractAsyncContextManager[Any]]:
+        @contextlib.asynccontextmanager
+        async def lifespan(app: Any) -> AsyncIterator[Any]:
+            try:
+                if user is None:
+                    yield None
+                else:
+                    async with user(app) as state:
+                        yield state
+            finally:
+                self.pages.close_all()
+
+        return lifespan
+
+
+#: htagweb's names, so a migration is a one-line import change.
+AppServer = HtagSSE
+Runner = HtagSSE

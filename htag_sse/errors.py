@@ -1,0 +1,35 @@
+"""The few exceptions htag-sse raises, all under :class:`HtagSSEError`."""
+
+from __future__ import annotations
+
+import json
+
+
+class HtagSSEError(Exception):
+    """Base class of every error raised by htag-sse."""
+
+
+class ConfigError(HtagSSEError, ValueError):
+    """A configuration value is invalid; the message names it and shows it."""
+
+
+class AppLoadError(HtagSSEError):
+    """An htag app could not be found or imported (command line, rerun)."""
+
+
+class RequestError(HtagSSEError):
+    """A request was refused. Carries the HTTP status and a stable error code.
+
+    Raised anywhere while handling a request; the endpoints turn it into a
+    JSON answer ``{"error": code, "message": message}`` with ``status``.
+    Nothing has been changed on the server when it is raised.
+    """
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+    def body(self) -> bytes:
+        return json.dumps({"error": self.code, "message": self.message}).encode()

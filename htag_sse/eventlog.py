@@ -1,0 +1,68 @@
+"""A page's pushed events: numbered, bounded, and awaitable by streams and polls."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+
+
+class EventLog:
+    """Events pushed by a page (``tag.update()``), each with an increasing id.
+
+    Keeps the last ``limit`` events so a client that reconnects with the id it
+    last saw gets everything after it. When the client is further behind than
+    the backlog (or names an id the log never issued), :meth:`since` answers
+    ``None``: the caller then sends a full refresh of the page instead.
+    """
+
+    __slots__ = ("_events", "_last", "_waiter", "closed")
+
+    def __init__(self, limit: int) -> None:
+        self._events: deque[tuple[int, str]] = deque(maxlen=limit)
+        self._last = 0
+        self._waiter: asyncio.Future[None] | None = None
+        self.closed = False
+
+    @property
+    def last(self) -> int:
+        """Id of the newest event (0 before the first)."""
+        return self._last
+
+    def append(self, data: str) -> int:
+        self._last += 1
+        self._events.append((self._last, data))
+        self._wake()
+        return self._last
+
+    def since(self, after: int) -> list[tuple[int, str]] | None:
+        """Events with an id greater than ``after``; ``None`` if some were lost."""
+        if after == self._last:
+            return []
+        if after > self._last or not self._events or after < self._events[0][0] - 1:
+            return None
+        return [e for e in self._events if e[0] > after]
+
+    async def wait(self, after: int, timeout_s: float | None = None) -> None:
+        """Return once an event newer than ``after`` exists, the log is closed,
+        or ``timeout_s`` has passed."""
+        if self._last > after or self.closed:
+            return
+        if self._waiter is None:
+            self._waiter = asyncio.get_running_loop().create_future()
+        waiter = self._waiter
+        try:
+            async with asyncio.timeout(timeout_s):
+                await asyncio.shield(waiter)
+        except TimeoutError:
+            pass
+
+    def close(self) -> None:
+        """Wake every waiter for good (page dropped, server stopping)."""
+        self.closed = True
+        self._wake()
+
+    def _wake(self) -> None:
+        if self._waiter is not None:
+            if not self._waiter.done():
+                self._waiter.set_result(None)
+            self._waiter = None

@@ -1,0 +1,177 @@
+"""The pages of this process: creation (the one rendering), lookup, limits, expiry and reruns."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+import pickle
+import secrets
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from htag import Tag
+from htag.render import HRenderer
+
+from .errors import RequestError
+from .page import Page, current_page, track_tasks
+from .session import Session, Sessions
+from .settings import Settings
+from .stores import Store
+
+log = logging.getLogger("htag_sse")
+
+Init = tuple[tuple[Any, ...], dict[str, Any]]
+#: Builds the page's boot script from (page id, page token).
+Boot = Callable[[str, str], str]
+
+
+def app_ref(cls: type) -> str:
+    return f"{cls.__module__}:{cls.__qualname__}"
+
+
+class Pages:
+    """Every live page of this worker, by id.
+
+    Page ids start with the worker id, so any worker can tell a page's owner.
+    Each page also leaves a small record in the store (session, app, init
+    args) so that, once its live instance is gone, the app can be rerun.
+    """
+
+    def __init__(self, settings: Settings, sessions: Sessions, store: Store) -> None:
+        self.settings = settings
+        self.sessions = sessions
+        self.store = store
+        self.worker_id = secrets.token_hex(3)
+        self._pages: dict[str, Page] = {}
+        self._by_sid: dict[str, list[Page]] = {}
+        self._classes: dict[str, type[Tag]] = {}
+        self._statics: dict[type[Tag], tuple[type[Tag], list[Tag]]] = {}
+        self._reaper: asyncio.Task[None] | None = None
+
+    def __len__(self) -> int:
+        return len(self._pages)
+
+    def get(self, pid: str) -> Page | None:
+        return self._pages.get(pid)
+
+    def register(self, cls: type[Tag]) -> str:
+        """Remember an app class, so pages of it can be rerun."""
+        if not (isinstance(cls, type) and issubclass(cls, Tag)):
+            raise TypeError(f"an htag app must be a subclass of htag.Tag, got {cls!r}")
+        ref = app_ref(cls)
+        self._classes[ref] = cls
+        return ref
+
+    def create(
+        self, cls: type[Tag], session: Session, init: Init, settings: Settings, head: list[Tag], boot: Boot
+    ) -> tuple[Page, str]:
+        """Create a page and render it: the one and only full rendering."""
+        sid = self.sessions.ensure(session)
+        pid = f"{self.worker_id}.{secrets.token_urlsafe(12)}"
+        page = Page(pid, secrets.token_urlsafe(16), session, settings, self.register(cls), init, self.sessions)
+        track_tasks(asyncio.get_running_loop())
+        token = current_page.set(page)
+        try:
+            page.hr = self._renderer(cls, page, head, boot(pid, page.token))
+            html = str(page.hr)
+        finally:
+            current_page.reset(token)
+        page.hr._statics = []  # only needed for this first rendering: saves ~35 KB per page
+        self._add(page, sid)
+        record = {"sid": sid, "app": page.app_ref, "init": init, "token": page.token, "route": _route(settings)}
+        self.store.set("p:" + pid, pickle.dumps(record), self.settings.session_max_age_s)
+        self.sessions.save(session)
+        log.info("page %s created (%s)", pid, page.app_ref)
+        return page, html
+
+    def rerun(self, old_pid: str, session: Session, token: str | None, head: list[Tag], boot: Boot) -> Page:
+        """Recreate a page whose live instance is gone, from its record and the session."""
+        blob = self.store.get("p:" + old_pid)
+        record = pickle.loads(blob) if blob else None
+        if not record or record["sid"] != session.sid:
+            raise RequestError(410, "page_gone", f"page {old_pid} is gone and cannot be rerun: reload")
+        if not token or not hmac.compare_digest(record["token"], token):
+            raise RequestError(403, "bad_token", "missing or wrong page token (X-Htag-Token)")
+        cls = self._resolve(record["app"])
+        settings = self.settings.for_route(**record["route"])
+        page, _ = self.create(cls, session, record["init"], settings, head, boot)
+        self.store.delete("p:" + old_pid)
+        log.info("page %s rerun as %s", old_pid, page.pid)
+        return page
+
+    def drop(self, page: Page, reason: str, stopping: bool = False) -> None:
+        page.close(stopping)
+        self._pages.pop(page.pid, None)
+        same = self._by_sid.get(page.session.sid or "")
+        if same and page in same:
+            same.remove(page)
+            if not same:
+                del self._by_sid[page.session.sid or ""]
+        log.info("page %s dropped (%s)", page.pid, reason)
+
+    def close_all(self) -> None:
+        """Server shutdown: end every stream and task (records stay, for reruns)."""
+        if self._reaper:
+            self._reaper.cancel()
+            self._reaper = None
+        for page in list(self._pages.values()):
+            self.drop(page, "server stopping", stopping=True)
+
+    def expire(self, now: float) -> None:
+        """Drop pages disconnected longer than ``grace_s`` or idle past ``timeout_inactivity``."""
+        for page in list(self._pages.values()):
+            s = page.settings
+            if page.streams == 0 and now - page.seen_at > s.grace_s:
+                self.drop(page, f"disconnected for {s.grace_s:g} s")
+            elif s.timeout_inactivity and now - page.acted_at > s.timeout_inactivity:
+                self.drop(page, f"no interaction for {s.timeout_inactivity:g} s")
+
+    def _renderer(self, cls: type[Tag], page: Page, head: list[Tag], js: str) -> HRenderer:
+        prepared = self._statics.get(cls)
+        if prepared is None:
+            # First page of this class: htag discovers its statics (scanning every
+            # Tag subclass alive, slower as pages grow); later pages reuse them.
+            hr = HRenderer(cls, js, init=page.init, fullerror=page.settings.debug, statics=head, session=page.session)
+            twin = type(cls)(cls.__name__, (cls,), {"imports": [], "__module__": cls.__module__, "__qualname__": cls.__qualname__})
+            self._statics[cls] = (twin, hr._statics[len(head) : -1])
+        else:
+            twin, statics = prepared
+            hr = HRenderer(twin, js, init=page.init, fullerror=page.settings.debug, statics=[*head, *statics], session=page.session)
+        if page.settings.push:
+            hr.sendactions = page.push
+        return hr
+
+    def _add(self, page: Page, sid: str) -> None:
+        same = self._by_sid.setdefault(sid, [])
+        while len(same) >= self.settings.max_pages_per_session:
+            self.drop(same[0], f"session has more than {self.settings.max_pages_per_session} pages")
+        same.append(page)
+        self._pages[page.pid] = page
+        if self._reaper is None or self._reaper.done():
+            self._reaper = asyncio.get_running_loop().create_task(self._reap(), name="htag-sse reaper")
+
+    async def _reap(self) -> None:
+        tick = min(self.settings.grace_s / 4, 5.0)
+        while self._pages:
+            await asyncio.sleep(tick)
+            self.expire(time.monotonic())
+
+    def _resolve(self, ref: str) -> type[Tag]:
+        cls = self._classes.get(ref)
+        if cls is None:  # an app defined in an already imported module (never import new code)
+            module, _, qualname = ref.partition(":")
+            obj: Any = sys.modules.get(module)
+            for part in qualname.split("."):
+                obj = getattr(obj, part, None)
+            if not (isinstance(obj, type) and issubclass(obj, Tag)):
+                raise RequestError(410, "page_gone", f"app {ref} is not loaded here: reload")
+            cls = obj
+        return cls
+
+
+def _route(settings: Settings) -> dict[str, Any]:
+    return {"transport": settings.transport, "parano": settings.parano, "debug": settings.debug,
+            "timeout_interaction": settings.timeout_interaction, "timeout_inactivity": settings.timeout_inactivity}  # fmt: skip

@@ -1,0 +1,186 @@
+"""User sessions: one mapping that is ``request.session``, ``tag.state`` and ``tag.root.state``.
+
+A session is stored as one record of separately pickled values, so saving
+writes only when a value really changed (nested mutations included) and
+merges key by key with what other workers wrote meanwhile.
+"""
+
+from __future__ import annotations
+
+import logging
+import pickle
+import secrets
+import time
+import weakref
+from collections.abc import Iterator, MutableMapping
+from typing import Any
+
+from .stores import MemoryStore, Store
+
+log = logging.getLogger("htag_sse")
+
+_EMPTY = pickle.dumps({})
+
+
+def _key(sid: str) -> str:
+    return "s:" + sid
+
+
+class Session(MutableMapping[str, Any]):
+    """A user's server-side session (a ``MutableMapping``).
+
+    ``sid`` is ``None`` until the session is first written or a page is
+    created for it: visitors who never need one cost no storage.
+    """
+
+    __slots__ = ("sid", "_data", "_saved", "_blob", "accessed", "cookie_due", "touched_at", "__weakref__")
+
+    def __init__(self, sid: str | None = None, blob: bytes | None = None) -> None:
+        self.sid = sid
+        self._saved: dict[str, bytes] = pickle.loads(blob) if blob else {}
+        self._data: dict[str, Any] = {k: pickle.loads(v) for k, v in self._saved.items()}
+        self._blob = blob
+        self.accessed = False
+        self.cookie_due = False
+        self.touched_at = time.monotonic()
+
+    def __getitem__(self, key: str) -> Any:
+        self.accessed = True
+        return self._data[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.accessed = True
+        self._data[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        self.accessed = True
+        del self._data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        self.accessed = True
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __repr__(self) -> str:
+        return f"<Session {self.sid and self.sid[:6]}… {sorted(self._data)}>"
+
+    def changes(self) -> tuple[dict[str, bytes], set[str]]:
+        """Values that differ from the stored ones (pickled), and deleted keys."""
+        changed: dict[str, bytes] = {}
+        for k, v in self._data.items():
+            try:
+                raw = pickle.dumps(v, protocol=pickle.HIGHEST_PROTOCOL)
+            except Exception as e:  # keep it in memory; say why it is not stored
+                log.error("session value %r cannot be stored (%s): kept in this process only", k, e)
+                continue
+            if self._saved.get(k) != raw:
+                changed[k] = raw
+        return changed, set(self._saved) - set(self._data)
+
+    def wrote(self, changed: dict[str, bytes], deleted: set[str], blob: bytes | None) -> None:
+        """Record our own write, then adopt what other workers wrote meanwhile."""
+        self._saved.update(changed)
+        for k in deleted:
+            self._saved.pop(k, None)
+        self.merge(blob)
+
+    def merge(self, blob: bytes | None) -> None:
+        """Adopt values that changed in the store since we last read it."""
+        if blob == self._blob:
+            return
+        stored: dict[str, bytes] = pickle.loads(blob) if blob else {}
+        for k, raw in stored.items():
+            if self._saved.get(k) != raw:
+                self._data[k] = pickle.loads(raw)
+        for k in set(self._saved) - set(stored):
+            self._data.pop(k, None)
+        self._saved, self._blob = stored, blob
+
+
+class Sessions:
+    """Finds, creates, saves and rotates sessions in a :class:`Store`.
+
+    Live sessions are shared in-process (every page of a user holds the same
+    object). ``shared=True`` (any store but :class:`MemoryStore`) re-reads a
+    session at each request so writes from other workers are seen.
+    """
+
+    def __init__(self, store: Store, *, max_age_s: float) -> None:
+        self.store = store
+        self.max_age_s = max_age_s
+        self.shared = not isinstance(store, MemoryStore)
+        self._live: weakref.WeakValueDictionary[str, Session] = weakref.WeakValueDictionary()
+
+    def resolve(self, sid: str | None) -> Session:
+        """The session named by a cookie value, or a fresh unsaved one.
+
+        An id the store does not know is never adopted (no session fixation).
+        """
+        if not sid or len(sid) > 64:
+            return Session()
+        session = self._live.get(sid)
+        if session is not None and not self.shared:
+            return session
+        blob = self.store.get(_key(sid))
+        if blob is None:
+            if session is not None:  # expired or deleted elsewhere
+                self._live.pop(sid, None)
+            return Session()
+        if session is None:
+            session = self._live[sid] = Session(sid, blob)
+        else:
+            session.merge(blob)
+        if time.monotonic() - session.touched_at > self.max_age_s / 14:
+            self.store.set(_key(sid), blob, self.max_age_s)  # sliding expiry, and a fresh cookie
+            session.touched_at, session.cookie_due = time.monotonic(), True
+        return session
+
+    def ensure(self, session: Session) -> str:
+        """Give a fresh session its id (storing it); return the id."""
+        if session.sid is None:
+            session.sid = secrets.token_urlsafe(24)
+            self.store.set(_key(session.sid), _EMPTY, self.max_age_s)
+            session.merge(_EMPTY)
+            session.cookie_due = True
+            self._live[session.sid] = session
+            log.debug("session %s… created", session.sid[:6])
+        return session.sid
+
+    def save(self, session: Session) -> bool:
+        """Write the values that changed, merged key by key; True if it wrote."""
+        if not session.accessed:
+            return False
+        session.accessed = False
+        changed, deleted = session.changes()
+        if not changed and not deleted:
+            return False
+        sid = self.ensure(session)
+
+        def merge(current: bytes | None) -> bytes:
+            stored: dict[str, bytes] = pickle.loads(current) if current else {}
+            stored.update(changed)
+            for k in deleted:
+                stored.pop(k, None)
+            return pickle.dumps(stored, protocol=pickle.HIGHEST_PROTOCOL)
+
+        blob = self.store.update(_key(sid), merge, self.max_age_s)
+        session.wrote(changed, deleted, blob)
+        session.touched_at = time.monotonic()
+        return True
+
+    def rotate(self, session: Session) -> str:
+        """Give the session a new id, keeping its data (do it after a login)."""
+        self.save(session)
+        old = session.sid
+        blob = self.store.get(_key(old)) if old else None
+        session.sid = secrets.token_urlsafe(24)
+        self.store.set(_key(session.sid), blob or _EMPTY, self.max_age_s)
+        if old:
+            self.store.delete(_key(old))
+            self._live.pop(old, None)
+        self._live[session.sid] = session
+        session.cookie_due = True
+        log.info("session %s… rotated to %s…", (old or "new")[:6], session.sid[:6])
+        return session.sid

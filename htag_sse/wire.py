@@ -1,0 +1,114 @@
+"""The wire format as pure functions: interaction payloads, answers and SSE frames.
+
+Nothing here does I/O; see ``docs/protocol.md`` for the protocol these encode.
+"""
+
+from __future__ import annotations
+
+import json
+import keyword
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import RequestError
+
+_SCALARS = (str, int, float, bool, type(None))
+MAX_METHOD_CHARS = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Interaction:
+    """One interaction, in htag's format ``{id, method, args, kargs, event}``.
+
+    ``method`` is ``None`` when the client pulls the next item of a generator.
+    """
+
+    id: int
+    method: str | None
+    args: tuple[Any, ...] = ()
+    kargs: dict[str, Any] = field(default_factory=dict)
+    event: dict[str, Any] = field(default_factory=dict)
+
+
+def _bad(message: str) -> RequestError:
+    return RequestError(400, "bad_interaction", message)
+
+
+def parse_interaction(body: bytes) -> Interaction:
+    """Decode and validate a POST body; raise a 400 :class:`RequestError` if bad."""
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError) as e:
+        raise _bad(f"body is not valid JSON: {str(e)[:80]}") from None
+    if not isinstance(data, dict):
+        raise _bad("body must be a JSON object {id, method, args, kargs, event}")
+    oid = data.get("id")
+    if not isinstance(oid, int) or isinstance(oid, bool):
+        raise _bad("'id' must be an integer (a tag or generator id)")
+    method = data.get("method")
+    if method is not None and (not isinstance(method, str) or not 0 < len(method) <= MAX_METHOD_CHARS):
+        raise _bad(f"'method' must be a non-empty string of at most {MAX_METHOD_CHARS} characters")
+    args = data.get("args") or []
+    kargs = data.get("kargs") or {}
+    event = data.get("event") or {}
+    if not isinstance(args, list):
+        raise _bad("'args' must be a list")
+    if not isinstance(kargs, dict) or not all(_is_name(k) for k in kargs):
+        raise _bad("'kargs' must be an object whose keys are Python identifiers")
+    if not isinstance(event, dict):
+        raise _bad("'event' must be an object")
+    return Interaction(oid, method, tuple(args), kargs, clean_event(event))
+
+
+def clean_event(event: dict[str, Any]) -> dict[str, Any]:
+    """Keep the DOM event fields htag can turn into attributes (``ev.value``...).
+
+    htag builds a namedtuple from the keys, so names that cannot be fields are
+    dropped; values must be scalars, as htag's ``jevent()`` sends them.
+    """
+    out: dict[str, Any] = {}
+    for k, v in event.items():
+        if not isinstance(v, _SCALARS):
+            raise _bad(f"event field {k[:40]!r} must be a string, number, boolean or null")
+        if _is_name(k) and not k.startswith("_") and k != "target":
+            out[k] = v
+    return out
+
+
+def _is_name(k: object) -> bool:
+    return isinstance(k, str) and k.isidentifier() and not keyword.iskeyword(k)
+
+
+def dumps(obj: Any) -> str:
+    """Compact JSON, UTF-8 friendly (htag's actions have int keys: JSON makes them strings)."""
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+
+
+def sse_event(event_id: int, data: str, event: str | None = None) -> bytes:
+    """One SSE event. ``data`` is a single line (JSON escapes newlines)."""
+    head = f"event: {event}\n" if event else ""
+    return f"{head}id: {event_id}\ndata: {data}\n\n".encode()
+
+
+def sse_comment(text: str = "") -> bytes:
+    return f": {text}\n\n".encode()
+
+
+def sse_hello(last_id: int, retry_ms: int, padding_bytes: int) -> bytes:
+    """The first bytes of a stream: reconnection delay, a padding comment (so
+    proxies with small buffers flush at once) and a ``hello`` event."""
+    pad = f":{' ' * padding_bytes}\n" if padding_bytes else ""
+    return f"retry: {retry_ms}\n{pad}event: hello\nid: {last_id}\ndata: {{}}\n\n".encode()
+
+
+def parse_event_id(raw: str | None) -> int | None:
+    """The client's last event id (``Last-Event-ID`` or ``?last=``), or None if absent/garbled."""
+    if raw is None or not raw.isdigit() or len(raw) > 18:
+        return None
+    return int(raw)
+
+
+def poll_answer(events: list[tuple[int, str]], last: int) -> bytes:
+    """A long-poll answer: events as ``[id, actions]`` pairs, without re-encoding them."""
+    items = ",".join(f"[{i},{data}]" for i, data in events)
+    return f'{{"last":{last},"events":[{items}]}}'.encode()
