@@ -54,7 +54,7 @@ class HtagSSE(Starlette):
         debug: bool = False,
         session_store: Store | None = None,
         session_dir: str | os.PathLike[str] | None = None,
-        transport: str = "auto",
+        transport: str | None = None,
         http_only: bool = False,
         parano: bool = False,
         timeout_interaction: float = 60.0,
@@ -83,7 +83,9 @@ class HtagSSE(Starlette):
         )  # fmt: skip
         if session_store is not None and session_dir is not None:
             raise ValueError("give session_store or session_dir, not both")
-        store = session_store or DiskStore(session_dir or os.environ.get("HTAG_SSE_DIR") or DEFAULT_SESSION_DIR)
+        if session_store is None:
+            session_store = DiskStore(session_dir or os.environ.get("HTAG_SSE_DIR") or DEFAULT_SESSION_DIR)
+        store = session_store
         self.store = store
         self.sessions = Sessions(store, max_age_s=self.settings.session_max_age_s)
         self.pages = Pages(self.settings, self.sessions, store)

@@ -61,7 +61,8 @@ class Settings:
 
     @classmethod
     def build(cls, **options: Any) -> Settings:
-        """Build from keyword options, accepting htagweb's ``http_only=True``."""
+        """Build from keyword options (``None``: the default), accepting htagweb's ``http_only=True``."""
+        options = {k: v for k, v in options.items() if v is not None}
         _check_names(options, {f.name for f in dataclasses.fields(cls)} | {"http_only"})
         _apply_http_only(options)
         return cls(**options)

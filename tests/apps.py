@@ -1,0 +1,114 @@
+"""htag apps the tests serve, in-process or in a server subprocess.
+
+``build("counter")`` makes ``HtagSSE(Counter)``; options also come from the
+``HTAG_SSE_TEST_OPTIONS`` environment variable (JSON), sessions go to
+``HTAG_SSE_DIR``. Servers run ``hypercorn tests.serve:app``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+from typing import Any
+
+from htag import Tag, expose
+
+from htag_sse import HtagSSE
+
+
+class Counter(Tag.div):
+    """Clicks counted in the session (tag.state)."""
+
+    def init(self):
+        self.inits = self.root.state.get("inits", 0) + 1
+        self.root.state["inits"] = self.inits
+        self.value = Tag.span(self.state.get("count", 0), _class="count")
+        self.note = Tag.input(_class="note", _value="")
+        self += self.value
+        self += Tag.button("+1", _onclick=self.inc, _class="inc")
+        self += self.note
+
+    def inc(self, ev):
+        self.state["count"] = self.state.get("count", 0) + 1
+        self.value.clear(self.state["count"])
+
+    @expose
+    def plus(self, n):
+        self.state["count"] = self.state.get("count", 0) + int(n)
+        self.value.clear(self.state["count"])
+
+    def secret(self):  # a public method nothing binds: still callable with bind, so allowed
+        self.state["secret"] = True
+
+    not_callable = "a string attribute"
+
+    def _private(self):
+        self.state["private"] = True
+
+
+class Clock(Tag.div):
+    """Pushes a tick every ``HTAG_SSE_TICK_S`` (0.2 s) with tag.update()."""
+
+    def init(self):
+        self.ticks = 0
+        self.value = Tag.span("0", _class="ticks")
+        self += self.value
+        asyncio.ensure_future(self.run())
+
+    async def run(self):
+        while True:
+            await asyncio.sleep(float(os.environ.get("HTAG_SSE_TICK_S", "0.2")))
+            self.ticks += 1
+            self.value.clear(self.ticks)
+            if not await self.value.update():
+                return
+
+
+class Items(Tag.ul):
+    async def fill(self):
+        """A generator: htag appends each yielded item to this tag, one round trip each."""
+        self.clear()
+        for i in range(1, 6):
+            await asyncio.sleep(0.01)
+            yield Tag.li(f"item{i}")
+
+
+class Stream(Tag.div):
+    """A generator handler streaming items, a failing handler, a slow one."""
+
+    def init(self):
+        self.items = Items(_class="items")
+        self.status = Tag.span("idle", _class="status")
+        self += Tag.button("go", _onclick=self.items.bind.fill(), _class="go")
+        self += Tag.button("fail", _onclick=self.fail, _class="fail")
+        self += Tag.button("slow", _onclick=self.slow, _class="slow")
+        self += Tag.button("ok", _onclick=self.ok, _class="ok")
+        self += self.status
+        self += self.items
+
+    def fail(self, ev):
+        raise ValueError("handler failed on purpose")
+
+    async def slow(self, ev):
+        self.status.clear("slow started")
+        await asyncio.sleep(30)
+
+    def ok(self, ev):
+        self.status.clear(f"ok {time.time():.3f}")
+
+
+class Args(Tag.div):
+    """Shows its init arguments (from the query string)."""
+
+    def init(self, *args, **kargs):
+        self += Tag.pre(json.dumps({"args": list(args), "kargs": kargs}, sort_keys=True), _class="args")
+
+
+APPS: dict[str, type[Tag]] = {"counter": Counter, "clock": Clock, "stream": Stream, "args": Args}
+
+
+def build(name: str, **options: Any) -> HtagSSE:
+    env = json.loads(os.environ.get("HTAG_SSE_TEST_OPTIONS", "{}"))
+    return HtagSSE(APPS[name], **{**env, **options})

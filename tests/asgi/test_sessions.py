@@ -1,0 +1,92 @@
+"""The session is request.session and tag.state; it lives in the store, not in a page."""
+
+import httpx
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse
+from starlette.routing import Route
+
+from htag_sse import DiskStore, MemoryStore
+
+from ..apps import build
+from ..pageclient import Tab, text_of
+
+FQN = "tests.apps.Counter"
+
+
+def with_routes(store, **options):
+    async def read(request: Request):
+        return JSONResponse(request.session.get(FQN, {}))
+
+    async def write(request: Request):
+        request.session[FQN] = {"count": int(request.query_params["count"])}
+        return PlainTextResponse("ok")
+
+    async def login(request: Request):
+        request.session["user"] = "ann"
+        request.app.rotate_session(request)
+        return PlainTextResponse("ok")
+
+    routes = [Route("/read", read), Route("/write", write), Route("/login", login)]
+    return build("counter", session_store=store, routes=routes, **options)
+
+
+async def test_tag_state_and_request_session_are_the_same_data(asgi_client):
+    client = asgi_client(with_routes(MemoryStore()))
+    tab = await Tab.open(client)
+    await tab.click("inc")
+    await tab.click("inc")
+    assert (await client.get("/read")).json()["count"] == 2  # written by tag.state, read by request.session
+    await client.get("/write?count=41")  # written by request.session...
+    assert text_of(await tab.click("inc")) == "42"  # ...read by tag.state in the open page
+
+
+async def test_state_survives_f5(asgi_client):
+    client = asgi_client(with_routes(MemoryStore()))
+    tab = await Tab.open(client)
+    await tab.click("inc")
+    again = await Tab.open(client)  # F5: a new page, same session
+    assert again.page != tab.page
+    assert 'class="count" id' in again.html and ">1</span>" in again.html
+
+
+async def test_state_survives_a_server_restart_with_the_disk_store(asgi_client, tmp_path):
+    client = asgi_client(with_routes(DiskStore(tmp_path / "s")))
+    tab = await Tab.open(client)
+    await tab.click("inc")
+    restarted = asgi_client(with_routes(DiskStore(tmp_path / "s")))  # a new process' view
+    restarted.cookies = client.cookies
+    again = await Tab.open(restarted)
+    assert ">1</span>" in again.html
+    assert "set-cookie" not in (await restarted.get("/read")).headers  # same session, no new cookie
+
+
+async def test_a_cookie_chosen_by_an_attacker_is_not_adopted(asgi_client):
+    app = with_routes(MemoryStore())
+    client = asgi_client(app)
+    client.cookies.set("htag_sid", "chosen-by-attacker")
+    r = await client.get("/")
+    assert "htag_sid=" in r.headers["set-cookie"]
+    assert "chosen-by-attacker" not in r.headers["set-cookie"]
+
+
+async def test_rotating_the_session_id_keeps_the_data_and_kills_the_old_id(asgi_client):
+    app = with_routes(MemoryStore())
+    client = asgi_client(app)
+    tab = await Tab.open(client)
+    await tab.click("inc")
+    old = client.cookies["htag_sid"]
+    r = await client.get("/login")
+    new = client.cookies["htag_sid"]
+    assert new != old and "htag_sid=" + new in r.headers["set-cookie"]
+    assert (await client.get("/read")).json()["count"] == 1
+    assert text_of(await tab.click("inc")) == "2"  # the open page follows its session
+    stale = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
+    stale.cookies.set("htag_sid", old)
+    assert (await stale.get("/read")).json() == {}
+    await stale.aclose()
+
+
+async def test_plain_routes_that_do_not_touch_the_session_create_none(asgi_client):
+    app = with_routes(MemoryStore())
+    r = await asgi_client(app).get("/_htag/static/htag-sse.js")
+    assert "set-cookie" not in r.headers and len(app.store) == 0

@@ -1,0 +1,119 @@
+"""Pushed events: the SSE stream and the long-poll answer carry the same events and ids."""
+
+import asyncio
+import json
+
+from htag_sse import MemoryStore
+
+from ..apps import build
+from ..pageclient import Tab
+from ..sse import open_stream
+
+
+async def clock_tab(asgi_client, **options):
+    app = build("clock", session_store=MemoryStore(), **options)
+    client = asgi_client(app)
+    tab = await Tab.open(client)
+    return app, tab, f"htag_sid={client.cookies['htag_sid']}"
+
+
+async def test_the_stream_starts_with_a_padded_hello_then_numbered_events(asgi_client):
+    app, tab, cookie = await clock_tab(asgi_client)
+    async with open_stream(app, tab.url("events?last=0"), cookie=cookie) as stream:
+        hello = await stream.next()
+        assert hello.event == "hello" and hello.retry == 2000 and hello.id == "0"
+        assert stream.raw.index(b"event: hello") > 2048  # padding first, so proxies flush it
+        ids = [int((await stream.next_data()).id) for _ in range(3)]
+        assert ids == [1, 2, 3]
+        assert stream.status == 200
+        assert stream.headers["content-type"].startswith("text/event-stream")
+        assert stream.headers["cache-control"] == "no-cache, no-store, no-transform"
+        assert stream.headers["x-accel-buffering"] == "no"
+
+
+async def test_a_reconnect_with_last_event_id_gets_every_event_after_it(asgi_client):
+    app, tab, cookie = await clock_tab(asgi_client)
+    page = app.pages.get(tab.page)
+    async with open_stream(app, tab.url("events?last=0"), cookie=cookie) as stream:
+        first = [json.loads((await stream.next_data()).data) for _ in range(2)]
+    while page.log.last < 5:  # more ticks happen while disconnected
+        await page.log.wait(page.log.last)
+    async with open_stream(app, tab.url("events"), cookie=cookie, headers={"Last-Event-ID": "2"}) as stream:
+        resumed = [await stream.next_data() for _ in range(3)]
+    assert [int(e.id) for e in resumed] == [3, 4, 5]
+    assert first[0]["update"] and all(json.loads(e.data)["update"] for e in resumed)
+
+
+async def test_a_client_too_far_behind_gets_one_full_refresh(asgi_client):
+    app, tab, cookie = await clock_tab(asgi_client, backlog_events=2)
+    page = app.pages.get(tab.page)
+    while page.log.last < 4:
+        await page.log.wait(page.log.last)
+    async with open_stream(app, tab.url("events?last=1"), cookie=cookie) as stream:
+        refresh = await stream.next_data()
+        data = json.loads(refresh.data)
+        assert data["body"].startswith("<body") and int(refresh.id) >= 4
+        nxt = await stream.next_data()
+        assert int(nxt.id) == int(refresh.id) + 1 and "update" in json.loads(nxt.data)
+
+
+async def test_a_gone_page_says_so_on_its_stream(asgi_client):
+    app, tab, cookie = await clock_tab(asgi_client)
+    async with open_stream(app, tab.url("events").replace(tab.page, "x.y"), cookie=cookie) as stream:
+        assert (await stream.next()).event == "gone"
+        await asyncio.wait_for(stream.ended.wait(), 2)
+    async with open_stream(app, tab.url("events?last=0"), cookie=cookie) as stream:
+        await stream.next_data()
+        app.pages.drop(app.pages.get(tab.page), "test")
+        while (await stream.next_data()).event != "gone":
+            pass
+
+
+async def test_a_stream_of_another_session_is_refused(asgi_client):
+    app, tab, _ = await clock_tab(asgi_client)
+    async with open_stream(app, tab.url("events?last=0"), cookie="htag_sid=other") as stream:
+        await asyncio.wait_for(stream.ended.wait(), 2)
+    assert stream.status == 403
+
+
+async def test_over_http2_the_stream_has_no_connection_header(asgi_client):
+    app, tab, cookie = await clock_tab(asgi_client)
+    async with open_stream(app, tab.url("events?last=0"), cookie=cookie, http_version="2") as stream:
+        await stream.next()
+        assert "connection" not in stream.headers
+    async with open_stream(app, tab.url("events?last=0"), cookie=cookie) as stream:
+        await stream.next()
+        assert stream.headers["connection"] == "keep-alive"
+
+
+async def test_long_poll_waits_for_events_then_answers_them(asgi_client):
+    app, tab, _ = await clock_tab(asgi_client, poll_timeout_s=5)
+    r = await tab.client.get(tab.url("poll?after=0"))
+    answer = r.json()
+    assert r.status_code == 200 and answer["events"] and answer["events"][0][0] == 1
+    assert answer["last"] == answer["events"][-1][0]
+    assert r.headers["cache-control"] == "no-cache, no-store, no-transform"
+    nxt = (await tab.client.get(tab.url(f"poll?after={answer['last']}"))).json()
+    assert nxt["events"][0][0] == answer["last"] + 1
+
+
+async def test_long_poll_times_out_empty(asgi_client):
+    app = build("counter", session_store=MemoryStore(), poll_timeout_s=0.1)
+    tab = await Tab.open(asgi_client(app))
+    assert (await tab.client.get(tab.url("poll?after=0"))).json() == {"last": 0, "events": []}
+
+
+async def test_long_poll_for_a_gone_page_is_410(asgi_client):
+    app, tab, _ = await clock_tab(asgi_client)
+    app.pages.drop(app.pages.get(tab.page), "test")
+    assert (await tab.client.get(tab.url("poll?after=0"))).status_code == 410
+
+
+async def test_pages_without_push_channel_refuse_streams_and_keep_alive(asgi_client):
+    app = build("counter", session_store=MemoryStore(), http_only=True)
+    tab = await Tab.open(asgi_client(app))
+    assert tab.config["transport"] == "none"
+    assert (await tab.client.get(tab.url("poll?after=0"))).status_code == 404
+    assert (await tab.client.get(tab.url("alive"))).status_code == 204
+    page = app.pages.get(tab.page)
+    assert await page.hr.tag.value.update() is False  # htag's answer when a runner cannot push

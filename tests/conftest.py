@@ -1,0 +1,165 @@
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(predicate: Callable[[], Any], timeout_s: float = 10.0, what: str = "condition") -> Any:
+    """Poll ``predicate`` until it is truthy; fail the test past ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+        time.sleep(0.02)
+
+
+async def eventually(predicate: Callable[[], Any], timeout_s: float = 5.0, what: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+        await asyncio.sleep(0.01)
+
+
+class Server:
+    """A real server in a subprocess, on a free loopback port."""
+
+    def __init__(self, argv: list[str], port: int, env: dict[str, str], cwd: Path = ROOT) -> None:
+        self.argv, self.port, self.env, self.cwd = argv, port, env, cwd
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log = b""
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout_s: float = 20.0) -> Server:
+        self.proc = subprocess.Popen(
+            self.argv, cwd=self.cwd, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
+        def up() -> bool:
+            assert self.proc and self.proc.poll() is None, f"server died: {self.output()}"
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return True
+            except OSError:
+                return False
+        wait_until(up, timeout_s, f"server on port {self.port}")
+        return self
+
+    def stop(self, sig: int = 15, timeout_s: float = 15.0) -> float:
+        """Send ``sig``; return how long the server took to exit."""
+        assert self.proc is not None
+        t0 = time.monotonic()
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout_s)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise AssertionError(f"server did not stop within {timeout_s} s: {self.output()}")
+        return time.monotonic() - t0
+
+    def output(self) -> str:
+        if self.proc and self.proc.stdout and self.proc.poll() is not None:
+            self.log += self.proc.stdout.read() or b""
+        return self.log.decode(errors="replace")[-4000:]
+
+
+@pytest.fixture
+def session_dir(tmp_path: Path) -> Path:
+    return tmp_path / "sessions"
+
+
+@pytest.fixture
+def serve(session_dir: Path) -> Iterator[Callable[..., Server]]:
+    """Start servers: ``serve("counter")`` runs ``hypercorn tests.serve:app`` serving tests.apps.Counter."""
+    started: list[Server] = []
+
+    def start(app: str = "counter", *, argv: list[str] | None = None, port: int | None = None,
+              options: str = "{}", env: dict[str, str] | None = None) -> Server:
+        port = port or free_port()
+        full_env = {**os.environ, "HTAG_SSE_DIR": str(session_dir), "HTAG_SSE_TEST_OPTIONS": options,
+                    "PYTHONPATH": str(ROOT), "HTAG_SSE_TEST_APP": app, **(env or {})}
+        cmd = argv or [sys.executable, "-m", "hypercorn", "tests.serve:app", "--bind", f"127.0.0.1:{port}"]
+        server = Server([a.replace("{port}", str(port)) for a in cmd], port, full_env).start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        if server.proc and server.proc.poll() is None:
+            server.proc.kill()
+            server.proc.wait()
+
+
+@pytest.fixture
+async def asgi_client() -> AsyncIterator[Callable[..., httpx.AsyncClient]]:
+    """``client(app)``: an httpx client talking to an ASGI app in-process."""
+    clients: list[httpx.AsyncClient] = []
+
+    def make(app: Any, base_url: str = "http://testserver") -> httpx.AsyncClient:
+        c = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=base_url)
+        clients.append(c)
+        return c
+
+    yield make
+    for c in clients:
+        await c.aclose()
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    """A headless Chromium (Debian's), driven by Playwright.
+
+    Module-scoped: Playwright's sync API keeps an event loop running in this
+    thread, which async tests of other modules must not meet.
+    """
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium not found at {CHROMIUM}: run scripts/install-system-deps")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def browser_page(chromium: Any) -> Iterator[Any]:
+    context = chromium.new_context()
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()

@@ -1,0 +1,83 @@
+"""What a user sees, in headless Chromium, against a real hypercorn server."""
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.server]
+
+
+def test_a_counter_clicked_20_times_shows_20(serve, browser_page):
+    server = serve("counter")
+    page = browser_page
+    page.goto(server.url)
+    for _ in range(20):
+        page.click("button.inc")
+    page.wait_for_function("document.querySelector('.count').textContent === '20'")
+
+
+def test_a_clock_visibly_ticks_through_tag_update(serve, browser_page):
+    server = serve("clock")
+    page = browser_page
+    page.goto(server.url)
+    page.wait_for_function("Number(document.querySelector('.ticks').textContent) >= 3")
+
+
+def test_a_generator_streams_its_items(serve, browser_page):
+    server = serve("stream")
+    page = browser_page
+    page.goto(server.url)
+    page.click("button.go")
+    page.wait_for_function("document.querySelectorAll('.items li').length === 5")
+    assert page.inner_text(".items").split() == ["item1", "item2", "item3", "item4", "item5"]
+
+
+def test_an_error_in_a_handler_is_shown_and_later_clicks_work(serve, browser_page):
+    server = serve("stream")
+    page = browser_page
+    page.goto(server.url)
+    page.click("button.fail")
+    page.wait_for_selector(".htag-sse-error")
+    assert "handler failed on purpose" in page.inner_text(".htag-sse-error")
+    page.click("button.ok")
+    page.wait_for_function("document.querySelector('.status').textContent.startsWith('ok')")
+
+
+def test_tag_state_survives_f5(serve, browser_page):
+    server = serve("counter")
+    page = browser_page
+    page.goto(server.url)
+    for _ in range(3):
+        page.click("button.inc")
+    page.wait_for_function("document.querySelector('.count').textContent === '3'")
+    page.reload()
+    assert page.inner_text(".count") == "3"
+    page.click("button.inc")
+    page.wait_for_function("document.querySelector('.count').textContent === '4'")
+
+
+def test_after_a_server_restart_the_open_page_shows_offline_then_recovers(serve, browser_page):
+    server = serve("clock")
+    page = browser_page
+    page.goto(server.url)
+    page.wait_for_function("Number(document.querySelector('.ticks').textContent) >= 2")
+    server.stop()
+    page.wait_for_function("document.documentElement.classList.contains('htag-offline')")
+    serve("clock", port=server.port)
+    # the page reruns by itself: a fresh clock, pushing again, online
+    page.wait_for_function(
+        "!document.documentElement.classList.contains('htag-offline')"
+        " && Number(document.querySelector('.ticks').textContent) >= 2",
+        timeout=20_000,
+    )
+
+
+def test_clicks_after_a_restart_keep_counting_from_the_session(serve, browser_page):
+    server = serve("counter")
+    page = browser_page
+    page.goto(server.url)
+    page.click("button.inc")
+    page.wait_for_function("document.querySelector('.count').textContent === '1'")
+    server.stop()
+    serve("counter", port=server.port)
+    page.click("button.inc")  # lands on the new server: the page reruns (count 1), then ...
+    page.click("button.inc")
+    page.wait_for_function("document.querySelector('.count').textContent === '2'", timeout=20_000)
