@@ -17,7 +17,10 @@ CALL = re.compile(r"interact\( (\{.*?\}) \);")
 
 
 def interactions(page_html: str) -> dict[str, dict[str, Any]]:
-    """Map each element's class (or id) to the interaction its onclick sends."""
+    """Map each element's class (or id) to the interaction its onclick/onchange sends.
+
+    JS expressions among the arguments (``this.value``) are kept as strings.
+    """
     found: dict[str, dict[str, Any]] = {}
 
     class Parser(HTMLParser):
@@ -26,7 +29,8 @@ def interactions(page_html: str) -> dict[str, dict[str, Any]]:
             for name in ("onclick", "onchange"):
                 m = CALL.search(a.get(name) or "")
                 if m:
-                    call = json.loads(m.group(1).replace("jevent(event)", "{}"))
+                    js = m.group(1).replace("jevent(event)", "{}")
+                    call = json.loads(re.sub(r"(?<=[\[,])\s*this\.\w+", lambda x: json.dumps(x.group().strip()), js))
                     found[a.get("class") or a.get("id") or tag] = call
 
     Parser().feed(page_html)
