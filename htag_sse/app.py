@@ -62,6 +62,7 @@ class HtagSSE(Starlette):
         grace_s: float = 60.0,
         heartbeat_s: float = 15.0,
         poll_timeout_s: float = 25.0,
+        sse_probe_s: float = 3.0,
         backlog_events: int = 256,
         max_body_bytes: int = 1_048_576,
         max_pages_per_session: int = 16,
@@ -76,7 +77,7 @@ class HtagSSE(Starlette):
         self.settings = Settings.build(
             debug=debug, transport=transport, http_only=http_only, parano=parano,
             timeout_interaction=timeout_interaction, timeout_inactivity=timeout_inactivity,
-            grace_s=grace_s, heartbeat_s=heartbeat_s, poll_timeout_s=poll_timeout_s,
+            grace_s=grace_s, heartbeat_s=heartbeat_s, poll_timeout_s=poll_timeout_s, sse_probe_s=sse_probe_s,
             backlog_events=backlog_events, max_body_bytes=max_body_bytes,
             max_pages_per_session=max_pages_per_session, prefix=prefix, session_cookie=session_cookie,
             session_path=session_path, session_max_age_s=session_max_age_s,

@@ -18,6 +18,8 @@ from .pages import Boot
 from .settings import Settings
 
 CLIENT = "htag-sse.js"
+#: Loaded in every page's <head>, in this order.
+HEAD_SCRIPTS = ("morph.js", CLIENT)
 
 
 def static_dir() -> Path:
@@ -46,10 +48,10 @@ class Assets:
         return f"{root_path}{self.prefix}/static/{name}?v={self._files[name][1]}"
 
     def head(self, root_path: str) -> list[Tag]:
-        """Tags for the page's ``<head>``: the client script (shared by all pages)."""
+        """Tags for the page's ``<head>``: the client scripts (shared by all pages)."""
         tags = self._heads.get(root_path)
         if tags is None:
-            tags = self._heads[root_path] = [Tag.script(_src=self.url(root_path, CLIENT))]
+            tags = self._heads[root_path] = [Tag.script(_src=self.url(root_path, name)) for name in HEAD_SCRIPTS]
         return tags
 
     def boot(self, root_path: str, settings: Settings) -> Boot:
@@ -58,6 +60,8 @@ class Assets:
             "base": root_path + self.prefix,
             "transport": settings.transport,
             "grace_s": settings.grace_s,
+            "heartbeat_s": settings.heartbeat_s,
+            "probe_s": settings.sse_probe_s,
             "last": 0,
         }
 

@@ -53,6 +53,8 @@ class Endpoints:
         p = self.settings.prefix
         return [
             Route(f"{p}/static/{{name}}", self.assets.serve, methods=["GET"]),
+            Route(f"{p}/events", refusing(self.shared_events), methods=["GET"]),
+            Route(f"{p}/poll", refusing(self.shared_poll), methods=["GET"]),
             Route(f"{p}/{{pid}}/interact", refusing(self.interact), methods=["POST"]),
             Route(f"{p}/{{pid}}/events", refusing(self.events), methods=["GET"]),
             Route(f"{p}/{{pid}}/poll", refusing(self.poll), methods=["GET"]),
@@ -83,19 +85,49 @@ class Endpoints:
         return _json(await page.interact(inter, _seq(request)))
 
     async def events(self, request: Request) -> Response:
+        """One page's stream (a plain ``EventSource`` can read it)."""
         page = self.page(request, gone_ok=True)
-        if page is not None and not page.settings.push:
-            raise RequestError(404, "no_push", "this page has no push channel (transport 'none')")
         after = parse_event_id(request.headers.get("last-event-id") or request.query_params.get("last"))
-        return transport.sse_response(request.scope, page, after, self.settings.heartbeat_s)
+        follows = [self.follow(request.path_params["pid"], page, after)]
+        return transport.sse_response(request.scope, follows, self.settings.heartbeat_s, named=False)
 
     async def poll(self, request: Request) -> Response:
         page = self.page(request)
-        assert page is not None
-        if not page.settings.push:
+        follows = [self.follow(request.path_params["pid"], page, parse_event_id(request.query_params.get("after")))]
+        return await transport.poll(follows, self.settings.poll_timeout_s, multi=False)
+
+    async def shared_events(self, request: Request) -> Response:
+        """One stream for several pages of a session (``?p=<page>:<last>&p=...``): the tabs of a browser share it."""
+        follows = self.follows(request)
+        return transport.sse_response(request.scope, follows, self.settings.heartbeat_s, named=True)
+
+    async def shared_poll(self, request: Request) -> Response:
+        return await transport.poll(self.follows(request), self.settings.poll_timeout_s, multi=True)
+
+    def follow(self, pid: str, page: Page | None, after: int | None) -> transport.Follow:
+        if page is not None and not page.settings.push:
             raise RequestError(404, "no_push", "this page has no push channel (transport 'none')")
-        after = parse_event_id(request.query_params.get("after"))
-        return await transport.poll(page, after, self.settings.poll_timeout_s)
+        return transport.Follow(pid, page, after)
+
+    def follows(self, request: Request) -> list[transport.Follow]:
+        """Pages named by ``p=<page id>:<last event id>`` parameters, all of the request's session."""
+        wanted = request.query_params.getlist("p")
+        if not wanted or len(wanted) > transport.MAX_FOLLOWS:
+            raise RequestError(400, "bad_pages", f"name 1 to {transport.MAX_FOLLOWS} pages as p=<page id>:<last event id>")
+        sid = _session(request).sid
+        follows = []
+        for item in wanted:
+            pid, _, last = item.partition(":")
+            page = self.pages.get(pid)
+            if page is not None and page.closed:
+                page = None
+            if page is not None and page.session.sid != sid:
+                log.warning("stream for page %s from another session refused", pid)
+                raise RequestError(403, "foreign_page", "a page named belongs to another session")
+            if page is not None:
+                page.seen_at = time.monotonic()
+            follows.append(self.follow(pid[:64], page, parse_event_id(last)))
+        return follows
 
     async def rerun(self, request: Request) -> Response:
         check_origin(request.scope)

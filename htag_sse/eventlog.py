@@ -13,14 +13,17 @@ class EventLog:
     last saw gets everything after it. When the client is further behind than
     the backlog (or names an id the log never issued), :meth:`since` answers
     ``None``: the caller then sends a full refresh of the page instead.
+
+    Streams that follow several pages register one :class:`asyncio.Event`
+    with each log (:meth:`listen`); it is set on every append and on close.
     """
 
-    __slots__ = ("_events", "_last", "_waiter", "closed")
+    __slots__ = ("_events", "_last", "_listeners", "closed")
 
     def __init__(self, limit: int) -> None:
         self._events: deque[tuple[int, str]] = deque(maxlen=limit)
         self._last = 0
-        self._waiter: asyncio.Future[None] | None = None
+        self._listeners: list[asyncio.Event] | None = None
         self.closed = False
 
     @property
@@ -42,27 +45,39 @@ class EventLog:
             return None
         return [e for e in self._events if e[0] > after]
 
+    def listen(self, wake: asyncio.Event) -> None:
+        if self._listeners is None:
+            self._listeners = []
+        self._listeners.append(wake)
+        if self.closed:
+            wake.set()
+
+    def unlisten(self, wake: asyncio.Event) -> None:
+        if self._listeners and wake in self._listeners:
+            self._listeners.remove(wake)
+            if not self._listeners:
+                self._listeners = None
+
     async def wait(self, after: int, timeout_s: float | None = None) -> None:
         """Return once an event newer than ``after`` exists, the log is closed,
         or ``timeout_s`` has passed."""
         if self._last > after or self.closed:
             return
-        if self._waiter is None:
-            self._waiter = asyncio.get_running_loop().create_future()
-        waiter = self._waiter
+        wake = asyncio.Event()
+        self.listen(wake)
         try:
             async with asyncio.timeout(timeout_s):
-                await asyncio.shield(waiter)
+                await wake.wait()
         except TimeoutError:
             pass
+        finally:
+            self.unlisten(wake)
 
     def close(self) -> None:
-        """Wake every waiter for good (page dropped, server stopping)."""
+        """Wake every listener for good (page dropped, server stopping)."""
         self.closed = True
         self._wake()
 
     def _wake(self) -> None:
-        if self._waiter is not None:
-            if not self._waiter.done():
-                self._waiter.set_result(None)
-            self._waiter = None
+        for wake in self._listeners or ():
+            wake.set()

@@ -33,6 +33,7 @@ class Settings:
     grace_s: float = 60.0
     heartbeat_s: float = 15.0
     poll_timeout_s: float = 25.0
+    sse_probe_s: float = 3.0
     backlog_events: int = 256
     max_body_bytes: int = 1_048_576
     max_pages_per_session: int = 16
@@ -46,6 +47,7 @@ class Settings:
         _positive("grace_s", self.grace_s)
         _positive("heartbeat_s", self.heartbeat_s)
         _positive("poll_timeout_s", self.poll_timeout_s)
+        _positive("sse_probe_s", self.sse_probe_s)
         _positive("session_max_age_s", self.session_max_age_s)
         _count("backlog_events", self.backlog_events)
         _count("max_body_bytes", self.max_body_bytes)

@@ -108,6 +108,12 @@ def parse_event_id(raw: str | None) -> int | None:
     return int(raw)
 
 
+def multi_poll_answer(pages: dict[str, list[tuple[int, str]]], gone: list[str]) -> bytes:
+    """A long-poll answer for several pages: ``{"pages": {id: [[n, actions]...]}, "gone": [id...]}``."""
+    items = ",".join(f'{json.dumps(pid)}:[{",".join(f"[{i},{d}]" for i, d in events)}]' for pid, events in pages.items())
+    return f'{{"pages":{{{items}}},"gone":{json.dumps(gone)}}}'.encode()
+
+
 def poll_answer(events: list[tuple[int, str]], last: int) -> bytes:
     """A long-poll answer: events as ``[id, actions]`` pairs, without re-encoding them."""
     items = ",".join(f"[{i},{data}]" for i, data in events)

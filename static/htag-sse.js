@@ -1,25 +1,25 @@
 /* htag-sse browser client: interactions over HTTP POST, pushes over Server-Sent
- * Events or long-poll. Plain JS, no build step. See docs/protocol.md.
+ * Events or long-poll. Plain JS, no build step. See docs/protocol.md and
+ * docs/transport.md.
  *
  * htag's own page script defines start(), action(), _error() and jevent();
  * this file defines interact() (which htag's event handlers call) and boots
- * with htagSSE({...}) from that same script.
+ * with htagSSE({...}) from that same script. morph.js must be loaded first.
  */
 (function () {
   "use strict";
 
-  let cfg = null;        // {page, token, base, transport, last, grace_s}
+  let cfg = null;        // {page, token, base, transport, last, grace_s, heartbeat_s, probe_s}
   let seq = 0;           // number of the interaction in flight (a retry reuses it)
-  let last = 0;          // id of the last pushed event applied
-  let gen = 0;           // transport generation: bumping it stops the current stream/poll
-  let stream = null;
+  let last = 0;          // id of the last pushed event applied to this tab's page
   let rerunning = null;  // promise of a rerun in progress
+  let hub = null;        // how this tab receives its pushes (see Hub below)
   const queue = [];      // interactions wait here: one in flight at a time, in order
   let busy = false;
 
   const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-  const delay = (n) => Math.min(10000, 250 * 2 ** Math.min(n, 6)) * (0.75 + Math.random() / 2);
-  const url = (what) => cfg.base + "/" + cfg.page + "/" + what;
+  const backoff = (n) => Math.min(10000, 250 * 2 ** Math.min(n, 6)) * (0.75 + Math.random() / 2);
+  const pageUrl = (what) => cfg.base + "/" + cfg.page + "/" + what;
 
   function setOffline(on) {
     document.documentElement.classList.toggle("htag-offline", on);
@@ -34,14 +34,11 @@
     document.documentElement.appendChild(box);
   }
 
-  function replaceBody(html) {
-    document.body.outerHTML = html;
-  }
-
-  // Apply htag actions (update/stream/post/next/err), plus "body": a full refresh.
+  // Apply htag actions (update/stream/post/next/err), plus "body": a whole new
+  // <body>, morphed in place so scroll, focus and typed text survive.
   function apply(actions) {
     if (actions.body !== undefined) {
-      replaceBody(actions.body);
+      window.htagMorph.morphBody(actions.body);
       delete actions.body;
     }
     try {
@@ -49,10 +46,6 @@
     } catch (e) {
       // htag's action() reports an "err" through _error(), then throws: already shown
     }
-  }
-
-  function headers(extra) {
-    return Object.assign({ "X-Htag-Token": cfg.token }, extra || {});
   }
 
   // ------------------------------------------------------------ interactions
@@ -85,29 +78,29 @@
     for (let attempt = 0; ; attempt++) {
       let r;
       try {
-        r = await fetch(url("interact"), {
+        r = await fetch(pageUrl("interact"), {
           method: "POST", body, credentials: "same-origin", cache: "no-store",
-          headers: headers({ "Content-Type": "application/json", "X-Htag-Seq": String(n) }),
+          headers: { "X-Htag-Token": cfg.token, "Content-Type": "application/json", "X-Htag-Seq": String(n) },
         });
       } catch (e) {  // network down: retry the same interaction (the server runs it once)
         setOffline(true);
-        await sleep(delay(attempt));
+        await sleep(backoff(attempt));
         continue;
       }
       if (r.status === 410) return rerun();  // the page is gone: the click targeted the old one
       if (r.status === 502 || r.status === 503 || r.status === 504) {
         setOffline(true);
-        await sleep(delay(attempt));
+        await sleep(backoff(attempt));
         continue;
       }
       const text = await r.text();
       if (r.ok) {
-        if (cfg.transport === "none") setOffline(false);
+        if (!hub || !hub.feed || hub.feed.online) setOffline(false);
         return apply(JSON.parse(text));
       }
       let message = text;
       try { message = JSON.parse(text).message || text; } catch (e) { /* not JSON */ }
-      if (r.status === 404) return console.warn("htag-sse:", message);  // stale element
+      if (r.status === 404) return console.warn("htag-sse:", message);  // an element removed meanwhile
       return showError("HTTP " + r.status + ": " + message);
     }
   }
@@ -120,90 +113,244 @@
     }
   }
 
-  function startTransport() {
-    const g = ++gen;
-    if (cfg.transport === "poll") pollLoop(g);
-    else if (cfg.transport === "none") aliveLoop(g);
-    else sse(g, 0);
+  // The transport actually used: "sse" or "poll" ("auto" starts with SSE and
+  // falls back to long-poll, remembered for 30 minutes, when a proxy buffers).
+  const memoryKey = () => "htag-sse-transport:" + cfg.base;
+  let fellBack = false;
+  function chosenTransport() {
+    if (cfg.transport !== "auto") return cfg.transport;
+    if (fellBack) return "poll";
+    try {
+      const saved = JSON.parse(localStorage.getItem(memoryKey()) || "null");
+      if (saved && saved.until > Date.now()) return saved.mode;
+    } catch (e) { /* no storage */ }
+    return "sse";
+  }
+  function rememberPoll(reason) {
+    console.warn("htag-sse: server-sent events do not get through (" + reason + "): using long-poll");
+    fellBack = true;
+    try {
+      localStorage.setItem(memoryKey(), JSON.stringify({ mode: "poll", until: Date.now() + 30 * 60000 }));
+    } catch (e) { /* no storage */ }
   }
 
-  function stopTransport() {
-    gen++;
-    if (stream) stream.close();
-    stream = null;
-  }
-
-  function sse(g, attempt) {
-    if (g !== gen) return;
-    const es = (stream = new EventSource(url("events") + "?last=" + last));
-    es.addEventListener("hello", () => { attempt = 0; setOffline(false); });
-    es.addEventListener("gone", () => { es.close(); rerun(); });
-    es.onmessage = (e) => onEvent(+e.lastEventId, JSON.parse(e.data));
-    es.onerror = () => {  // reconnect ourselves, with backoff, resuming after `last`
-      es.close();
-      if (g !== gen) return;
-      setOffline(true);
-      setTimeout(() => sse(g, attempt + 1), delay(attempt));
-    };
-  }
-
-  async function pollLoop(g) {
-    for (let attempt = 0; g === gen; ) {
-      try {
-        const r = await fetch(url("poll") + "?after=" + last, { credentials: "same-origin", cache: "no-store" });
-        if (g !== gen) return;
-        if (r.status === 410) return rerun();
-        if (!r.ok) throw new Error("HTTP " + r.status);
-        const answer = await r.json();
-        setOffline(false);
-        attempt = 0;
-        for (const [id, actions] of answer.events) onEvent(id, actions);
-      } catch (e) {
-        setOffline(true);
-        await sleep(delay(attempt++));
+  // Reads an SSE response body; calls onEvent(name, id, data) and, for every
+  // chunk (heartbeats included), onBytes().
+  async function readStream(response, onEvent, onBytes) {
+    const reader = response.body.getReader();
+    const decoder = new TextDecoder();
+    let buffer = "";
+    let ev = { name: "message", id: null, data: null };
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      onBytes();
+      buffer += decoder.decode(value, { stream: true });
+      const lines = buffer.split("\n");
+      buffer = lines.pop();
+      for (const raw of lines) {
+        const line = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
+        if (line === "") {
+          if (ev.data !== null) onEvent(ev.name, ev.id, ev.data);
+          ev = { name: "message", id: null, data: null };
+        } else if (line[0] !== ":") {
+          const c = line.indexOf(":");
+          const field = c < 0 ? line : line.slice(0, c);
+          let value = c < 0 ? "" : line.slice(c + 1);
+          if (value[0] === " ") value = value.slice(1);
+          if (field === "data") ev.data = ev.data === null ? value : ev.data + "\n" + value;
+          else if (field === "event") ev.name = value;
+          else if (field === "id") ev.id = value;
+        }
       }
     }
   }
 
-  async function aliveLoop(g) {  // transport "none": only keep the page from expiring
-    while (g === gen) {
-      await sleep((cfg.grace_s * 1000) / 3);
-      if (g !== gen) return;
+  // A Feed holds ONE connection (stream or long-poll) for a set of pages
+  // {page id: last event id}, and hands their events to `deliver`.
+  class Feed {
+    constructor(deliver, gone, status) {
+      Object.assign(this, { deliver, gone, status });
+      this.pages = new Map();
+      this.gen = 0;
+      this.online = false;
+      this.abort = null;
+      this.timer = null;
+    }
+    set(pid, lastId) { this.pages.set(pid, lastId); this.restart(); }
+    remove(pid) { if (this.pages.delete(pid)) this.restart(); }
+    stop() { this.gen++; if (this.abort) this.abort(); }
+    restart() {  // batch joins that come together into one reconnection
+      clearTimeout(this.timer);
+      this.timer = setTimeout(() => { this.stop(); this.run(this.gen); }, 20);
+    }
+    params() {
+      return Array.from(this.pages, ([p, l]) => "p=" + encodeURIComponent(p + ":" + l)).join("&");
+    }
+    setOnline(on) {
+      if (on !== this.online) { this.online = on; this.status(!on); }
+    }
+    received(pid, id, actions) {
+      if (!this.pages.has(pid)) return;
+      this.pages.set(pid, id);
+      this.deliver(pid, id, actions);
+    }
+    lost(pid) {
+      if (this.pages.delete(pid)) this.gone(pid);
+    }
+    async run(gen) {
+      for (let failures = 0; gen === this.gen && this.pages.size; ) {
+        const mode = chosenTransport();
+        let ok;
+        try {
+          ok = mode === "poll" ? await this.pollOnce(gen) : await this.streamOnce(gen);
+        } catch (e) {
+          ok = false;
+        }
+        if (gen !== this.gen) return;
+        if (ok) { failures = 0; continue; }
+        this.setOnline(false);
+        await sleep(backoff(failures++));
+      }
+    }
+    async streamOnce(gen) {
+      const ctrl = new AbortController();
+      this.abort = () => ctrl.abort();
+      const probeMs = cfg.probe_s * 1000;
+      const stallMs = (cfg.heartbeat_s * 2 + 5) * 1000;
+      let hello = false, verdict = null, timer = null;
+      const arm = (ms, why) => {
+        clearTimeout(timer);
+        timer = setTimeout(() => { verdict = why; ctrl.abort(); }, ms);
+      };
+      arm(probeMs, "no first event within " + cfg.probe_s + " s");
       try {
-        const r = await fetch(url("alive"), { credentials: "same-origin", cache: "no-store" });
-        if (r.status === 410) return rerun();
+        const r = await fetch(cfg.base + "/events?" + this.params(), {
+          signal: ctrl.signal, credentials: "same-origin", cache: "no-store", headers: { Accept: "text/event-stream" },
+        });
+        if (!r.ok) return false;
+        await readStream(r, (name, id, data) => {
+          if (name === "hello") { hello = true; this.setOnline(true); }
+          else if (name === "gone") this.lost(JSON.parse(data).page);
+          else this.received(name, Number(id), JSON.parse(data));
+        }, () => arm(hello ? stallMs : probeMs, hello ? "stream stalled" : "no first event within " + cfg.probe_s + " s"));
+        return hello;  // the server ended the stream (it is stopping): reconnect
+      } catch (e) {
+        if (verdict && cfg.transport === "auto" && gen === this.gen) rememberPoll(verdict);
+        return false;
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+    async pollOnce(gen) {
+      const ctrl = new AbortController();
+      this.abort = () => ctrl.abort();
+      const timer = setTimeout(() => ctrl.abort(), 60000);
+      try {
+        const r = await fetch(cfg.base + "/poll?" + this.params(), {
+          signal: ctrl.signal, credentials: "same-origin", cache: "no-store",
+        });
+        if (!r.ok) return false;
+        const answer = await r.json();
+        if (gen !== this.gen) return true;
+        this.setOnline(true);
+        for (const [pid, events] of Object.entries(answer.pages)) {
+          for (const [id, actions] of events) this.received(pid, id, actions);
+        }
+        answer.gone.forEach((pid) => this.lost(pid));
+        return true;
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+  }
+
+  // A Hub gets this tab its pushes. The tabs of a browser elect a leader
+  // (Web Locks) which holds the one connection for all their pages and
+  // forwards each event to its tab (BroadcastChannel): a browser keeps ~6
+  // connections per HTTP/1.1 host, so one stream per tab would starve the
+  // 7th tab. Without these APIs each tab holds its own connection.
+  class Hub {
+    constructor() {
+      this.feed = null;
+      const name = "htag-sse:" + cfg.base + ":" + cfg.transport;
+      if (window.BroadcastChannel && navigator.locks) {
+        this.channel = new BroadcastChannel(name);
+        this.channel.onmessage = (e) => this.heard(e.data);
+        navigator.locks.request(name, () => new Promise(() => this.lead()));  // held until the tab closes
+        this.announce();
+      } else {
+        this.channel = null;
+        this.lead();
+      }
+    }
+    say(message) { if (this.channel) this.channel.postMessage(message); }
+    announce() { if (!this.feed) this.say({ t: "join", p: cfg.page, l: last }); }
+    lead() {
+      this.feed = new Feed(
+        (pid, id, actions) => (pid === cfg.page ? onEvent(id, actions) : this.say({ t: "ev", p: pid, i: id, a: actions })),
+        (pid) => (pid === cfg.page ? rerun() : this.say({ t: "gone", p: pid })),
+        (offline) => { setOffline(offline); this.say({ t: "net", off: offline }); },
+      );
+      this.feed.set(cfg.page, last);
+      this.say({ t: "who" });  // followers answer with their page
+    }
+    heard(m) {
+      if (m.t === "ev" && m.p === cfg.page) onEvent(m.i, m.a);
+      else if (m.t === "gone" && m.p === cfg.page) rerun();
+      else if (m.t === "net") setOffline(m.off);
+      else if (m.t === "who") this.announce();
+      else if (m.t === "join" && this.feed) this.feed.set(m.p, m.l);
+      else if (m.t === "leave" && this.feed) this.feed.remove(m.p);
+    }
+    switchPage(oldPage) {  // after a rerun: follow the new page instead of the old one
+      if (this.feed) { this.feed.remove(oldPage); this.feed.set(cfg.page, last); }
+      else { this.say({ t: "leave", p: oldPage }); this.announce(); }
+    }
+    leave() {
+      if (this.feed) this.feed.stop();
+      else this.say({ t: "leave", p: cfg.page });
+    }
+  }
+
+  async function aliveLoop() {  // transport "none": only keep the page from expiring
+    for (;;) {
+      await sleep((cfg.grace_s * 1000) / 3);
+      try {
+        const r = await fetch(pageUrl("alive"), { credentials: "same-origin", cache: "no-store" });
+        if (r.status === 410) rerun();
       } catch (e) { /* the next interaction will tell */ }
     }
   }
 
   // ------------------------------------------------------------ rerun
   // The server lost this page (restart, expiry): recreate it from the session
-  // and swap in its fresh body.
+  // and morph its fresh body in.
   function rerun() {
     if (!rerunning) rerunning = doRerun().finally(() => { rerunning = null; });
     return rerunning;
   }
 
   async function doRerun() {
-    stopTransport();
     for (let attempt = 0; ; attempt++) {
       let r;
       try {
-        r = await fetch(url("rerun"), { method: "POST", credentials: "same-origin", headers: headers() });
+        r = await fetch(pageUrl("rerun"), { method: "POST", credentials: "same-origin", headers: { "X-Htag-Token": cfg.token } });
       } catch (e) {
         setOffline(true);
-        await sleep(delay(attempt));
+        await sleep(backoff(attempt));
         continue;
       }
-      if (r.status >= 500) { await sleep(delay(attempt)); continue; }
+      if (r.status >= 500) { await sleep(backoff(attempt)); continue; }
       if (!r.ok) { location.reload(); return; }  // no record of the page left: load it anew
       const fresh = await r.json();
+      const oldPage = cfg.page;
       Object.assign(cfg, { page: fresh.page, token: fresh.token });
       last = fresh.last;
       seq = 0;
-      setOffline(false);
       apply({ body: fresh.body, post: fresh.post });
-      startTransport();
+      if (hub) hub.switchPage(oldPage);
+      if (!hub || !hub.feed || hub.feed.online) setOffline(false);
       return;
     }
   }
@@ -218,19 +365,24 @@ html.htag-offline::after { content: "Connection lost \\2014 reconnecting\\2026";
   font: 13px/1.4 ui-monospace, monospace; z-index: 2147483647; cursor: pointer; }`;
 
   window.htagSSE = function (config) {
-    cfg = config;
-    last = config.last || 0;
+    cfg = Object.assign({ probe_s: 3, heartbeat_s: 15 }, config);
+    last = cfg.last || 0;
     if (!window.error) window.error = showError;  // htag's _error() shows errors through it
     const go = () => {
       const style = document.createElement("style");
       style.textContent = CSS;
       document.head.appendChild(style);
       start();
-      startTransport();
+      if (cfg.transport === "none") aliveLoop();
+      else hub = new Hub();
     };
     if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", go);
     else go();
   };
-  window.addEventListener("pagehide", stopTransport);
-  window.addEventListener("pageshow", (e) => { if (e.persisted && cfg) startTransport(); });
+  window.addEventListener("pagehide", () => { if (hub) hub.leave(); });
+  // debugging/tests: which transport this tab ended up with, and whether it leads
+  window.htagSSEState = () => ({
+    page: cfg && cfg.page, last, transport: cfg && (cfg.transport === "none" ? "none" : chosenTransport()),
+    leader: !!(hub && hub.feed), following: hub && hub.feed ? Array.from(hub.feed.pages.keys()) : null,
+  });
 })();

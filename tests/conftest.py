@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -60,8 +61,9 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout_s: float = 20.0) -> Server:
-        self.proc = subprocess.Popen(
-            self.argv, cwd=self.cwd, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        self.proc = subprocess.Popen(  # its own process group: killing it leaves no orphan worker
+            self.argv, cwd=self.cwd, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         def up() -> bool:
             assert self.proc and self.proc.poll() is None, f"server died: {self.output()}"
@@ -82,10 +84,20 @@ class Server:
             try:
                 self.proc.wait(timeout_s)
             except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+                self.kill()
                 raise AssertionError(f"server did not stop within {timeout_s} s: {self.output()}")
-        return time.monotonic() - t0
+        took = time.monotonic() - t0
+        self.kill()
+        return took
+
+    def kill(self) -> None:
+        """SIGKILL the server's whole process group (workers included)."""
+        assert self.proc is not None
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.proc.wait()
 
     def output(self) -> str:
         if self.proc and self.proc.stdout and self.proc.poll() is not None:
@@ -115,9 +127,7 @@ def serve(session_dir: Path) -> Iterator[Callable[..., Server]]:
 
     yield start
     for server in started:
-        if server.proc and server.proc.poll() is None:
-            server.proc.kill()
-            server.proc.wait()
+        server.kill()
 
 
 @pytest.fixture

@@ -60,7 +60,8 @@ async def test_a_client_too_far_behind_gets_one_full_refresh(asgi_client):
 async def test_a_gone_page_says_so_on_its_stream(asgi_client):
     app, tab, cookie = await clock_tab(asgi_client)
     async with open_stream(app, tab.url("events").replace(tab.page, "x.y"), cookie=cookie) as stream:
-        assert (await stream.next()).event == "gone"
+        gone = await stream.next_data()
+        assert gone.event == "gone" and json.loads(gone.data) == {"page": "x.y"}
         await asyncio.wait_for(stream.ended.wait(), 2)
     async with open_stream(app, tab.url("events?last=0"), cookie=cookie) as stream:
         await stream.next_data()
@@ -117,3 +118,44 @@ async def test_pages_without_push_channel_refuse_streams_and_keep_alive(asgi_cli
     assert (await tab.client.get(tab.url("alive"))).status_code == 204
     page = app.pages.get(tab.page)
     assert await page.hr.tag.value.update() is False  # htag's answer when a runner cannot push
+
+
+async def test_tabs_of_a_session_share_one_stream_with_events_named_by_page(asgi_client):
+    app = build("clock", session_store=MemoryStore())
+    client = asgi_client(app)
+    a, b = await Tab.open(client), await Tab.open(client)
+    cookie = f"htag_sid={client.cookies['htag_sid']}"
+    path = f"/_htag/events?p={a.page}:0&p={b.page}:0"
+    async with open_stream(app, path, cookie=cookie) as stream:
+        seen = {a.page: [], b.page: []}
+        while min(len(v) for v in seen.values()) < 2:
+            ev = await stream.next_data()
+            seen[ev.event].append(int(ev.id))
+        assert seen[a.page][:2] == [1, 2] and seen[b.page][:2] == [1, 2]
+        app.pages.drop(app.pages.get(a.page), "test")
+        while (ev := await stream.next_data()).event != "gone":
+            pass
+        assert json.loads(ev.data) == {"page": a.page}
+        assert (await stream.next_data()).event == b.page  # the other tab's events go on
+
+
+async def test_a_shared_stream_refuses_a_page_of_another_session(asgi_client):
+    app = build("clock", session_store=MemoryStore())
+    mine, theirs = await Tab.open(asgi_client(app)), await Tab.open(asgi_client(app))
+    r = await mine.client.get(f"/_htag/poll?p={mine.page}:0&p={theirs.page}:0")
+    assert r.status_code == 403 and r.json()["error"] == "foreign_page"
+    assert (await mine.client.get("/_htag/poll")).status_code == 400
+    many = "&".join(f"p=x{i}:0" for i in range(100))
+    assert (await mine.client.get(f"/_htag/poll?{many}")).status_code == 400
+
+
+async def test_a_shared_long_poll_answers_every_page_and_the_gone_ones(asgi_client):
+    app = build("clock", session_store=MemoryStore())
+    client = asgi_client(app)
+    a, b = await Tab.open(client), await Tab.open(client)
+    answer = (await client.get(f"/_htag/poll?p={a.page}:0&p={b.page}:0&p=gone.page:3")).json()
+    assert answer["gone"] == ["gone.page"]
+    assert set(answer["pages"]) == {a.page, b.page}  # a gone page answers at once: no waiting
+    app.pages.get(a.page).log.append('{"post":"1"}')
+    later = (await client.get(f"/_htag/poll?p={a.page}:{app.pages.get(a.page).log.last - 1}")).json()
+    assert later["pages"][a.page][-1][1] == {"post": "1"} and later["gone"] == []

@@ -7,6 +7,7 @@ import pytest
 from htag_sse.errors import RequestError
 from htag_sse.wire import (
     Interaction,
+    multi_poll_answer,
     clean_event,
     dumps,
     parse_event_id,
@@ -78,3 +79,8 @@ def test_event_ids_from_the_client(raw, expected):
 
 def test_poll_answers_embed_events_without_reencoding():
     assert json.loads(poll_answer([(1, '{"update":{}}'), (2, "{}")], 2)) == {"last": 2, "events": [[1, {"update": {}}], [2, {}]]}
+
+
+def test_shared_poll_answers_group_events_by_page():
+    raw = multi_poll_answer({"a.1": [(3, "{}")], "b.2": []}, ["c.3"])
+    assert json.loads(raw) == {"pages": {"a.1": [[3, {}]], "b.2": []}, "gone": ["c.3"]}

@@ -1,0 +1,1 @@
+"""Benchmarks of htag-sse: ``python bench/bench_core.py`` (see bench/README.md)."""
