@@ -106,7 +106,44 @@ class Args(Tag.div):
         self += Tag.pre(json.dumps({"args": list(args), "kargs": kargs}, sort_keys=True), _class="args")
 
 
-APPS: dict[str, type[Tag]] = {"counter": Counter, "clock": Clock, "stream": Stream, "args": Args}
+class Board(Clock):
+    """A clock, a counter in the session (tag.state), and a text area the user types into."""
+
+    def init(self):
+        super().init()
+        self.count = Tag.span(self.state.get("count", 0), _class="count")
+        self += self.count
+        self += Tag.button("+1", _onclick=self.inc, _class="inc")
+        self += Tag.textarea("", _class="memo")
+
+    def inc(self, ev):
+        self.state["count"] = self.state.get("count", 0) + 1
+        self.count.clear(self.state["count"])
+
+
+class Burst(Tag.div):
+    """Pushes bursts of 5 numbered updates every ``HTAG_SSE_BURST_S`` seconds, idle in between."""
+
+    def init(self):
+        self.pushed = 0
+        self.value = Tag.span("0", _class="pushed")
+        self += self.value
+        asyncio.ensure_future(self.run())
+
+    async def run(self):
+        while True:
+            for _ in range(5):
+                self.pushed += 1
+                self.value.clear(self.pushed)
+                if not await self.value.update():
+                    return
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(float(os.environ.get("HTAG_SSE_BURST_S", "11")))
+
+
+APPS: dict[str, type[Tag]] = {
+    "counter": Counter, "clock": Clock, "stream": Stream, "args": Args, "board": Board, "burst": Burst,
+}  # fmt: skip
 
 
 def build(name: str, **options: Any) -> HtagSSE:

@@ -17,6 +17,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 
 
 def free_port() -> int:
@@ -146,24 +148,44 @@ async def asgi_client() -> AsyncIterator[Callable[..., httpx.AsyncClient]]:
 
 
 @pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    """A headless Chromium (Debian's), driven by Playwright.
-
-    Module-scoped: Playwright's sync API keeps an event loop running in this
-    thread, which async tests of other modules must not meet.
-    """
+def playwright() -> Iterator[Any]:
+    """Playwright, module-scoped: its sync API keeps an event loop running in
+    this thread, which async tests of other modules must not meet."""
     from playwright.sync_api import sync_playwright
 
     if not Path(CHROMIUM).exists():
         pytest.fail(f"Chromium not found at {CHROMIUM}: run scripts/install-system-deps")
     with sync_playwright() as p:
-        browser = p.chromium.launch(
+        yield p
+
+
+@pytest.fixture(scope="module")
+def chromium(playwright: Any) -> Iterator[Any]:
+    """A headless Chromium (Debian's), driven by Playwright."""
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
+
+
+@pytest.fixture
+def chromium_with_proxy(playwright: Any) -> Iterator[Callable[[str], Any]]:
+    """``open(proxy_url)``: a page of a Chromium whose every request, loopback
+    included, goes through the HTTP proxy at ``proxy_url``."""
+    browsers: list[Any] = []
+
+    def open_page(proxy: str) -> Any:
+        browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
+            args=[*CHROMIUM_ARGS, f"--proxy-server={proxy}", "--proxy-bypass-list=<-loopback>"],
         )
-        yield browser
-        browser.close()
+        browsers.append(browser)
+        page = browser.new_page()
+        page.set_default_timeout(15_000)
+        return page
+
+    yield open_page
+    for b in browsers:
+        b.close()
 
 
 @pytest.fixture

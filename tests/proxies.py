@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import tempfile
 import textwrap
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,13 +18,15 @@ SQUID = shutil.which("squid") or "/usr/sbin/squid"
 
 #: nginx's defaults for a reverse proxy: buffering on, HTTP/1.1 to the upstream.
 DEFAULT_BUFFERING = "proxy_buffering on;"
-#: Buffers whole responses and ignores X-Accel-Buffering: SSE cannot pass.
+#: Buffering on, X-Accel-Buffering ignored, and event streams compressed: nginx's
+#: gzip filter holds the stream (buffering alone still passes each chunk on).
 BUFFER_EVERYTHING = """
     proxy_buffering on;
     proxy_ignore_headers X-Accel-Buffering;
-    proxy_buffer_size 1m;
-    proxy_buffers 8 1m;
-    proxy_busy_buffers_size 2m;
+    gzip on;
+    gzip_proxied any;
+    gzip_min_length 1;
+    gzip_types text/event-stream application/json;
 """
 
 
@@ -82,10 +85,15 @@ def nginx(upstream_port: int, tmp: Path, location: str = DEFAULT_BUFFERING, http
 
 
 @contextmanager
-def squid(tmp: Path) -> Iterator[int]:
-    """squid as an HTTP forward proxy (no caching); yields its port."""
+def squid(access_log: Path) -> Iterator[int]:
+    """squid as an HTTP forward proxy (no caching); yields its port. Its access
+    log (written as transactions end) is copied to ``access_log`` when it stops.
+
+    squid drops root for the ``proxy`` user, which cannot enter pytest's
+    private temporary directories: it runs in a directory of its own.
+    """
     port = free_port()
-    tmp.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix="htag-sse-squid-"))
     shutil.chown(tmp, "proxy", "proxy")
     conf = tmp / "squid.conf"
     conf.write_text(textwrap.dedent(f"""
@@ -111,3 +119,6 @@ def squid(tmp: Path) -> Iterator[int]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        if (tmp / "access.log").exists():
+            shutil.copy(tmp / "access.log", access_log)
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -159,3 +159,19 @@ async def test_a_shared_long_poll_answers_every_page_and_the_gone_ones(asgi_clie
     app.pages.get(a.page).log.append('{"post":"1"}')
     later = (await client.get(f"/_htag/poll?p={a.page}:{app.pages.get(a.page).log.last - 1}")).json()
     assert later["pages"][a.page][-1][1] == {"post": "1"} and later["gone"] == []
+
+
+async def test_streams_are_never_compressed_even_under_gzip_middleware(asgi_client):
+    from starlette.middleware import Middleware
+    from starlette.middleware.gzip import GZipMiddleware
+
+    app = build("clock", session_store=MemoryStore(), middleware=[Middleware(GZipMiddleware, minimum_size=10)])
+    client = asgi_client(app)
+    page = await client.get("/", headers={"Accept-Encoding": "gzip"})
+    assert page.headers["content-encoding"] == "gzip"  # the middleware works...
+    tab = await Tab.open(client)
+    cookie = f"htag_sid={client.cookies['htag_sid']}"
+    async with open_stream(app, tab.url("events?last=0"), cookie=cookie, headers={"Accept-Encoding": "gzip"}) as s:
+        await s.next_data()
+        assert "content-encoding" not in s.headers  # ...but not on the stream
+        assert s.headers["cache-control"].endswith("no-transform")
