@@ -17,12 +17,14 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute
 
 from .assets import Assets
+from .bus import Bus, DiskBus
 from .cookie import SessionMiddleware
 from .endpoints import Endpoints, _session
 from .pages import Pages
 from .session import Sessions
 from .settings import Settings
 from .stores import DiskStore, Store
+from .workers import WorkerHeader, Workers
 
 log = logging.getLogger("htag_sse")
 
@@ -54,6 +56,7 @@ class HtagSSE(Starlette):
         debug: bool = False,
         session_store: Store | None = None,
         session_dir: str | os.PathLike[str] | None = None,
+        bus: Bus | None = None,
         transport: str | None = None,
         http_only: bool = False,
         parano: bool = False,
@@ -89,13 +92,17 @@ class HtagSSE(Starlette):
         store = session_store
         self.store = store
         self.sessions = Sessions(store, max_age_s=self.settings.session_max_age_s)
-        self.pages = Pages(self.settings, self.sessions, store)
+        self.workers = Workers(store, bus if bus is not None else _default_bus(store))
+        self.pages = Pages(self.settings, self.sessions, store, self.workers)
         self.assets = Assets(self.settings)
-        endpoints = Endpoints(self.settings, self.pages, self.assets)
+        self.endpoints = Endpoints(self.settings, self.pages, self.assets)
+        ours = [Middleware(SessionMiddleware, sessions=self.sessions, settings=self.settings)]
+        if debug:
+            ours.insert(0, Middleware(WorkerHeader))
         super().__init__(
             debug=debug,
-            routes=[*endpoints.routes(), *(routes or [])],
-            middleware=[Middleware(SessionMiddleware, sessions=self.sessions, settings=self.settings), *(middleware or [])],
+            routes=[*self.endpoints.routes(), *(routes or [])],
+            middleware=[*ours, *(middleware or [])],
             lifespan=self._lifespan(lifespan),
         )
         if app is not None:
@@ -128,6 +135,7 @@ class HtagSSE(Starlette):
         )  # fmt: skip
         if request.method == "HEAD":
             return HTMLResponse(b"", headers=PAGE_HEADERS)
+        await self.endpoints.start_worker()
         root = request.scope.get("root_path", "")
         _, html = self.pages.create(
             App, _session(request), url2ak(str(request.url)), settings,
@@ -158,8 +166,14 @@ class HtagSSE(Starlette):
                         yield state
             finally:
                 self.pages.close_all()
+                self.workers.stop()
 
         return lifespan
+
+
+def _default_bus(store: Store) -> Bus | None:
+    """Workers sharing a disk store talk through a bus beside it; a memory store is one process's own."""
+    return DiskBus(store.directory / "bus") if isinstance(store, DiskStore) else None
 
 
 #: htagweb's names, so a migration is a one-line import change.

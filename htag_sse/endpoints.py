@@ -1,10 +1,17 @@
-"""The HTTP endpoints under ``<prefix>/``: interact, events, poll, rerun, alive, static."""
+"""The HTTP endpoints under ``<prefix>/``: interact, events, poll, rerun, alive, static.
+
+A request may land on any worker. For a page of this worker it is served
+here; for a page of another live worker it is relayed to that owner over the
+bus (the same checks run there); a page whose owner is gone answers 410 and
+the client reruns it.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -15,15 +22,18 @@ from .assets import Assets
 from .errors import RequestError
 from .page import Page
 from .pages import Pages
+from .relay import Relay
 from .security import check_origin, check_token
 from .session import Session
 from .settings import Settings
+from .transport import Follow
 from .wire import dumps, parse_event_id, parse_interaction
 
 log = logging.getLogger("htag_sse")
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 NO_STORE = {"Cache-Control": "no-store"}
+GONE = "this page is gone (server restarted or page expired): rerun it"
 
 
 def _json(body: bytes, status: int = 200) -> Response:
@@ -48,6 +58,8 @@ class Endpoints:
         self.settings = settings
         self.pages = pages
         self.assets = assets
+        self.workers = pages.workers
+        self.relay = Relay(self.workers, {"interact": self.on_interact, "poll": self.on_poll, "alive": self.on_alive})
 
     def routes(self) -> list[BaseRoute]:
         p = self.settings.prefix
@@ -62,89 +74,145 @@ class Endpoints:
             Route(f"{p}/{{pid}}/alive", refusing(self.alive), methods=["GET"]),
         ]
 
-    def page(self, request: Request, *, gone_ok: bool = False) -> Page | None:
-        """The request's page, checked to belong to the request's session."""
-        page = self.pages.get(request.path_params["pid"])
+    # ---------------------------------------------------------------- where a page lives
+
+    def owner(self, pid: str) -> str | None:
+        """The live worker holding page ``pid`` if it is not this one."""
+        owner = self.workers.owner_of(pid)
+        if owner == self.workers.me or self.workers.contact(owner) is None:
+            return None
+        return owner
+
+    def local(self, pid: str, sid: str | None) -> Page:
+        """A page of this worker, checked to belong to session ``sid``."""
+        page = self.pages.get(pid)
         if page is None or page.closed:
-            if gone_ok:
-                return None
-            raise RequestError(410, "page_gone", "this page is gone (server restarted or page expired): rerun it")
-        if page.session.sid != _session(request).sid:
-            log.warning("request for page %s from another session refused", page.pid)
+            raise RequestError(410, "page_gone", GONE)
+        if page.session.sid != sid:
+            log.warning("request for page %s from another session refused", pid)
             raise RequestError(403, "foreign_page", "this page belongs to another session")
         page.seen_at = time.monotonic()
         return page
 
-    async def interact(self, request: Request) -> Response:
-        page = self.page(request)
-        assert page is not None
-        check_origin(request.scope)
-        check_token(page.token, request.headers.get("x-htag-token"))
-        body = await read_body(request, self.settings.max_body_bytes)
-        inter = parse_interaction(body)
-        return _json(await page.interact(inter, _seq(request)))
+    def follow(self, pid: str, sid: str | None, cursor: int | None) -> Follow:
+        page = self.pages.get(pid)
+        if page is not None and not page.closed:
+            self.local(pid, sid)
+            if not page.settings.push:
+                raise RequestError(404, "no_push", "this page has no push channel (transport 'none')")
+            return Follow(pid, page, cursor)
+        return Follow(pid, None, cursor, None if page is not None else self.owner(pid))
 
-    async def events(self, request: Request) -> Response:
-        """One page's stream (a plain ``EventSource`` can read it)."""
-        page = self.page(request, gone_ok=True)
-        after = parse_event_id(request.headers.get("last-event-id") or request.query_params.get("last"))
-        follows = [self.follow(request.path_params["pid"], page, after)]
-        return transport.sse_response(request.scope, follows, self.settings.heartbeat_s, named=False)
-
-    async def poll(self, request: Request) -> Response:
-        page = self.page(request)
-        follows = [self.follow(request.path_params["pid"], page, parse_event_id(request.query_params.get("after")))]
-        return await transport.poll(follows, self.settings.poll_timeout_s, multi=False)
-
-    async def shared_events(self, request: Request) -> Response:
-        """One stream for several pages of a session (``?p=<page>:<last>&p=...``): the tabs of a browser share it."""
-        follows = self.follows(request)
-        return transport.sse_response(request.scope, follows, self.settings.heartbeat_s, named=True)
-
-    async def shared_poll(self, request: Request) -> Response:
-        return await transport.poll(self.follows(request), self.settings.poll_timeout_s, multi=True)
-
-    def follow(self, pid: str, page: Page | None, after: int | None) -> transport.Follow:
-        if page is not None and not page.settings.push:
-            raise RequestError(404, "no_push", "this page has no push channel (transport 'none')")
-        return transport.Follow(pid, page, after)
-
-    def follows(self, request: Request) -> list[transport.Follow]:
+    def follows(self, request: Request) -> list[Follow]:
         """Pages named by ``p=<page id>:<last event id>`` parameters, all of the request's session."""
         wanted = request.query_params.getlist("p")
         if not wanted or len(wanted) > transport.MAX_FOLLOWS:
             raise RequestError(400, "bad_pages", f"name 1 to {transport.MAX_FOLLOWS} pages as p=<page id>:<last event id>")
         sid = _session(request).sid
-        follows = []
-        for item in wanted:
-            pid, _, last = item.partition(":")
-            page = self.pages.get(pid)
-            if page is not None and page.closed:
-                page = None
-            if page is not None and page.session.sid != sid:
-                log.warning("stream for page %s from another session refused", pid)
-                raise RequestError(403, "foreign_page", "a page named belongs to another session")
-            if page is not None:
-                page.seen_at = time.monotonic()
-            follows.append(self.follow(pid[:64], page, parse_event_id(last)))
-        return follows
+        return [self.follow(pid[:64], sid, parse_event_id(last)) for pid, _, last in (p.partition(":") for p in wanted)]
+
+    # ---------------------------------------------------------------- HTTP endpoints
+
+    async def interact(self, request: Request) -> Response:
+        pid = request.path_params["pid"]
+        check_origin(request.scope)
+        call = {
+            "pid": pid, "sid": _session(request).sid, "token": request.headers.get("x-htag-token"),
+            "body": await read_body(request, self.settings.max_body_bytes), "seq": _seq(request),
+        }  # fmt: skip
+        owner = self.owner(pid) if self.pages.get(pid) is None else None
+        if owner is None:
+            return _json(await self.run_interaction(call))
+        answer = await self.relay.call(owner, "interact", call, self.settings.timeout_interaction + 10)
+        return _json(answer["body"], answer["status"])
+
+    async def events(self, request: Request) -> Response:
+        """One page's stream (a plain ``EventSource`` can read it)."""
+        after = parse_event_id(request.headers.get("last-event-id") or request.query_params.get("last"))
+        follows = [self.follow(request.path_params["pid"], _session(request).sid, after)]
+        return self.stream(request, follows, named=False)
+
+    async def shared_events(self, request: Request) -> Response:
+        """One stream for several pages of a session (``?p=<page>:<last>&p=...``): the tabs of a browser share it."""
+        return self.stream(request, self.follows(request), named=True)
+
+    async def poll(self, request: Request) -> Response:
+        follows = [self.follow(request.path_params["pid"], _session(request).sid, parse_event_id(request.query_params.get("after")))]
+        if not follows[0].live:
+            raise RequestError(410, "page_gone", GONE)
+        return await transport.poll(follows, self.settings.poll_timeout_s, multi=False, remote=self.remote(request))
+
+    async def shared_poll(self, request: Request) -> Response:
+        return await transport.poll(self.follows(request), self.settings.poll_timeout_s, multi=True, remote=self.remote(request))
 
     async def rerun(self, request: Request) -> Response:
         check_origin(request.scope)
+        await self.start_worker()
         root = request.scope.get("root_path", "")
         page = self.pages.rerun(
-            request.path_params["pid"],
-            _session(request),
-            request.headers.get("x-htag-token"),
-            self.assets.head(root),
-            self.assets.boot(root, self.settings),
-        )
+            request.path_params["pid"], _session(request), request.headers.get("x-htag-token"),
+            self.assets.head(root), self.assets.boot(root, self.settings),
+        )  # fmt: skip
         fresh = {"page": page.pid, "token": page.token, "last": page.log.last, **page.refresh()}
         return _json(dumps(fresh).encode())
 
     async def alive(self, request: Request) -> Response:
-        self.page(request)
+        pid, sid = request.path_params["pid"], _session(request).sid
+        owner = self.owner(pid) if self.pages.get(pid) is None else None
+        if owner is None:
+            self.local(pid, sid)
+        else:
+            answer = await self.relay.call(owner, "alive", {"pid": pid, "sid": sid}, 10)
+            if answer.get("status", 204) != 204:
+                return _json(answer["body"], answer["status"])
         return Response(status_code=204, headers=NO_STORE)
+
+    def stream(self, request: Request, follows: list[Follow], named: bool) -> Response:
+        return transport.sse_response(request.scope, follows, self.settings.heartbeat_s, named=named,
+                                      remote=self.remote(request))  # fmt: skip
+
+    def remote(self, request: Request) -> transport.Remote:
+        sid = _session(request).sid
+
+        async def from_owner(owner: str, follows: list[Follow], timeout_s: float) -> tuple[transport.Events, list[str]]:
+            payload = {"pages": [(f.pid, f.cursor) for f in follows], "sid": sid, "timeout_s": timeout_s}
+            answer = await self.relay.call(owner, "poll", payload, timeout_s + 10)
+            if "status" in answer:
+                raise RequestError(answer["status"], "remote", answer["body"].decode())
+            return answer["events"], answer["gone"]
+
+        return from_owner
+
+    async def start_worker(self) -> None:
+        """Take this worker's lease and open its inbox (before it creates pages others may ask for)."""
+        await self.workers.start(self.relay.deliver)
+
+    # ---------------------------------------------------------------- the owner's side
+
+    async def run_interaction(self, call: dict[str, Any], forwarded: bool = False) -> bytes:
+        page = self.local(call["pid"], call["sid"])
+        check_token(page.token, call["token"])
+        inter = parse_interaction(call["body"])
+        if forwarded:  # the session may have been written by the worker that relayed this
+            self.pages.sessions.refresh(page.session)
+        return await page.interact(inter, call["seq"])
+
+    async def on_interact(self, call: dict[str, Any]) -> dict[str, Any]:
+        return {"status": 200, "body": await self.run_interaction(call, forwarded=True)}
+
+    async def on_poll(self, call: dict[str, Any]) -> dict[str, Any]:
+        follows = []
+        for pid, cursor in call["pages"]:
+            page = self.pages.get(pid)
+            if page is not None and page.session.sid != call["sid"]:
+                raise RequestError(403, "foreign_page", "a page named belongs to another session")
+            follows.append(Follow(pid, page, cursor))
+        events, gone = await transport.collect(follows, call["timeout_s"])
+        return {"events": events, "gone": gone}
+
+    async def on_alive(self, call: dict[str, Any]) -> dict[str, Any]:
+        self.local(call["pid"], call["sid"])
+        return {"status": 204}
 
 
 def _session(request: Request) -> Session:

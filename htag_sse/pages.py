@@ -20,6 +20,7 @@ from .page import Page, current_page, track_tasks
 from .session import Session, Sessions
 from .settings import Settings
 from .stores import Store
+from .workers import Workers
 
 log = logging.getLogger("htag_sse")
 
@@ -40,11 +41,11 @@ class Pages:
     args) so that, once its live instance is gone, the app can be rerun.
     """
 
-    def __init__(self, settings: Settings, sessions: Sessions, store: Store) -> None:
+    def __init__(self, settings: Settings, sessions: Sessions, store: Store, workers: Workers) -> None:
         self.settings = settings
         self.sessions = sessions
         self.store = store
-        self.worker_id = secrets.token_hex(3)
+        self.workers = workers
         self._pages: dict[str, Page] = {}
         self._by_sid: dict[str, list[Page]] = {}
         self._classes: dict[str, type[Tag]] = {}
@@ -70,7 +71,7 @@ class Pages:
     ) -> tuple[Page, str]:
         """Create a page and render it: the one and only full rendering."""
         sid = self.sessions.ensure(session)
-        pid = f"{self.worker_id}.{secrets.token_urlsafe(12)}"
+        pid = f"{self.workers.me}.{secrets.token_urlsafe(12)}"
         page = Page(pid, secrets.token_urlsafe(16), session, settings, self.register(cls), init, self.sessions)
         track_tasks(asyncio.get_running_loop())
         token = current_page.set(page)

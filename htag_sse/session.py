@@ -137,6 +137,11 @@ class Sessions:
             session.touched_at, session.cookie_due = time.monotonic(), True
         return session
 
+    def refresh(self, session: Session) -> None:
+        """Adopt what other workers wrote to this session since we last read it."""
+        if self.shared and session.sid:
+            session.merge(self.store.get(_key(session.sid)))
+
     def ensure(self, session: Session) -> str:
         """Give a fresh session its id (storing it); return the id."""
         if session.sid is None:
