@@ -1,14 +1,23 @@
-"""Serving an :class:`~htag_sse.HtagSSE` app with hypercorn (``app.run()``)."""
+"""Serving an :class:`~htag_sse.HtagSSE` app with hypercorn (``app.run()``), in one
+process or in several worker processes kept alive by a small supervisor."""
 
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
+import multiprocessing
 import signal
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from multiprocessing.connection import wait
+from multiprocessing.synchronize import Event as ProcessEvent
 from typing import TYPE_CHECKING, Any
 
-from hypercorn.asyncio import serve
-from hypercorn.config import Config
+from hypercorn.asyncio.run import worker_serve
+from hypercorn.config import Config, Sockets
+from hypercorn.utils import wrap_app
 
 from .errors import ConfigError
 
@@ -16,6 +25,12 @@ if TYPE_CHECKING:
     from .app import HtagSSE
 
 log = logging.getLogger("htag_sse")
+
+LOOPS = ("asyncio", "uvloop")
+#: A worker that dies sooner than this after its start counts as crashing at startup.
+EARLY_DEATH_S = 2.0
+#: The supervisor gives up after this many startup crashes in a row.
+MAX_EARLY_DEATHS = 5
 
 
 def config(host: str = "127.0.0.1", port: int = 8000, *, log_level: str = "info", access_log: bool = False,
@@ -36,24 +51,115 @@ def config(host: str = "127.0.0.1", port: int = 8000, *, log_level: str = "info"
     return cfg
 
 
-def run(app: HtagSSE, host: str = "127.0.0.1", port: int = 8000, **options: Any) -> None:
+def run(app: HtagSSE, host: str = "127.0.0.1", port: int = 8000, *, workers: int = 1, loop: str = "asyncio",
+        **options: Any) -> None:  # fmt: skip
     """Serve ``app`` until Ctrl-C or SIGTERM.
 
-    On a stop signal, every page's stream is ended first (hypercorn would
-    otherwise wait for them), then hypercorn shuts down gracefully.
+    On a stop signal every page's stream is ended first (hypercorn would
+    otherwise wait for them), then hypercorn shuts down gracefully. With
+    ``workers > 1`` the app is imported by each worker process (it must be a
+    module-level variable) and a worker that dies is replaced.
     """
+    if not isinstance(workers, int) or workers < 1:
+        raise ConfigError(f"workers must be an integer >= 1, got {workers!r}")
+    if loop not in LOOPS:
+        raise ConfigError(f"loop must be one of {LOOPS}, got {loop!r}")
+    if loop == "uvloop":
+        try:
+            import uvloop  # noqa: F401
+        except ImportError:
+            raise ConfigError("loop='uvloop' needs uvloop: pip install 'htag-sse[uvloop]'") from None
     cfg = config(host, port, **options)
-    asyncio.run(_serve(app, cfg))
+    cfg.worker_class = loop
+    if workers == 1:
+        _run_loop(loop, _serve(app, cfg))
+        return
+    cfg.application_path = import_path(app)
+    cfg.workers = workers
+    supervise(cfg, workers)
 
 
-async def _serve(app: HtagSSE, cfg: Config) -> None:
-    stop = asyncio.Event()
+def import_path(app: object) -> str:
+    """``module:variable`` naming ``app``, so that worker processes can import it.
+
+    A real module is preferred to ``__main__`` (a ``python -c`` or a REPL has
+    no file a worker could run again).
+    """
+    modules = sorted(sys.modules.items(), key=lambda item: item[0] in ("__main__", "__mp_main__"))
+    for name, module in modules:
+        for var, value in list(getattr(module, "__dict__", {}).items()):
+            if value is app and not var.startswith("_"):
+                return f"{name}:{var}"
+    raise ConfigError(
+        "run(workers=N) starts processes that import the app: assign it to a module-level variable "
+        "(app = HtagSSE(App)) and call app.run(workers=N) under `if __name__ == '__main__':`"
+    )
+
+
+def supervise(cfg: Config, workers: int) -> None:
+    """Run ``workers`` worker processes on shared sockets; replace any that dies; stop on a signal."""
+    ctx = multiprocessing.get_context("spawn")  # the portable way: Windows and macOS spawn too
+    stop = ctx.Event()
+    sockets = cfg.create_sockets()
+    procs: list[tuple[Any, float]] = []
+    early_deaths = 0
+    for name in ("SIGINT", "SIGTERM", "SIGBREAK"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), lambda *_: stop.set())
+    try:
+        while not stop.is_set():
+            while len(procs) < workers:
+                proc = ctx.Process(target=_worker, kwargs={"cfg": cfg, "sockets": sockets, "stop": stop})
+                proc.start()
+                procs.append((proc, time.monotonic()))
+            wait([p.sentinel for p, _ in procs], timeout=0.5)
+            for proc, started in [item for item in procs if not item[0].is_alive()]:
+                procs.remove((proc, started))
+                if stop.is_set():
+                    continue
+                early_deaths = early_deaths + 1 if time.monotonic() - started < EARLY_DEATH_S else 0
+                log.warning("worker pid %s exited with code %s: starting another", proc.pid, proc.exitcode)
+                if early_deaths >= MAX_EARLY_DEATHS:
+                    log.error("workers keep dying at startup: giving up")
+                    stop.set()
+    finally:
+        stop.set()
+        for proc, _ in procs:
+            proc.join(cfg.graceful_timeout + 5)
+            if proc.is_alive():
+                proc.terminate()
+        for sock in [*sockets.secure_sockets, *sockets.insecure_sockets]:
+            sock.close()
+
+
+def _worker(cfg: Config, sockets: Sockets, stop: ProcessEvent) -> None:
+    """One worker process: import the app, serve until the supervisor says stop."""
+    module, _, name = cfg.application_path.partition(":")
+    app = getattr(importlib.import_module(module), name)  # spawn gave us the parent's sys.path
+    _run_loop(cfg.worker_class, _serve(app, cfg, sockets=sockets, stop=stop))
+
+
+def _run_loop(loop: str, main: Awaitable[None]) -> None:
+    if loop == "uvloop":
+        import uvloop
+
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            runner.run(main)  # type: ignore[arg-type]
+    else:
+        asyncio.run(main)  # type: ignore[arg-type]
+
+
+async def _serve(app: Any, cfg: Config, sockets: Sockets | None = None, stop: ProcessEvent | None = None) -> None:
+    stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
 
     def on_signal(*_: Any) -> None:
-        log.info("stopping: closing %d page(s)", len(app.pages))
-        app.pages.close_all()
-        stop.set()
+        if not stopping.is_set():
+            pages = getattr(app, "pages", None)
+            if pages is not None:
+                log.info("stopping: closing %d page(s)", len(pages))
+                pages.close_all()
+            stopping.set()
 
     for name in ("SIGINT", "SIGTERM", "SIGBREAK"):
         sig = getattr(signal, name, None)
@@ -63,4 +169,17 @@ async def _serve(app: HtagSSE, cfg: Config) -> None:
             loop.add_signal_handler(sig, on_signal)
         except NotImplementedError:  # Windows: no loop signal handlers
             signal.signal(sig, lambda *a: loop.call_soon_threadsafe(on_signal))
-    await serve(app, cfg, shutdown_trigger=stop.wait)  # type: ignore[arg-type]
+    watcher = loop.create_task(_watch(stop, on_signal)) if stop is not None else None
+    try:
+        await worker_serve(wrap_app(app, cfg.wsgi_max_body_size, "asgi"), cfg, sockets=sockets,
+                           shutdown_trigger=stopping.wait)  # fmt: skip
+    finally:
+        if watcher is not None:
+            watcher.cancel()
+
+
+async def _watch(stop: ProcessEvent, on_stop: Callable[[], None]) -> None:
+    """Relay the supervisor's stop event (a process-shared flag) to this worker's loop."""
+    while not stop.is_set():
+        await asyncio.sleep(0.2)
+    on_stop()

@@ -13,6 +13,7 @@
   let seq = 0;           // number of the interaction in flight (a retry reuses it)
   let last = 0;          // id of the last pushed event applied to this tab's page
   let rerunning = null;  // promise of a rerun in progress
+  let renamed = new Map();  // old tag id -> new id, from the last rerun
   let hub = null;        // how this tab receives its pushes (see Hub below)
   const queue = [];      // interactions wait here: one in flight at a time, in order
   let busy = false;
@@ -51,7 +52,7 @@
   // ------------------------------------------------------------ interactions
   window.interact = function (o) {
     return new Promise((resolve) => {
-      queue.push([o, resolve]);
+      queue.push([o, cfg.page, resolve]);
       pump();
     });
   };
@@ -60,9 +61,9 @@
     if (busy) return;
     busy = true;
     while (queue.length) {
-      const [o, resolve] = queue.shift();
+      const [o, page, resolve] = queue.shift();
       try {
-        await send(o);
+        await send(o, page);
       } catch (e) {
         console.error("htag-sse:", e);
       }
@@ -71,11 +72,14 @@
     busy = false;
   }
 
-  async function send(o) {
+  async function send(o, page) {
     if (rerunning) await rerunning;
-    const n = ++seq;
-    const body = JSON.stringify(o);
+    if (page !== cfg.page) o = replayable(o);  // made on a page rerun since
+    if (!o) return;
+    let n = ++seq;
+    let body = JSON.stringify(o);
     for (let attempt = 0; ; attempt++) {
+      const sentTo = cfg.page;
       let r;
       try {
         r = await fetch(pageUrl("interact"), {
@@ -87,7 +91,15 @@
         await sleep(backoff(attempt));
         continue;
       }
-      if (r.status === 410) return rerun();  // the page is gone: the click targeted the old one
+      if (r.status === 410) {  // the page is gone: rerun it, then replay the click on its new self
+        await rerun(sentTo);
+        o = replayable(o);
+        if (!o) return;
+        n = ++seq;
+        body = JSON.stringify(o);
+        attempt = -1;
+        continue;
+      }
       if (r.status === 502 || r.status === 503 || r.status === 504) {
         setOffline(true);
         await sleep(backoff(attempt));
@@ -103,6 +115,22 @@
       if (r.status === 404) return console.warn("htag-sse:", message);  // an element removed meanwhile
       return showError("HTTP " + r.status + ": " + message);
     }
+  }
+
+  // An interaction meant for the old page, rewritten for the rerun one: the
+  // element it targeted was morphed in place, so it now has the new tag's id.
+  // Only when that element still carries the same handler.
+  function replayable(o) {
+    const old = String(o.id), fresh = renamed.get(old);
+    if (!fresh) return null;
+    const again = JSON.parse(JSON.stringify(o).split(old).join(fresh));
+    if (o.method === "__on__" || o.method === "__on_event__") {
+      const handler = String(again.args[0]);
+      const el = document.getElementById(fresh);
+      const attr = el && el.getAttribute(handler.split("-")[0]);
+      if (!attr || !attr.includes(handler)) return null;
+    }
+    return again;
   }
 
   // ------------------------------------------------------------ pushes
@@ -289,7 +317,7 @@
     lead() {
       this.feed = new Feed(
         (pid, id, actions) => (pid === cfg.page ? onEvent(id, actions) : this.say({ t: "ev", p: pid, i: id, a: actions })),
-        (pid) => (pid === cfg.page ? rerun() : this.say({ t: "gone", p: pid })),
+        (pid) => (pid === cfg.page ? rerun(pid) : this.say({ t: "gone", p: pid })),
         (offline) => { setOffline(offline); this.say({ t: "net", off: offline }); },
       );
       this.feed.set(cfg.page, last);
@@ -297,7 +325,7 @@
     }
     heard(m) {
       if (m.t === "ev" && m.p === cfg.page) onEvent(m.i, m.a);
-      else if (m.t === "gone" && m.p === cfg.page) rerun();
+      else if (m.t === "gone" && m.p === cfg.page) rerun(m.p);
       else if (m.t === "net") setOffline(m.off);
       else if (m.t === "who") this.announce();
       else if (m.t === "join" && this.feed) this.feed.set(m.p, m.l);
@@ -317,8 +345,9 @@
     for (;;) {
       await sleep((cfg.grace_s * 1000) / 3);
       try {
+        const page = cfg.page;
         const r = await fetch(pageUrl("alive"), { credentials: "same-origin", cache: "no-store" });
-        if (r.status === 410) rerun();
+        if (r.status === 410) rerun(page);
       } catch (e) { /* the next interaction will tell */ }
     }
   }
@@ -326,7 +355,8 @@
   // ------------------------------------------------------------ rerun
   // The server lost this page (restart, expiry): recreate it from the session
   // and morph its fresh body in.
-  function rerun() {
+  function rerun(page) {
+    if (page !== cfg.page) return rerunning || Promise.resolve();  // that page was rerun already
     if (!rerunning) rerunning = doRerun().finally(() => { rerunning = null; });
     return rerunning;
   }
@@ -348,7 +378,11 @@
       Object.assign(cfg, { page: fresh.page, token: fresh.token });
       last = fresh.last;
       seq = 0;
+      const tagged = Array.from(document.querySelectorAll("[id]"), (el) => [el.id, el]).filter(([id]) => /^\d+$/.test(id));
       apply({ body: fresh.body, post: fresh.post });
+      const next = new Map(tagged.filter(([id, el]) => el.isConnected && el.id !== id).map(([id, el]) => [id, el.id]));
+      for (const [old, mid] of renamed) if (next.has(mid)) next.set(old, next.get(mid));  // across several reruns
+      renamed = next;
       if (hub) hub.switchPage(oldPage);
       if (!hub || !hub.feed || hub.feed.online) setOffline(false);
       return;

@@ -107,14 +107,17 @@ class Args(Tag.div):
 
 
 class Board(Clock):
-    """A clock, a counter in the session (tag.state), and a text area the user types into."""
+    """A clock, a counter in the session (tag.state), a generator, and a text area the user types into."""
 
     def init(self):
         super().init()
         self.count = Tag.span(self.state.get("count", 0), _class="count")
+        self.items = Items(_class="items")
         self += self.count
         self += Tag.button("+1", _onclick=self.inc, _class="inc")
+        self += Tag.button("go", _onclick=self.items.bind.fill(), _class="go")
         self += Tag.textarea("", _class="memo")
+        self += self.items
 
     def inc(self, ev):
         self.state["count"] = self.state.get("count", 0) + 1

@@ -1,7 +1,45 @@
-"""``hypercorn tests.serve:app``: the test app named by ``HTAG_SSE_TEST_APP``."""
+"""``hypercorn tests.serve:app``: the test app named by ``HTAG_SSE_TEST_APP``.
+
+Plain routes ``/session/write?key=value`` and ``/session/read`` show that
+``request.session`` and ``tag.state`` are one. With ``HTAG_SSE_TEST_SPREAD=1``
+every answer but streams says ``Connection: close``: browsers then open a new
+connection per request, which the kernel hands to any worker.
+"""
 
 import os
 
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
 from .apps import build
 
-app = build(os.environ.get("HTAG_SSE_TEST_APP", "counter"))
+
+async def write(request: Request) -> JSONResponse:
+    request.session.update(request.query_params)
+    return JSONResponse(dict(request.session))
+
+
+async def read(request: Request) -> JSONResponse:
+    return JSONResponse(dict(request.session))
+
+
+class Spread:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def closing(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = message.get("headers", [])
+                if (b"content-type", b"text/event-stream; charset=utf-8") not in headers:
+                    message["headers"] = [*headers, (b"connection", b"close")]
+            await send(message)
+
+        await self.app(scope, receive, closing if scope["type"] == "http" else send)
+
+
+app = build(os.environ.get("HTAG_SSE_TEST_APP", "counter"), routes=[Route("/session/write", write), Route("/session/read", read)])
+if os.environ.get("HTAG_SSE_TEST_SPREAD"):
+    app.add_middleware(Spread)
