@@ -1,7 +1,8 @@
 """The apps the benchmarks serve: ``hypercorn bench.apps:<name>``.
 
-``counter`` and ``push`` are htag-sse apps; ``bare`` is the baseline: plain
-Starlette endpoints doing the least a page and a click need.
+``counter`` and ``push`` are htag-sse apps (``counter_debug`` and ``push_debug``: the
+same in debug mode, whose responses say which worker process answered); ``bare`` is the
+baseline: plain Starlette endpoints doing the least a page and a click need.
 """
 
 from __future__ import annotations
@@ -70,4 +71,7 @@ async def click(request: Request) -> JSONResponse:
 
 counter = HtagSSE(Counter)
 push = HtagSSE(Push)
+#: Debug mode: every response names the worker process that answered (``X-Htag-Worker: <os pid>``).
+counter_debug = HtagSSE(Counter, debug=True)
+push_debug = HtagSSE(Push, debug=True)
 bare = Starlette(routes=[Route("/", page), Route("/click", click, methods=["POST"])])

@@ -102,13 +102,13 @@ class Server:
     Hypercorn serves from a worker process it spawns: that process is measured.
     """
 
-    def __init__(self, app: str) -> None:
+    def __init__(self, app: str, args: Sequence[str] = ()) -> None:
         self.app = app
         self.port = free_port()
         self.tmp = tempfile.TemporaryDirectory(prefix="htag-sse-bench-")
         self.log = Path(self.tmp.name) / "server.log"
         env = {**os.environ, "HTAG_SSE_DIR": str(Path(self.tmp.name) / "sessions")}
-        argv = [sys.executable, "-m", "hypercorn", f"bench.apps:{app}", "--bind", f"{HOST}:{self.port}"]
+        argv = [sys.executable, "-m", "hypercorn", f"bench.apps:{app}", "--bind", f"{HOST}:{self.port}", *args]
         with self.log.open("wb") as out:
             self.proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
         self.worker = self.proc.pid
@@ -185,9 +185,10 @@ def _child(parent: int, marker: bytes) -> int | None:
 
 
 @asynccontextmanager
-async def serving(app: str, log_lines: list[str]) -> AsyncIterator[Server]:
-    """A fresh server for one measurement; its log's error lines land in ``log_lines``."""
-    server = Server(app)
+async def serving(app: str, log_lines: list[str], args: Sequence[str] = ()) -> AsyncIterator[Server]:
+    """A fresh server for one measurement (``args``: more hypercorn options); its log's error
+    lines land in ``log_lines``."""
+    server = Server(app, args)
     try:
         await server.ready()
         yield server

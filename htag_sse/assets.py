@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from .errors import HtagSSEError
+from .parano import b64
 from .pages import Boot
 from .settings import Settings
 
@@ -65,8 +66,9 @@ class Assets:
             "last": 0,
         }
 
-        def boot(pid: str, token: str) -> str:
-            return f"htagSSE({js_literal({**common, 'page': pid, 'token': token})});"
+        def boot(pid: str, token: str, key: bytes | None = None) -> str:
+            keyed = {"parano": True, "key": b64(key)} if key else {}
+            return f"htagSSE({js_literal({**common, **keyed, 'page': pid, 'token': token})});"
 
         return boot
 

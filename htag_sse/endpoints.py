@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from . import transport
+from . import parano, transport
 from .assets import Assets
 from .errors import RequestError
 from .page import Page
@@ -37,7 +37,9 @@ GONE = "this page is gone (server restarted or page expired): rerun it"
 
 
 def _json(body: bytes, status: int = 200) -> Response:
-    return Response(body, status, NO_STORE, "application/json")
+    """A JSON answer; a sealed one (parano mode) is base64 text."""
+    kind = "application/json" if body[:1] in (b"{", b"[") else "text/plain"
+    return Response(body, status, NO_STORE, kind)
 
 
 def refusing(endpoint: Endpoint) -> Endpoint:
@@ -149,11 +151,15 @@ class Endpoints:
         check_origin(request.scope)
         await self.start_worker()
         root = request.scope.get("root_path", "")
-        page = self.pages.rerun(
+        page, old_key = self.pages.rerun(
             request.path_params["pid"], _session(request), request.headers.get("x-htag-token"),
             self.assets.head(root), self.assets.boot(root, self.settings),
         )  # fmt: skip
         fresh = {"page": page.pid, "token": page.token, "last": page.log.last, **page.refresh()}
+        if page.cipher is not None:
+            fresh["key"] = parano.b64(page.cipher.key)
+        if old_key is not None:  # sealed with the key the browser has: the old page's
+            return _json(parano.Cipher(old_key).seal(parano.RERUN, fresh).encode())
         return _json(dumps(fresh).encode())
 
     async def alive(self, request: Request) -> Response:
@@ -192,10 +198,11 @@ class Endpoints:
     async def run_interaction(self, call: dict[str, Any], forwarded: bool = False) -> bytes:
         page = self.local(call["pid"], call["sid"])
         check_token(page.token, call["token"])
-        inter = parse_interaction(call["body"])
         if forwarded:  # the session may have been written by the worker that relayed this
             self.pages.sessions.refresh(page.session)
-        return await page.interact(inter, call["seq"])
+        if page.cipher is not None:
+            return await page.interact_sealed(call["body"])
+        return await page.interact(parse_interaction(call["body"]), call["seq"])
 
     async def on_interact(self, call: dict[str, Any]) -> dict[str, Any]:
         return {"status": 200, "body": await self.run_interaction(call, forwarded=True)}

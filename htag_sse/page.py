@@ -10,12 +10,13 @@ from typing import Any
 
 from htag.render import HRenderer
 
+from . import parano
 from .errors import RequestError
 from .eventlog import EventLog
 from .security import check_interaction
 from .session import Session, Sessions
 from .settings import Settings
-from .wire import Interaction, dumps
+from .wire import Interaction, dumps, interaction_from
 
 log = logging.getLogger("htag_sse")
 
@@ -29,7 +30,8 @@ class Page:
 
     __slots__ = (
         "pid", "token", "session", "settings", "app_ref", "init", "hr", "log", "lock",
-        "tasks", "streams", "seen_at", "acted_at", "last_seq", "last_answer", "closed", "stopping", "_sessions",
+        "tasks", "streams", "seen_at", "acted_at", "last_seq", "last_answer", "last_nonce", "closed", "stopping",
+        "cipher", "_sessions",
     )  # fmt: skip
 
     def __init__(
@@ -50,6 +52,8 @@ class Page:
         self.seen_at = self.acted_at = time.monotonic()
         self.last_seq = 0
         self.last_answer = b""
+        self.last_nonce = b""
+        self.cipher = parano.Cipher(parano.new_key()) if settings.parano else None
         self.closed = False
         self.stopping = False
         self._sessions = sessions
@@ -82,16 +86,48 @@ class Page:
             finally:
                 current_page.reset(token)
             self._sessions.save(self.session)
-            answer = dumps(actions).encode()
+            answer = self.seal_answer(seq, actions)
             if seq is not None:
                 self.last_seq, self.last_answer = seq, answer
             return answer
+
+    async def interact_sealed(self, body: bytes) -> bytes:
+        """Parano mode: open the sealed interaction, run it, seal the answer.
+
+        The counter inside the ciphertext must be the next one; the last one
+        again is the client retrying (a fresh nonce: the answer is replayed),
+        and the very same message again is a replay (refused).
+        """
+        assert self.cipher is not None
+        nonce, message = self.cipher.open(parano.UP, body)
+        seq = message.get("n")
+        if not isinstance(seq, int) or isinstance(seq, bool) or seq < 1:
+            raise RequestError(400, "bad_ciphertext", "the sealed message has no counter")
+        if seq == self.last_seq and nonce == self.last_nonce:
+            log.warning("%r: a replayed interaction refused", self)
+            raise RequestError(409, "replayed", "this message was already received")
+        inter = interaction_from(message.get("o"))
+        answer = await self.interact(inter, seq)
+        if seq == self.last_seq:
+            self.last_nonce = nonce
+        return answer
+
+    def seal_answer(self, seq: int | None, actions: dict[str, Any]) -> bytes:
+        if self.cipher is None:
+            return dumps(actions).encode()
+        return self.cipher.seal(parano.DOWN, {"n": seq, "a": actions}).encode()
+
+    def event_data(self, event_id: int, actions: dict[str, Any]) -> str:
+        """One event's ``data``: JSON actions, or in parano mode the sealed message as a JSON string."""
+        if self.cipher is None:
+            return dumps(actions)
+        return dumps(self.cipher.seal(parano.EVENT, {"i": event_id, "a": actions}))
 
     async def push(self, actions: dict[str, Any]) -> bool:
         """htag's ``sendactions``: queue actions for the stream; False once the page is gone."""
         if self.closed:
             return False
-        self.log.append(dumps(actions))
+        self.log.append(self.event_data(self.log.last + 1, actions))
         self._sessions.save(self.session)
         return True
 

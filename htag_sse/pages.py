@@ -25,8 +25,8 @@ from .workers import Workers
 log = logging.getLogger("htag_sse")
 
 Init = tuple[tuple[Any, ...], dict[str, Any]]
-#: Builds the page's boot script from (page id, page token).
-Boot = Callable[[str, str], str]
+#: Builds the page's boot script from (page id, page token, parano key or None).
+Boot = Callable[[str, str, "bytes | None"], str]
 
 
 def app_ref(cls: type) -> str:
@@ -76,20 +76,25 @@ class Pages:
         track_tasks(asyncio.get_running_loop())
         token = current_page.set(page)
         try:
-            page.hr = self._renderer(cls, page, head, boot(pid, page.token))
+            page.hr = self._renderer(cls, page, head, boot(pid, page.token, page.cipher.key if page.cipher else None))
             html = str(page.hr)
         finally:
             current_page.reset(token)
         page.hr._statics = []  # only needed for this first rendering: saves ~35 KB per page
         self._add(page, sid)
-        record = {"sid": sid, "app": page.app_ref, "init": init, "token": page.token, "route": _route(settings)}
+        record = {"sid": sid, "app": page.app_ref, "init": init, "token": page.token, "route": _route(settings),
+                  "key": page.cipher.key if page.cipher else None}  # fmt: skip
         self.store.set("p:" + pid, pickle.dumps(record), self.settings.session_max_age_s)
         self.sessions.save(session)
         log.info("page %s created (%s)", pid, page.app_ref)
         return page, html
 
-    def rerun(self, old_pid: str, session: Session, token: str | None, head: list[Tag], boot: Boot) -> Page:
-        """Recreate a page whose live instance is gone, from its record and the session."""
+    def rerun(self, old_pid: str, session: Session, token: str | None, head: list[Tag], boot: Boot) -> tuple[Page, bytes | None]:
+        """Recreate a page whose live instance is gone, from its record and the session.
+
+        Returns the new page and, in parano mode, the old page's key (the
+        browser reads the answer with it).
+        """
         blob = self.store.get("p:" + old_pid)
         record = pickle.loads(blob) if blob else None
         if not record or record["sid"] != session.sid:
@@ -101,7 +106,7 @@ class Pages:
         page, _ = self.create(cls, session, record["init"], settings, head, boot)
         self.store.delete("p:" + old_pid)
         log.info("page %s rerun as %s", old_pid, page.pid)
-        return page
+        return page, record.get("key")
 
     def drop(self, page: Page, reason: str, stopping: bool = False) -> None:
         page.close(stopping)

@@ -109,7 +109,10 @@ def _news(f: Follow) -> list[tuple[int, str]]:
     """A local page's events after the follower's cursor, or one full refresh."""
     assert f.page is not None
     batch = f.page.log.since(f.cursor) if f.cursor is not None else None
-    return batch if batch is not None else [(f.page.log.last, dumps(f.page.refresh()))]
+    if batch is None:
+        last = f.page.log.last
+        batch = [(last, f.page.event_data(last, f.page.refresh()))]
+    return batch
 
 
 def _ready(f: Follow) -> bool:

@@ -40,6 +40,11 @@ def parse_interaction(body: bytes) -> Interaction:
         data = json.loads(body)
     except (ValueError, RecursionError) as e:
         raise _bad(f"body is not valid JSON: {str(e)[:80]}") from None
+    return interaction_from(data)
+
+
+def interaction_from(data: Any) -> Interaction:
+    """Validate a decoded interaction; raise a 400 :class:`RequestError` if bad."""
     if not isinstance(data, dict):
         raise _bad("body must be a JSON object {id, method, args, kargs, event}")
     oid = data.get("id")

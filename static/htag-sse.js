@@ -22,6 +22,30 @@
   const backoff = (n) => Math.min(10000, 250 * 2 ** Math.min(n, 6)) * (0.75 + Math.random() / 2);
   const pageUrl = (what) => cfg.base + "/" + cfg.page + "/" + what;
 
+  // ------------------------------------------------------------ parano mode
+  // Bodies, answers and events sealed with AES-GCM under the page's key
+  // (WebCrypto: browsers offer it on https and on localhost only).
+  let key = null;  // the page's CryptoKey in parano mode
+  const text = new TextEncoder();
+  const unb64 = (s) => Uint8Array.from(atob(s.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0));
+  const b64 = (bytes) => btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  const importKey = (raw) => crypto.subtle.importKey("raw", unb64(raw), "AES-GCM", false, ["encrypt", "decrypt"]);
+  async function seal(purpose, message) {
+    const iv = crypto.getRandomValues(new Uint8Array(12));
+    const sealed = await crypto.subtle.encrypt({ name: "AES-GCM", iv, additionalData: text.encode(purpose) },
+      key, text.encode(JSON.stringify(message)));
+    const out = new Uint8Array(12 + sealed.byteLength);
+    out.set(iv);
+    out.set(new Uint8Array(sealed), 12);
+    return b64(out);
+  }
+  async function open(purpose, sealed, withKey) {
+    const raw = unb64(sealed);
+    const plain = await crypto.subtle.decrypt({ name: "AES-GCM", iv: raw.slice(0, 12), additionalData: text.encode(purpose) },
+      withKey || key, raw.slice(12));
+    return JSON.parse(new TextDecoder().decode(plain));
+  }
+
   function setOffline(on) {
     document.documentElement.classList.toggle("htag-offline", on);
   }
@@ -77,14 +101,15 @@
     if (page !== cfg.page) o = replayable(o);  // made on a page rerun since
     if (!o) return;
     let n = ++seq;
-    let body = JSON.stringify(o);
     for (let attempt = 0; ; attempt++) {
       const sentTo = cfg.page;
+      const body = key ? await seal("htag-sse up", { n, o }) : JSON.stringify(o);
       let r;
       try {
         r = await fetch(pageUrl("interact"), {
           method: "POST", body, credentials: "same-origin", cache: "no-store",
-          headers: { "X-Htag-Token": cfg.token, "Content-Type": "application/json", "X-Htag-Seq": String(n) },
+          headers: { "X-Htag-Token": cfg.token, "Content-Type": key ? "text/plain" : "application/json",
+                     "X-Htag-Seq": String(n) },
         });
       } catch (e) {  // network down: retry the same interaction (the server runs it once)
         setOffline(true);
@@ -96,7 +121,6 @@
         o = replayable(o);
         if (!o) return;
         n = ++seq;
-        body = JSON.stringify(o);
         attempt = -1;
         continue;
       }
@@ -105,13 +129,16 @@
         await sleep(backoff(attempt));
         continue;
       }
-      const text = await r.text();
+      const answer = await r.text();
       if (r.ok) {
         if (!hub || !hub.feed || hub.feed.online) setOffline(false);
-        return apply(JSON.parse(text));
+        if (!key) return apply(JSON.parse(answer));
+        const opened = await open("htag-sse down", answer);
+        if (opened.n !== n) throw new Error("an answer to another interaction");
+        return apply(opened.a);
       }
-      let message = text;
-      try { message = JSON.parse(text).message || text; } catch (e) { /* not JSON */ }
+      let message = answer;
+      try { message = JSON.parse(answer).message || answer; } catch (e) { /* not JSON */ }
       if (r.status === 404) return console.warn("htag-sse:", message);  // an element removed meanwhile
       return showError("HTTP " + r.status + ": " + message);
     }
@@ -134,11 +161,19 @@
   }
 
   // ------------------------------------------------------------ pushes
-  function onEvent(id, actions) {
-    if (id > last || actions.body !== undefined) {
-      last = id;
-      apply(actions);
-    }
+  let events = Promise.resolve();  // events are applied in order, after any decryption
+  function onEvent(id, data) {
+    events = events.then(async () => {
+      const actions = key ? await unseal(id, data) : data;
+      if (actions && (id > last || actions.body !== undefined)) {
+        last = id;
+        apply(actions);
+      }
+    }).catch((e) => console.error("htag-sse: event", id, e));
+  }
+  async function unseal(id, sealed) {
+    const message = await open("htag-sse event", sealed);
+    return message.i === id ? message.a : null;  // an event replayed or moved by a proxy is ignored
   }
 
   // The transport actually used: "sse" or "poll" ("auto" starts with SSE and
@@ -373,7 +408,8 @@
       }
       if (r.status >= 500) { await sleep(backoff(attempt)); continue; }
       if (!r.ok) { location.reload(); return; }  // no record of the page left: load it anew
-      const fresh = await r.json();
+      const fresh = key ? await open("htag-sse rerun", await r.text()) : await r.json();
+      if (fresh.key) key = await importKey(fresh.key);
       const oldPage = cfg.page;
       Object.assign(cfg, { page: fresh.page, token: fresh.token });
       last = fresh.last;
@@ -402,10 +438,11 @@ html.htag-offline::after { content: "Connection lost \\2014 reconnecting\\2026";
     cfg = Object.assign({ probe_s: 3, heartbeat_s: 15 }, config);
     last = cfg.last || 0;
     if (!window.error) window.error = showError;  // htag's _error() shows errors through it
-    const go = () => {
+    const go = async () => {
       const style = document.createElement("style");
       style.textContent = CSS;
       document.head.appendChild(style);
+      if (cfg.parano) key = await importKey(cfg.key);
       start();
       if (cfg.transport === "none") aliveLoop();
       else hub = new Hub();
@@ -416,7 +453,7 @@ html.htag-offline::after { content: "Connection lost \\2014 reconnecting\\2026";
   window.addEventListener("pagehide", () => { if (hub) hub.leave(); });
   // debugging/tests: which transport this tab ended up with, and whether it leads
   window.htagSSEState = () => ({
-    page: cfg && cfg.page, last, transport: cfg && (cfg.transport === "none" ? "none" : chosenTransport()),
+    page: cfg && cfg.page, last, parano: !!key, transport: cfg && (cfg.transport === "none" ? "none" : chosenTransport()),
     leader: !!(hub && hub.feed), following: hub && hub.feed ? Array.from(hub.feed.pages.keys()) : null,
   });
 })();

@@ -144,8 +144,39 @@ class Burst(Tag.div):
             await asyncio.sleep(float(os.environ.get("HTAG_SSE_BURST_S", "11")))
 
 
+class Vault(Tag.div):
+    """Text that appears only after a click or in pushes: parano mode must hide it on the wire."""
+
+    def init(self):
+        self.secret = Tag.span("closed", _class="secret")
+        self.pushed = Tag.span("", _class="pushed")
+        self.count = Tag.span(self.state.get("count", 0), _class="count")
+        self += Tag.button("open", _onclick=self.reveal, _class="open")
+        self += Tag.button("+1", _onclick=self.inc, _class="inc")
+        self += self.secret
+        self += self.count
+        self += self.pushed
+        asyncio.ensure_future(self.run())
+
+    def reveal(self, ev):
+        self.secret.clear("treasure-7731")
+
+    def inc(self, ev):
+        self.state["count"] = self.state.get("count", 0) + 1
+        self.count.clear(f"clicked-{self.state['count']}-times")
+
+    async def run(self):
+        n = 0
+        while True:
+            await asyncio.sleep(0.2)
+            n += 1
+            self.pushed.clear(f"whisper-{n}")
+            if not await self.pushed.update():
+                return
+
+
 APPS: dict[str, type[Tag]] = {
-    "counter": Counter, "clock": Clock, "stream": Stream, "args": Args, "board": Board, "burst": Burst,
+    "counter": Counter, "clock": Clock, "stream": Stream, "args": Args, "board": Board, "burst": Burst, "vault": Vault,
 }  # fmt: skip
 
 

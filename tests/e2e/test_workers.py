@@ -25,6 +25,8 @@ RUNNERS = {
     "hypercorn": [PY, "-m", "hypercorn", "tests.serve:app", "--workers", "4", "--bind", "127.0.0.1:{port}"],
     "gunicorn": [PY, "-m", "gunicorn", "-w", "4", "-k", "uvicorn.workers.UvicornWorker", "-b", "127.0.0.1:{port}",
                  "tests.serve:app"],
+    "gunicorn --preload": [PY, "-m", "gunicorn", "-w", "4", "-k", "uvicorn.workers.UvicornWorker", "--preload",
+                           "-b", "127.0.0.1:{port}", "tests.serve:app"],
     "uvicorn": [PY, "-m", "uvicorn", "--workers", "4", "--port", "{port}", "tests.serve:app"],
     "run": [PY, "-c", "from tests.serve import app; app.run(port={port}, workers=4)"],
 }  # fmt: skip
@@ -96,7 +98,7 @@ async def clicker(url: str, clicks: int) -> tuple[int, list[int], set[str]]:
 
 
 @pytest.mark.parametrize("runner, users, clicks", [
-    ("hypercorn", 16, 200), ("gunicorn", 16, 200), ("uvicorn", 4, 25), ("run", 4, 25),
+    ("hypercorn", 16, 200), ("gunicorn", 16, 200), ("gunicorn --preload", 4, 25), ("uvicorn", 4, 25), ("run", 4, 25),
 ])  # fmt: skip
 def test_concurrent_sessions_across_four_workers_count_exactly(serve, runner, users, clicks):
     server = start(serve, runner, app="counter")
