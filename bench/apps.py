@@ -8,6 +8,7 @@ baseline: plain Starlette endpoints doing the least a page and a click need.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import itertools
 import time
 
@@ -69,9 +70,15 @@ async def click(request: Request) -> JSONResponse:
     return JSONResponse({"update": {str(data["id"]): f"<span id='1'>{next(_clicks)}</span>"}})
 
 
-counter = HtagSSE(Counter)
-push = HtagSSE(Push)
+#: The benchmarks open up to a few thousand sessions a minute, all from 127.0.0.1.
+UNLIMITED = (
+    {"max_new_sessions_per_minute": 1 << 30}
+    if "max_new_sessions_per_minute" in inspect.signature(HtagSSE).parameters
+    else {}
+)
+counter = HtagSSE(Counter, **UNLIMITED)
+push = HtagSSE(Push, **UNLIMITED)
 #: Debug mode: every response names the worker process that answered (``X-Htag-Worker: <os pid>``).
-counter_debug = HtagSSE(Counter, debug=True)
-push_debug = HtagSSE(Push, debug=True)
+counter_debug = HtagSSE(Counter, debug=True, **UNLIMITED)
+push_debug = HtagSSE(Push, debug=True, **UNLIMITED)
 bare = Starlette(routes=[Route("/", page), Route("/click", click, methods=["POST"])])

@@ -28,7 +28,6 @@ import asyncio
 import json
 import math
 import os
-import re
 import sys
 import time
 from collections import Counter
@@ -133,6 +132,11 @@ def process_tree(root: int) -> list[int]:
     return found
 
 
+def started_at(pid: int) -> int:
+    """A process's start time (clock ticks after boot): with its pid, names it for good."""
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+
+
 class Pool:
     """``hypercorn --workers N``: what bench_core's ``load`` needs (``port``, ``cpu_s()``),
     with the CPU summed over the master and every process under it."""
@@ -141,6 +145,7 @@ class Pool:
         self.server, self.n, self.port = server, n, server.port
         self.workers: list[int] = []  # os pids of the processes that answer requests
         self.processes: list[int] = []  # the master and every descendant
+        self.started: dict[int, int] = {}  # pid -> start time (clock ticks after boot)
         self.on_cpu_read: Callable[[], None] | None = None
 
     async def ready(self) -> None:
@@ -159,9 +164,18 @@ class Pool:
             else:
                 await asyncio.sleep(0.05)
         self.workers = sorted(seen)
-        self.processes = process_tree(self.server.proc.pid)
+        self.note_processes()
         if not seen <= set(self.processes):
             raise RuntimeError(f"workers {seen} are not under hypercorn's master {self.server.proc.pid}")
+
+    def note_processes(self) -> None:
+        self.processes = process_tree(self.server.proc.pid)
+        self.started = {}
+        for pid in self.processes:
+            try:
+                self.started[pid] = started_at(pid)
+            except OSError:
+                continue
 
     def cpu_s(self) -> float:
         """CPU seconds (user + system, /proc/<pid>/stat) of the master and all its processes."""
@@ -176,10 +190,11 @@ class Pool:
         return total
 
     def stop_leftovers(self) -> None:
-        """After the master's exit: SIGKILL any process of this server still alive (by pid)."""
-        for pid in self.processes:
+        """After the master's exit: SIGKILL any process of this server still alive, by pid
+        (checked to be the same process by its start time)."""
+        for pid, started in self.started.items():
             try:
-                if Path(f"/proc/{pid}/cmdline").read_bytes():  # not a zombie
+                if started_at(pid) == started and Path(f"/proc/{pid}/cmdline").read_bytes():  # not a zombie
                     os.kill(pid, 9)
             except OSError:
                 continue
@@ -194,7 +209,8 @@ async def pool(app: str, workers: int, log_lines: list[str]) -> AsyncIterator[Po
             await p.ready()
             yield p
         finally:
-            server.proc.terminate()  # then serving() waits for it
+            if not p.processes:
+                p.note_processes()
     p.stop_leftovers()
 
 
@@ -260,28 +276,25 @@ async def throughput(p: Pool, plan: Plan, errors: Errors) -> WorkersLoad:
     phase = f"load {p.n} workers"
     all_clicks, spread = Spread(), Spread()
 
-    def click_setup(conn: Connection) -> object:
-        async def setup(conn: Connection) -> bytes:
-            page_conn, tab, owner = await open_owned_tab(p.port, errors, phase)
-            page_conn.close()
-            all_clicks.owners[owner] += 1
+    async def setup(conn: Connection) -> bytes:
+        page_conn, tab, owner = await open_owned_tab(p.port, errors, phase)
+        page_conn.close()
+        all_clicks.owners[owner] += 1
 
-            def tally(r: Response) -> None:
-                pid = answered_by(r) if WORKER in r.headers else -1
-                all_clicks.by_worker[pid] += 1
-                if pid == owner:
-                    all_clicks.owner += 1
-                else:
-                    all_clicks.forwarded += 1
+        def tally(r: Response) -> None:
+            pid = answered_by(r) if WORKER in r.headers else -1
+            all_clicks.by_worker[pid] += 1
+            if pid == owner:
+                all_clicks.owner += 1
+            else:
+                all_clicks.forwarded += 1
 
-            observe(conn, tally)
-            return tab.click
-
-        return setup(conn)
+        observe(conn, tally)
+        return tab.click
 
     marks: list[tuple[int, int, Counter[int]]] = []
     p.on_cpu_read = lambda: marks.append((all_clicks.owner, all_clicks.forwarded, Counter(all_clicks.by_worker)))
-    run = await load(p, plan.users, plan.load_s, click_setup, errors, phase)  # type: ignore[arg-type]
+    run = await load(p, plan.users, plan.load_s, setup, errors, phase)  # type: ignore[arg-type]
     p.on_cpu_read = None
     (o0, f0, w0), (o1, f1, w1) = marks
     spread.owner, spread.forwarded, spread.by_worker, spread.owners = o1 - o0, f1 - f0, w1 - w0, all_clicks.owners

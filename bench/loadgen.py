@@ -52,7 +52,9 @@ class Connection:
         await self._write(raw)
         status, headers = await self._head()
         self.closing = headers.get("connection", "").lower() == "close"
-        if "content-length" in headers:
+        if status in (204, 304) or 100 <= status < 200:  # never a body, nor a Content-Length
+            body = b""
+        elif "content-length" in headers:
             body = await self.reader.readexactly(int(headers["content-length"]))
         elif headers.get("transfer-encoding", "").lower() == "chunked":
             body = b"".join([chunk async for chunk in self._chunks()])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any
 
 from htag import Tag
@@ -13,13 +13,14 @@ from htag.runners.commons import url2ak
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute
 
 from .assets import Assets
 from .bus import Bus, DiskBus
 from .cookie import SessionMiddleware
 from .endpoints import Endpoints, _session
+from .limits import PerMinute, client_address
 from .pages import Pages
 from .session import Sessions
 from .settings import Settings
@@ -31,11 +32,13 @@ log = logging.getLogger("htag_sse")
 #: Where sessions live by default (relative to the working directory); ``HTAG_SSE_DIR`` overrides it.
 DEFAULT_SESSION_DIR = ".htag-sse"
 
-#: Headers of every htag page. ``no-store``: a page embeds its own token and id.
+#: Headers of every htag page (``page_headers=`` adds or overrides). ``no-store``:
+#: a page embeds its own token and id. See docs/security.md for a Content-Security-Policy.
 PAGE_HEADERS = {
     "Cache-Control": "no-store",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "SAMEORIGIN",
 }
 
 
@@ -73,6 +76,10 @@ class HtagSSE(Starlette):
         session_cookie: str = "htag_sid",
         session_path: str = "/",
         session_max_age_s: float = 14 * 86400.0,
+        allowed_origins: Sequence[str] = (),
+        forwarded_allow_ips: Sequence[str] = ("127.0.0.1", "::1"),
+        max_new_sessions_per_minute: int = 60,
+        page_headers: Mapping[str, str] | None = None,
         routes: Sequence[BaseRoute] | None = None,
         middleware: Sequence[Middleware] | None = None,
         lifespan: Callable[[Any], contextlib.AbstractAsyncContextManager[Any]] | None = None,
@@ -83,8 +90,11 @@ class HtagSSE(Starlette):
             grace_s=grace_s, heartbeat_s=heartbeat_s, poll_timeout_s=poll_timeout_s, sse_probe_s=sse_probe_s,
             backlog_events=backlog_events, max_body_bytes=max_body_bytes,
             max_pages_per_session=max_pages_per_session, prefix=prefix, session_cookie=session_cookie,
-            session_path=session_path, session_max_age_s=session_max_age_s,
+            session_path=session_path, session_max_age_s=session_max_age_s, allowed_origins=allowed_origins,
+            forwarded_allow_ips=forwarded_allow_ips, max_new_sessions_per_minute=max_new_sessions_per_minute,
         )  # fmt: skip
+        self.page_headers = {**PAGE_HEADERS, **(page_headers or {})}
+        self.new_sessions = PerMinute(self.settings.max_new_sessions_per_minute)
         if session_store is not None and session_dir is not None:
             raise ValueError("give session_store or session_dir, not both")
         if session_store is None:
@@ -134,14 +144,21 @@ class HtagSSE(Starlette):
             timeout_interaction=timeout_interaction, timeout_inactivity=timeout_inactivity,
         )  # fmt: skip
         if request.method == "HEAD":
-            return HTMLResponse(b"", headers=PAGE_HEADERS)
+            return HTMLResponse(b"", headers=self.page_headers)
+        session = _session(request)
+        if session.sid is None:  # a new visitor: bounded per client address
+            address = client_address(request.scope, self.settings.forwarded_allow_ips)
+            if not self.new_sessions.allow(address):
+                log.warning("new session refused: %s opened %d this minute", address, self.new_sessions.limit)
+                return PlainTextResponse(
+                    "Too many new sessions from your address: try again in a minute.", 429, {"Retry-After": "60"}
+                )
         await self.endpoints.start_worker()
         root = request.scope.get("root_path", "")
         _, html = self.pages.create(
-            App, _session(request), url2ak(str(request.url)), settings,
-            self.assets.head(root), self.assets.boot(root, settings),
-        )  # fmt: skip
-        return HTMLResponse(html, headers=PAGE_HEADERS)
+            App, session, url2ak(str(request.url)), settings, self.assets.head(root), self.assets.boot(root, settings)
+        )
+        return HTMLResponse(html, headers=self.page_headers)
 
     def rotate_session(self, request: Request) -> str:
         """Give the user's session a new id, keeping its data (call it after a login)."""

@@ -6,6 +6,7 @@ import logging
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .limits import is_https
 from .session import Session, Sessions
 from .settings import Settings
 
@@ -22,10 +23,6 @@ def read_cookie(scope: Scope, name: str) -> str | None:
                 if part.startswith(prefix):
                     return part[len(prefix) :]
     return None
-
-
-def is_https(scope: Scope) -> bool:
-    return scope.get("scheme") == "https"
 
 
 def set_cookie_header(settings: Settings, sid: str, secure: bool) -> bytes:
@@ -70,6 +67,6 @@ class SessionMiddleware:
             log.exception("could not save session %s…", (session.sid or "new")[:6])
         if session.cookie_due and session.sid:
             session.cookie_due = False
-            header = set_cookie_header(self.settings, session.sid, is_https(scope))
+            header = set_cookie_header(self.settings, session.sid, is_https(scope, self.settings.forwarded_allow_ips))
             message.setdefault("headers", [])
             message["headers"] = [*message["headers"], (b"set-cookie", header)]

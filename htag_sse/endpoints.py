@@ -27,7 +27,7 @@ from .security import check_origin, check_token
 from .session import Session
 from .settings import Settings
 from .transport import Follow
-from .wire import dumps, parse_event_id, parse_interaction
+from .wire import dumps, parse_count, parse_event_id, parse_interaction
 
 log = logging.getLogger("htag_sse")
 
@@ -115,9 +115,12 @@ class Endpoints:
 
     # ---------------------------------------------------------------- HTTP endpoints
 
+    def check_origin(self, request: Request) -> None:
+        check_origin(request.scope, self.settings.allowed_origins, self.settings.forwarded_allow_ips)
+
     async def interact(self, request: Request) -> Response:
         pid = request.path_params["pid"]
-        check_origin(request.scope)
+        self.check_origin(request)
         call = {
             "pid": pid, "sid": _session(request).sid, "token": request.headers.get("x-htag-token"),
             "body": await read_body(request, self.settings.max_body_bytes), "seq": _seq(request),
@@ -148,7 +151,7 @@ class Endpoints:
         return await transport.poll(self.follows(request), self.settings.poll_timeout_s, multi=True, remote=self.remote(request))
 
     async def rerun(self, request: Request) -> Response:
-        check_origin(request.scope)
+        self.check_origin(request)
         await self.start_worker()
         root = request.scope.get("root_path", "")
         page, old_key = self.pages.rerun(
@@ -233,15 +236,16 @@ def _seq(request: Request) -> int | None:
     raw = request.headers.get("x-htag-seq")
     if raw is None:
         return None
-    if not raw.isdigit() or len(raw) > 12:
+    seq = parse_count(raw, 12)
+    if seq is None:
         raise RequestError(400, "bad_seq", "X-Htag-Seq must be a positive integer")
-    return int(raw)
+    return seq
 
 
 async def read_body(request: Request, limit: int) -> bytes:
     """The request body, refused with 413 as soon as it passes ``limit`` bytes."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
+    declared = parse_count(request.headers.get("content-length"))
+    if declared is not None and declared > limit:
         raise RequestError(413, "too_large", f"body over the {limit} bytes limit")
     chunks, size = [], 0
     async for chunk in request.stream():

@@ -25,6 +25,9 @@ from .workers import Workers
 log = logging.getLogger("htag_sse")
 
 Init = tuple[tuple[Any, ...], dict[str, Any]]
+#: How long a page's record (for a rerun) outlives its creation: a tab left
+#: longer than this reloads instead of rerunning.
+RECORD_TTL_S = 86400.0
 #: Builds the page's boot script from (page id, page token, parano key or None).
 Boot = Callable[[str, str, "bytes | None"], str]
 
@@ -84,7 +87,7 @@ class Pages:
         self._add(page, sid)
         record = {"sid": sid, "app": page.app_ref, "init": init, "token": page.token, "route": _route(settings),
                   "key": page.cipher.key if page.cipher else None}  # fmt: skip
-        self.store.set("p:" + pid, pickle.dumps(record), self.settings.session_max_age_s)
+        self.store.set("p:" + pid, pickle.dumps(record), RECORD_TTL_S)
         self.sessions.save(session)
         log.info("page %s created (%s)", pid, page.app_ref)
         return page, html
@@ -153,7 +156,9 @@ class Pages:
     def _add(self, page: Page, sid: str) -> None:
         same = self._by_sid.setdefault(sid, [])
         while len(same) >= self.settings.max_pages_per_session:
-            self.drop(same[0], f"session has more than {self.settings.max_pages_per_session} pages")
+            oldest = same[0]
+            self.drop(oldest, f"session has more than {self.settings.max_pages_per_session} pages")
+            self.store.delete("p:" + oldest.pid)  # newer pages replaced it: no rerun, and no record piling up
         same.append(page)
         self._pages[page.pid] = page
         if self._reaper is None or self._reaper.done():

@@ -15,6 +15,7 @@ from htag.tag import TAG_KEYWORDS
 from starlette.types import Scope
 
 from .errors import RequestError
+from .limits import from_trusted_proxy
 from .wire import Interaction
 
 log = logging.getLogger("htag_sse")
@@ -66,15 +67,19 @@ def check_token(expected: str, given: str | None) -> None:
         raise RequestError(403, "bad_token", "missing or wrong page token (X-Htag-Token)")
 
 
-def check_origin(scope: Scope, allowed: Iterable[str] = ()) -> None:
-    """A browser's ``Origin`` (or ``Referer``) must be this server or an allowed origin."""
+def check_origin(scope: Scope, allowed: Iterable[str] = (), trusted: Iterable[str] = ()) -> None:
+    """A browser's ``Origin`` (or ``Referer``) must be this server or an allowed origin.
+
+    "This server" is the ``Host`` header, or ``X-Forwarded-Host`` from a trusted proxy.
+    """
     headers = dict(scope["headers"])
     origin = headers.get(b"origin") or _origin_of(headers.get(b"referer"))
     if not origin:
         return
     origin_s = origin.decode("latin-1").lower()
     scheme = scope.get("scheme", "http")
-    hosts = [h for h in (headers.get(b"host"), headers.get(b"x-forwarded-host")) if h]
+    forwarded = headers.get(b"x-forwarded-host") if from_trusted_proxy(scope, trusted) else None
+    hosts = [h for h in (headers.get(b"host"), forwarded) if h]
     ok = {f"{s}://{h.decode('latin-1').lower()}" for h in hosts for s in (scheme, "http", "https")}
     if origin_s in ok or origin_s in allowed:
         return

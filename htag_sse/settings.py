@@ -40,6 +40,9 @@ class Settings:
     session_cookie: str = "htag_sid"
     session_path: str = "/"
     session_max_age_s: float = 14 * 86400.0
+    allowed_origins: tuple[str, ...] = ()
+    forwarded_allow_ips: tuple[str, ...] = ("127.0.0.1", "::1")
+    max_new_sessions_per_minute: int = 60
 
     def __post_init__(self) -> None:
         _positive("timeout_interaction", self.timeout_interaction)
@@ -52,6 +55,12 @@ class Settings:
         _count("backlog_events", self.backlog_events)
         _count("max_body_bytes", self.max_body_bytes)
         _count("max_pages_per_session", self.max_pages_per_session)
+        _count("max_new_sessions_per_minute", self.max_new_sessions_per_minute)
+        for origin in self.allowed_origins:
+            if not isinstance(origin, str) or not origin.startswith(("http://", "https://")) or origin.count("/") != 2:
+                raise ConfigError(f"allowed_origins entries look like 'https://example.com[:port]', got {origin!r}")
+        if not all(isinstance(ip, str) and ip for ip in self.forwarded_allow_ips):
+            raise ConfigError(f"forwarded_allow_ips must be IP addresses (or '*'), got {self.forwarded_allow_ips!r}")
         if self.transport not in TRANSPORTS:
             raise ConfigError(f"transport must be one of {TRANSPORTS}, got {self.transport!r}")
         if not isinstance(self.prefix, str) or not self.prefix.startswith("/") or self.prefix.endswith("/"):
@@ -65,6 +74,11 @@ class Settings:
     def build(cls, **options: Any) -> Settings:
         """Build from keyword options (``None``: the default), accepting htagweb's ``http_only=True``."""
         options = {k: v for k, v in options.items() if v is not None}
+        for name in ("allowed_origins", "forwarded_allow_ips"):
+            if isinstance(options.get(name), str):
+                raise ConfigError(f"{name} must be a list of strings, got the string {options[name]!r}")
+            if name in options:
+                options[name] = tuple(o.lower().rstrip("/") if name == "allowed_origins" else o for o in options[name])
         _check_names(options, {f.name for f in dataclasses.fields(cls)} | {"http_only"})
         _apply_http_only(options)
         return cls(**options)

@@ -106,11 +106,16 @@ def sse_hello(last_id: int, retry_ms: int, padding_bytes: int) -> bytes:
     return f"retry: {retry_ms}\n{pad}event: hello\nid: {last_id}\ndata: {{}}\n\n".encode()
 
 
-def parse_event_id(raw: str | None) -> int | None:
-    """The client's last event id (``Last-Event-ID`` or ``?last=``), or None if absent/garbled."""
-    if raw is None or not raw.isdigit() or len(raw) > 18:
+def parse_count(raw: str | None, max_digits: int = 18) -> int | None:
+    """A non-negative integer written in ASCII digits, or None ('²' is a digit to ``str.isdigit``)."""
+    if raw is None or not 0 < len(raw) <= max_digits or not raw.isascii() or not raw.isdigit():
         return None
     return int(raw)
+
+
+def parse_event_id(raw: str | None) -> int | None:
+    """The client's last event id (``Last-Event-ID`` or ``?last=``), or None if absent/garbled."""
+    return parse_count(raw)
 
 
 def multi_poll_answer(pages: dict[str, list[tuple[int, str]]], gone: list[str]) -> bytes:

@@ -76,15 +76,19 @@ def test_tokens_are_compared_in_constant_time_and_required():
         assert e.value.status == 403
 
 
-def scope(**headers):
-    return {"scheme": "http", "headers": [(k.replace("_", "-").encode(), v.encode()) for k, v in headers.items()]}
+def scope(client="203.0.113.9", **headers):
+    return {"scheme": "http", "client": (client, 5000),
+            "headers": [(k.replace("_", "-").encode(), v.encode()) for k, v in headers.items()]}
 
 
 def test_origin_must_be_this_server_or_allowed():
     check_origin(scope(host="a.test", origin="http://a.test"))
     check_origin(scope(host="a.test"))  # no Origin (non-browser client): the token still protects
     check_origin(scope(host="a.test", referer="http://a.test/page?x=1"))
-    check_origin(scope(host="10.0.0.1:8000", x_forwarded_host="a.test", origin="https://a.test"))
+    behind_proxy = scope(client="127.0.0.1", host="10.0.0.1:8000", x_forwarded_host="a.test", origin="https://a.test")
+    check_origin(behind_proxy, trusted=["127.0.0.1"])
+    with pytest.raises(RequestError):  # X-Forwarded-Host counts only from a trusted proxy
+        check_origin(behind_proxy, trusted=[])
     check_origin(scope(host="a.test", origin="https://b.test"), allowed={"https://b.test"})
     for bad in (scope(host="a.test", origin="http://evil.test"), scope(host="a.test", origin="null"),
                 scope(host="a.test", referer="http://evil.test/x")):

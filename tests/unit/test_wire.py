@@ -72,7 +72,7 @@ def test_json_answers_are_compact_and_keep_unicode():
     assert dumps({1: "é</script>"}) == '{"1":"é</script>"}'
 
 
-@pytest.mark.parametrize("raw, expected", [("12", 12), ("0", 0), (None, None), ("", None), ("-1", None), ("1e3", None), ("9" * 30, None)])
+@pytest.mark.parametrize("raw, expected", [("12", 12), ("0", 0), (None, None), ("", None), ("-1", None), ("1e3", None), ("9" * 30, None), ("²", None), ("٣", None)])
 def test_event_ids_from_the_client(raw, expected):
     assert parse_event_id(raw) == expected
 
