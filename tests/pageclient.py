@@ -72,7 +72,7 @@ class Tab:
     def url(self, what: str) -> str:
         return f"{self.config['base']}/{self.page}/{what}"
 
-    async def post(self, body: Any, *, raw: bytes | None = None, headers: dict[str, str] | None = None) -> httpx.Response:
+    async def post(self, body: Any, *, raw: bytes | None = None, headers: dict[str, Any] | None = None) -> httpx.Response:
         h = {"X-Htag-Token": self.config["token"], "Content-Type": "application/json", **(headers or {})}
         content = raw if raw is not None else json.dumps(body).encode()
         return await self.client.post(self.url("interact"), content=content, headers=h)
