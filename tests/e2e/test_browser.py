@@ -1,5 +1,7 @@
 """What a user sees, in headless Chromium, against a real hypercorn server."""
 
+import json
+
 import pytest
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
@@ -83,3 +85,22 @@ def test_a_click_during_a_restart_is_not_lost(serve, browser_page):
     page.wait_for_function("document.querySelector('.count').textContent === '2'", timeout=20_000)
     page.click("button.inc")
     page.wait_for_function("document.querySelector('.count').textContent === '3'")
+
+
+def test_the_documented_content_security_policy_lets_the_app_work(serve, browser_page):
+    csp = ("default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; "
+           "img-src 'self' data:; connect-src 'self'; frame-ancestors 'self'; base-uri 'self'; form-action 'self'; "
+           "object-src 'none'")  # fmt: skip (as in docs/security.md)
+    server = serve("board", options=json.dumps({"page_headers": {"Content-Security-Policy": csp}}))
+    page = browser_page
+    violations = []
+    page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
+    response = page.goto(server.url)
+    assert response.headers["content-security-policy"] == csp
+    for _ in range(3):
+        page.click("button.inc")
+    page.wait_for_function("document.querySelector('.count').textContent === '3'")
+    page.wait_for_function("Number(document.querySelector('.ticks').textContent) >= 3")
+    page.click("button.go")
+    page.wait_for_function("document.querySelectorAll('.items li').length === 5")
+    assert violations == []
