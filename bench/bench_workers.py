@@ -77,7 +77,8 @@ IDLE_SETTLE_S = 2.0
 
 @dataclass(frozen=True)
 class Plan:
-    workers: tuple[int, ...]  # worker counts of the throughput runs
+    workers: tuple[int, ...]  # worker counts of the throughput runs (connections pinned)
+    as_accepted: tuple[int, ...]  # worker counts of the throughput runs with connections as accepted
     users: int  # concurrent virtual users of the throughput runs
     load_s: float  # length of each throughput run
     clicks: int  # sequential clicks per connection (forwarded / owner-local)
@@ -87,8 +88,8 @@ class Plan:
     idle_s: float  # length of the idle measurement
 
 
-FULL = Plan(workers=(1, 2, 4), users=16, load_s=10.0, clicks=1000, pushes=300, warmup=30, idle_pages=1000, idle_s=30.0)
-QUICK = Plan(workers=(1, 2, 4), users=16, load_s=2.0, clicks=200, pushes=60, warmup=10, idle_pages=1000, idle_s=15.0)
+FULL = Plan(workers=(1, 2, 4), as_accepted=(4,), users=16, load_s=10.0, clicks=1000, pushes=300, warmup=30, idle_pages=1000, idle_s=30.0)
+QUICK = Plan(workers=(1, 2, 4), as_accepted=(4,), users=16, load_s=2.0, clicks=200, pushes=60, warmup=10, idle_pages=1000, idle_s=15.0)
 #: Worker count of the latency measurements (2 and 3).
 LATENCY_WORKERS = 4
 
@@ -214,27 +215,24 @@ async def pool(app: str, workers: int, log_lines: list[str]) -> AsyncIterator[Po
     p.stop_leftovers()
 
 
-def alive(tab: Tab) -> bytes:
-    """``GET <base>/<page>/alive``: a 204 from any worker (relayed to the owner by the others)."""
-    return request("GET", f"{tab.base}/{tab.page}/alive", HOST, {"Cookie": tab.cookie})
-
-
-async def open_owned_tab(port: int, errors: Errors, phase: str) -> tuple[Connection, Tab, int]:
-    """A new session and page, loaded on a new connection: the connection, the page and its
-    owner (the worker that answered the GET, hence holds the page's connection too)."""
+async def open_owned_tab(
+    port: int, errors: Errors, phase: str, conn: Connection | None = None
+) -> tuple[Connection, Tab, int]:
+    """A new session and page, loaded on ``conn`` (or a new connection): the connection, the
+    page and its owner (the worker that answered the GET, hence holds the connection too)."""
     answers: list[Response] = []
-    conn = observe(await Connection.open(HOST, port), answers.append)
+    conn = observe(conn or await Connection.open(HOST, port), answers.append)
     tab = await open_tab(conn)
     errors.check(phase, answers[-1])
     return conn, tab, answered_by(answers[-1])
 
 
-async def connect_to(port: int, tab: Tab, want: Callable[[int], bool], errors: Errors, phase: str) -> tuple[Connection, int]:
-    """Open connections until one is accepted by a worker ``want`` likes, told by a probe on it
-    (the page's ``alive``): that connection and its worker. The others are closed."""
+async def connect_to(port: int, want: Callable[[int], bool], errors: Errors, phase: str) -> tuple[Connection, int]:
+    """Open connections, one at a time, until one is accepted by a worker ``want`` likes, told
+    by a probe on it (a static file): that connection and its worker. The others are closed."""
     for _ in range(MAX_TRIES):
         conn = await Connection.open(HOST, port)
-        r = await conn.send(alive(tab))
+        r = await conn.send(STATIC)
         errors.check(phase, r)
         if want(answered_by(r)) and not conn.closing:
             return conn, answered_by(r)
@@ -253,6 +251,7 @@ class Spread:
     forwarded: int = 0  # answered by another worker, which relayed them to the owner
     by_worker: Counter[int] = field(default_factory=Counter)  # answering pid -> clicks
     owners: Counter[int] = field(default_factory=Counter)  # owner pid -> pages
+    users_forwarded: int = 0  # users most of whose timed clicks were forwarded
 
     @property
     def forwarded_share(self) -> float:
@@ -263,42 +262,84 @@ class Spread:
 @dataclass
 class WorkersLoad:
     workers: int
+    pinned: bool  # connections pinned to chosen workers (else: as the workers accepted them)
     run: LoadRun
     spread: Spread
     processes: int  # master + workers + helpers whose CPU is summed
 
 
-async def throughput(p: Pool, plan: Plan, errors: Errors) -> WorkersLoad:
-    """bench_core's ``load``; each user loads its page on a connection of its own (closed
-    after the GET) and clicks on the connection ``load`` gives it: the two land on workers
-    independently. Every click's answering worker is tallied; only the timed clicks count
-    (``load`` reads the CPU right before and right after them)."""
-    phase = f"load {p.n} workers"
-    all_clicks, spread = Spread(), Spread()
+def plan_user(i: int, workers: Sequence[int]) -> tuple[int, int]:
+    """User ``i``'s (page owner, click worker): owners round-robin, and the click worker
+    ``i // N`` places further, so each worker owns as many pages and takes as many click
+    connections as any other, and 1 − 1/N of the users click on another worker than their
+    page's owner (what independent, uniform landings give on average)."""
+    n = len(workers)
+    return workers[i % n], workers[(i + i // n) % n]
 
-    async def setup(conn: Connection) -> bytes:
-        page_conn, tab, owner = await open_owned_tab(p.port, errors, phase)
-        page_conn.close()
-        all_clicks.owners[owner] += 1
 
-        def tally(r: Response) -> None:
+async def throughput(p: Pool, plan: Plan, errors: Errors, pinned: bool) -> WorkersLoad:
+    """bench_core's ``load``: each user its own session and page, loaded on a connection of
+    its own (closed after the GET), and clicks on another connection.
+
+    ``pinned``: both connections are opened one at a time until the chosen worker
+    (``plan_user``) accepts them, and the user's clicks are routed to that connection
+    (``load`` opens its users' connections at once, and a burst of connections is taken whole
+    by the first worker to wake). Otherwise: ``load``'s connection, and the page's opened at
+    once with the other users' — as the workers accept them.
+
+    The worker answering every click is tallied; only the timed clicks count (``load`` reads
+    the CPU right before and right after them)."""
+    phase = f"load {p.n} workers{'' if pinned else ' as accepted'}"
+    all_clicks, spread, users, one_at_a_time = Spread(), Spread(), iter(range(plan.users)), asyncio.Lock()
+    routed: list[Connection] = []
+
+    per_user: list[list[int]] = []  # [owner-local, forwarded] clicks of each user, once timing started
+
+    def tally(owner: int) -> Callable[[Response], None]:
+        mine = [0, 0]
+        per_user.append(mine)
+
+        def count(r: Response) -> None:
             pid = answered_by(r) if WORKER in r.headers else -1
             all_clicks.by_worker[pid] += 1
             if pid == owner:
                 all_clicks.owner += 1
             else:
                 all_clicks.forwarded += 1
+            if marks:
+                mine[pid != owner] += 1
 
-        observe(conn, tally)
+        return count
+
+    async def setup(conn: Connection) -> bytes:
+        if not pinned:
+            page_conn, tab, owner = await open_owned_tab(p.port, errors, phase)
+            page_conn.close()
+            all_clicks.owners[owner] += 1
+            observe(conn, tally(owner))
+            return tab.click
+        owner_pid, click_pid = plan_user(next(users), p.workers)
+        async with one_at_a_time:
+            page_conn, _ = await connect_to(p.port, lambda pid: pid == owner_pid, errors, phase)
+            page_conn, tab, owner = await open_owned_tab(p.port, errors, phase, page_conn)
+            page_conn.close()
+            click_conn, _ = await connect_to(p.port, lambda pid: pid == click_pid, errors, phase)
+        all_clicks.owners[owner] += 1
+        routed.append(observe(click_conn, tally(owner)))
+        conn.close()  # load's own connection: its user sends on click_conn instead
+        conn.send = click_conn.send  # type: ignore[method-assign]
         return tab.click
 
     marks: list[tuple[int, int, Counter[int]]] = []
     p.on_cpu_read = lambda: marks.append((all_clicks.owner, all_clicks.forwarded, Counter(all_clicks.by_worker)))
     run = await load(p, plan.users, plan.load_s, setup, errors, phase)  # type: ignore[arg-type]
     p.on_cpu_read = None
+    for c in routed:
+        c.close()
     (o0, f0, w0), (o1, f1, w1) = marks
     spread.owner, spread.forwarded, spread.by_worker, spread.owners = o1 - o0, f1 - f0, w1 - w0, all_clicks.owners
-    return WorkersLoad(p.n, run, spread, len(p.processes))
+    spread.users_forwarded = sum(fwd > own for own, fwd in per_user)
+    return WorkersLoad(p.n, pinned, run, spread, len(p.processes))
 
 
 # --- 2. forwarded vs owner-local click latency ------------------------------------------------
@@ -319,7 +360,7 @@ async def click_latency(p: Pool, plan: Plan, errors: Errors) -> ClickLatency:
     after 1000 requests; a reconnect may land elsewhere)."""
     phase = "click"
     local, tab, owner = await open_owned_tab(p.port, errors, phase)
-    remote, other = await connect_to(p.port, tab, lambda pid: pid != owner, errors, phase)
+    remote, other = await connect_to(p.port, lambda pid: pid != owner, errors, phase)
     seen: dict[str, list[int]] = {"owner-local": [], "forwarded": []}
     observe(local, lambda r: seen["owner-local"].append(answered_by(r)))
     observe(remote, lambda r: seen["forwarded"].append(answered_by(r)))
@@ -362,7 +403,7 @@ async def push_latency(p: Pool, plan: Plan, errors: Errors) -> PushLatency:
             res.clicks_elsewhere += answered_by(r) != owner
 
         observe(conn, tally)
-        channel, streamer = await connect_to(p.port, tab, lambda pid, o=owner, s=same: (pid == o) == s, errors, phase)
+        channel, streamer = await connect_to(p.port, lambda pid, o=owner, s=same: (pid == o) == s, errors, phase)
         pusher = Pusher(Row(f"{name} stream", False, "sse"), conn, channel, tab)
         pusher.reader = asyncio.create_task(pusher.read(await open_stream(channel, tab)))
         pushers.append(pusher)
@@ -467,10 +508,12 @@ class Results:
 async def measure(plan: Plan) -> Results:
     res, started = Results(), time.monotonic()
     err, logs = res.errors, res.log_lines
-    for n in plan.workers:
-        progress(started, f"throughput, {n} worker{'s' * (n > 1)}, {plan.users} users")
+    runs = [(n, True) for n in plan.workers] + [(n, False) for n in plan.as_accepted]
+    for n, pinned in runs:
+        how = "connections pinned to workers" if pinned else "connections as accepted"
+        progress(started, f"throughput, {n} worker{'s' * (n > 1)}, {plan.users} users, {how}")
         async with pool("counter_debug", n, logs) as p:
-            res.load.append(await throughput(p, plan, err))
+            res.load.append(await throughput(p, plan, err, pinned))
 
     progress(started, f"click latency, forwarded vs owner-local ({LATENCY_WORKERS} workers)")
     async with pool("counter_debug", LATENCY_WORKERS, logs) as p:
@@ -499,20 +542,22 @@ def ratio(x: float, base: float) -> str:
 
 def table(res: Results, plan: Plan) -> str:
     out = [
-        f"1. throughput: counter, {plan.users} users, {plan.load_s:g} s; page GET and clicks on separate connections",
+        f"1. throughput: counter, {plan.users} users, {plan.load_s:g} s; each user's page GET and clicks on "
+        "separate connections (pinned: to chosen workers, balanced; as accepted: opened at once, as hypercorn's "
+        "workers took them)",
         "",
         "| workers | clicks/s | ÷ 1 worker | p50 / p99 ms | clicks per server-CPU-s | ÷ 1 worker "
-        "| server CPU, % of a core | forwarded clicks |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| server CPU, % of a core | forwarded clicks (users clicking on a non-owner) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    base = res.load[0].run if res.load else None
+    base = next((wl.run for wl in res.load if wl.workers == 1), None)
     for wl in res.load:
         r = wl.run
         out.append(
-            f"| {wl.workers} | {num(r.per_s, 0)} | {ratio(r.per_s, base.per_s) if base else '—'} "
+            f"| {wl.workers}{'' if wl.pinned else ', as accepted'} | {num(r.per_s, 0)} | {ratio(r.per_s, base.per_s) if base else '—'} "
             f"| {ms(r.latencies, 0.5):.2f} / {ms(r.latencies, 0.99):.2f} | {num(r.per_cpu_s, 0)} "
             f"| {ratio(r.per_cpu_s, base.per_cpu_s) if base else '—'} | {r.server_cpu_s / r.elapsed_s:.0%} "
-            f"| {wl.spread.forwarded_share:.0%} |"
+            f"| {wl.spread.forwarded_share:.0%} ({wl.spread.users_forwarded} of {r.users} users) |"
         )
     if res.click:
         c = res.click
@@ -560,14 +605,15 @@ def raw(res: Results) -> str:
         r, s = wl.run, wl.spread
         others = r.machine_cpu_s - r.server_cpu_s - r.client_cpu_s
         lines.append(
-            f"load  {wl.workers} workers: users={r.users} clicks={r.clicks} in {r.elapsed_s:.2f} s; CPU s (share of one "
+            f"load  {wl.workers} workers{'' if wl.pinned else ' (as accepted)'}: users={r.users} clicks={r.clicks} in {r.elapsed_s:.2f} s; CPU s (share of one "
             f"core): server {r.server_cpu_s:.2f} ({r.server_cpu_s / r.elapsed_s:.0%}, {wl.processes} processes), "
             f"client {r.client_cpu_s:.2f} ({r.client_cpu_s / r.elapsed_s:.0%}), "
             f"other processes {others:.2f} ({others / r.elapsed_s:.0%}); latency {describe(r.latencies)}"
         )
         lines.append(
             f"      clicks answered by the owner {s.owner}, by another worker {s.forwarded} "
-            f"({s.forwarded_share:.1%}); clicks by answering pid {dict(sorted(s.by_worker.items()))}; "
+            f"({s.forwarded_share:.1%}); users clicking mostly on another worker than their page's owner "
+            f"{s.users_forwarded} of {r.users}; clicks by answering pid {dict(sorted(s.by_worker.items()))}; "
             f"pages by owner pid {dict(sorted(s.owners.items()))}"
         )
     if res.click:
@@ -613,7 +659,7 @@ def main() -> int:
     if args.json:
         data = {
             "plan": asdict(plan),
-            "load": [{**asdict(wl.run), "workers": wl.workers, "owner": wl.spread.owner,
+            "load": [{**asdict(wl.run), "workers": wl.workers, "pinned": wl.pinned, "owner": wl.spread.owner,
                       "forwarded": wl.spread.forwarded} for wl in res.load],  # fmt: skip
             "click": asdict(res.click) if res.click else None,
             "push": asdict(res.push) if res.push else None,

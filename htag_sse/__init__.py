@@ -6,6 +6,7 @@ Server-Sent Events (or long-poll where a proxy buffers them). No WebSockets.
 
 from .app import AppServer, HtagSSE, Runner
 from .errors import AppLoadError, ConfigError, HtagSSEError, RequestError
+from .oauth import OAuthLogin
 from .session import Session
 from .stores import DiskStore, MemoryStore, Store
 
@@ -19,6 +20,7 @@ __all__ = [
     "HtagSSE",
     "HtagSSEError",
     "MemoryStore",
+    "OAuthLogin",
     "RequestError",
     "Runner",
     "Session",
