@@ -5,9 +5,11 @@ Four measurements, in one run, on 127.0.0.1 (apps in debug mode: every response
 carries ``X-Htag-Worker: <os pid>``, the worker process that answered it):
 
 1. click throughput with 1, 2 and 4 workers (16 users, each its own session and page,
-   the page loaded on one connection and clicked on another), per second and per
+   the page loaded on one connection and clicked on another, both pinned to chosen
+   workers so that 1 − 1/N of the users click on a non-owner), per second and per
    server-CPU-second (master + every worker), and the share of clicks forwarded to the
-   page's owner over the bus;
+   page's owner over the bus; for reference, 4 workers with every click on its page's
+   owner, and 4 workers with the connections wherever the workers accepted them;
 2. sequential click latency, 4 workers: one page, clicked alternately on a connection
    its owner answers and on one another worker answers (and relays);
 3. push latency, 4 workers: the shared SSE stream held on a connection the page's owner
@@ -42,7 +44,6 @@ sys.path.insert(0, str(ROOT))
 from bench.bench_core import (  # noqa: E402
     HOST,
     OPEN_CONCURRENCY,
-    SETTLE_S,
     Errors,
     LoadRun,
     Server,
@@ -77,8 +78,9 @@ IDLE_SETTLE_S = 2.0
 
 @dataclass(frozen=True)
 class Plan:
-    workers: tuple[int, ...]  # worker counts of the throughput runs (connections pinned)
-    as_accepted: tuple[int, ...]  # worker counts of the throughput runs with connections as accepted
+    workers: tuple[int, ...]  # worker counts of the throughput runs (connections pinned, mixed)
+    owner_only: tuple[int, ...]  # ... with every user clicking on its page's owner (nothing forwarded)
+    as_accepted: tuple[int, ...]  # ... with connections as the workers accepted them
     users: int  # concurrent virtual users of the throughput runs
     load_s: float  # length of each throughput run
     clicks: int  # sequential clicks per connection (forwarded / owner-local)
@@ -88,8 +90,14 @@ class Plan:
     idle_s: float  # length of the idle measurement
 
 
-FULL = Plan(workers=(1, 2, 4), as_accepted=(4,), users=16, load_s=10.0, clicks=1000, pushes=300, warmup=30, idle_pages=1000, idle_s=30.0)
-QUICK = Plan(workers=(1, 2, 4), as_accepted=(4,), users=16, load_s=2.0, clicks=200, pushes=60, warmup=10, idle_pages=1000, idle_s=15.0)
+FULL = Plan(
+    workers=(1, 2, 4), owner_only=(4,), as_accepted=(4,), users=16, load_s=10.0,
+    clicks=1000, pushes=300, warmup=30, idle_pages=1000, idle_s=30.0,
+)  # fmt: skip
+QUICK = Plan(
+    workers=(1, 2, 4), owner_only=(4,), as_accepted=(4,), users=16, load_s=2.0,
+    clicks=200, pushes=60, warmup=10, idle_pages=1000, idle_s=15.0,
+)  # fmt: skip
 #: Worker count of the latency measurements (2 and 3).
 LATENCY_WORKERS = 4
 
@@ -240,6 +248,27 @@ async def connect_to(port: int, want: Callable[[int], bool], errors: Errors, pha
     raise RuntimeError(f"no connection landed on a suitable worker in {MAX_TRIES} tries")
 
 
+def pin(
+    conn: Connection, port: int, pid: int, errors: Errors, phase: str, repins: list[int] | None = None
+) -> Connection:
+    """Keep ``conn`` on worker ``pid``: when hypercorn closes it (it does after 1000 requests),
+    the next request goes on a new connection that worker accepted (``connect_to``), where
+    loadgen's own reconnect would land on any worker. Each re-pin is appended to ``repins``."""
+    send = conn.send
+
+    async def send_pinned(raw: bytes) -> Response:
+        if conn.closing:
+            fresh, _ = await connect_to(port, lambda w: w == pid, errors, phase)
+            conn.writer.close()
+            conn.reader, conn.writer, conn.closing = fresh.reader, fresh.writer, False
+            if repins is not None:
+                repins.append(pid)
+        return await send(raw)
+
+    conn.send = send_pinned  # type: ignore[method-assign]
+    return conn
+
+
 # --- 1. throughput vs workers -----------------------------------------------------------------
 
 
@@ -262,36 +291,47 @@ class Spread:
 @dataclass
 class WorkersLoad:
     workers: int
-    pinned: bool  # connections pinned to chosen workers (else: as the workers accepted them)
+    mode: str  # "mixed", "owner" or "accepted" (see MODES)
     run: LoadRun
     spread: Spread
     processes: int  # master + workers + helpers whose CPU is summed
+    repins: int = 0  # click connections closed by hypercorn and reopened on their worker
 
 
-def plan_user(i: int, workers: Sequence[int]) -> tuple[int, int]:
-    """User ``i``'s (page owner, click worker): owners round-robin, and the click worker
+#: How the users' connections are placed in a throughput run.
+MODES = {
+    "mixed": "pinned: owners round-robin, 1 − 1/N of the users click on another worker",
+    "owner": "pinned: owners round-robin, every user clicks on its page's owner",
+    "accepted": "as accepted: the connections opened at once, placed by whichever worker took them",
+}
+
+
+def plan_user(i: int, workers: Sequence[int], mode: str) -> tuple[int, int]:
+    """User ``i``'s (page owner, click worker): owners round-robin; "mixed": the click worker
     ``i // N`` places further, so each worker owns as many pages and takes as many click
     connections as any other, and 1 − 1/N of the users click on another worker than their
-    page's owner (what independent, uniform landings give on average)."""
+    page's owner (what independent, uniform landings give on average); "owner": the owner."""
     n = len(workers)
-    return workers[i % n], workers[(i + i // n) % n]
+    return workers[i % n], workers[(i + (i // n if mode == "mixed" else 0)) % n]
 
 
-async def throughput(p: Pool, plan: Plan, errors: Errors, pinned: bool) -> WorkersLoad:
+async def throughput(p: Pool, plan: Plan, errors: Errors, mode: str) -> WorkersLoad:
     """bench_core's ``load``: each user its own session and page, loaded on a connection of
     its own (closed after the GET), and clicks on another connection.
 
-    ``pinned``: both connections are opened one at a time until the chosen worker
-    (``plan_user``) accepts them, and the user's clicks are routed to that connection
-    (``load`` opens its users' connections at once, and a burst of connections is taken whole
-    by the first worker to wake). Otherwise: ``load``'s connection, and the page's opened at
+    "mixed" and "owner": both connections are opened one at a time until the chosen worker
+    (``plan_user``) accepts them, the user's clicks are routed to that connection and kept
+    on its worker (``pin``): ``load`` opens its users' connections at once, and such a burst
+    goes mostly to the first worker to wake (asyncio accepts every pending connection, up to
+    the backlog, per wake-up). "accepted": ``load``'s connection, and the page's opened at
     once with the other users' — as the workers accept them.
 
     The worker answering every click is tallied; only the timed clicks count (``load`` reads
     the CPU right before and right after them)."""
-    phase = f"load {p.n} workers{'' if pinned else ' as accepted'}"
+    phase = f"load {p.n} workers {mode}"
     all_clicks, spread, users, one_at_a_time = Spread(), Spread(), iter(range(plan.users)), asyncio.Lock()
     routed: list[Connection] = []
+    repins: list[int] = []
 
     per_user: list[list[int]] = []  # [owner-local, forwarded] clicks of each user, once timing started
 
@@ -312,20 +352,20 @@ async def throughput(p: Pool, plan: Plan, errors: Errors, pinned: bool) -> Worke
         return count
 
     async def setup(conn: Connection) -> bytes:
-        if not pinned:
+        if mode == "accepted":
             page_conn, tab, owner = await open_owned_tab(p.port, errors, phase)
             page_conn.close()
             all_clicks.owners[owner] += 1
             observe(conn, tally(owner))
             return tab.click
-        owner_pid, click_pid = plan_user(next(users), p.workers)
+        owner_pid, click_pid = plan_user(next(users), p.workers, mode)
         async with one_at_a_time:
             page_conn, _ = await connect_to(p.port, lambda pid: pid == owner_pid, errors, phase)
             page_conn, tab, owner = await open_owned_tab(p.port, errors, phase, page_conn)
             page_conn.close()
             click_conn, _ = await connect_to(p.port, lambda pid: pid == click_pid, errors, phase)
         all_clicks.owners[owner] += 1
-        routed.append(observe(click_conn, tally(owner)))
+        routed.append(observe(pin(click_conn, p.port, click_pid, errors, phase, repins), tally(owner)))
         conn.close()  # load's own connection: its user sends on click_conn instead
         conn.send = click_conn.send  # type: ignore[method-assign]
         return tab.click
@@ -339,7 +379,7 @@ async def throughput(p: Pool, plan: Plan, errors: Errors, pinned: bool) -> Worke
     (o0, f0, w0), (o1, f1, w1) = marks
     spread.owner, spread.forwarded, spread.by_worker, spread.owners = o1 - o0, f1 - f0, w1 - w0, all_clicks.owners
     spread.users_forwarded = sum(fwd > own for own, fwd in per_user)
-    return WorkersLoad(p.n, pinned, run, spread, len(p.processes))
+    return WorkersLoad(p.n, mode, run, spread, len(p.processes), len(repins))
 
 
 # --- 2. forwarded vs owner-local click latency ------------------------------------------------
@@ -355,12 +395,13 @@ class ClickLatency:
 
 async def click_latency(p: Pool, plan: Plan, errors: Errors) -> ClickLatency:
     """One counter page; its owner's connection (the one that loaded it) and a connection
-    another worker accepted; clicks alternate between them (bench_core's ``alternate``).
-    Each timing is filed by the worker that answered it (hypercorn closes a connection
-    after 1000 requests; a reconnect may land elsewhere)."""
+    another worker accepted, both pinned to their worker; clicks alternate between them
+    (bench_core's ``alternate``). Each timing is filed by the worker that answered it."""
     phase = "click"
     local, tab, owner = await open_owned_tab(p.port, errors, phase)
     remote, other = await connect_to(p.port, lambda pid: pid != owner, errors, phase)
+    pin(local, p.port, owner, errors, phase)
+    pin(remote, p.port, other, errors, phase)
     seen: dict[str, list[int]] = {"owner-local": [], "forwarded": []}
     observe(local, lambda r: seen["owner-local"].append(answered_by(r)))
     observe(remote, lambda r: seen["forwarded"].append(answered_by(r)))
@@ -402,7 +443,7 @@ async def push_latency(p: Pool, plan: Plan, errors: Errors) -> PushLatency:
         def tally(r: Response, owner: int = owner) -> None:
             res.clicks_elsewhere += answered_by(r) != owner
 
-        observe(conn, tally)
+        observe(pin(conn, p.port, owner, errors, phase), tally)
         channel, streamer = await connect_to(p.port, lambda pid, o=owner, s=same: (pid == o) == s, errors, phase)
         pusher = Pusher(Row(f"{name} stream", False, "sse"), conn, channel, tab)
         pusher.reader = asyncio.create_task(pusher.read(await open_stream(channel, tab)))
@@ -479,8 +520,8 @@ async def idle(plan: Plan, errors: Errors, logs: list[str]) -> tuple[list[Idle],
         after = cpu(), client_cpu_s(), machine_cpu_s(), time.perf_counter()
         span = after[3] - before[3]
         for conn, task in held:
-            if task.done() and task.exception():
-                errors.fail("idle", f"a stream broke: {task.exception()!r}")
+            if task.done():  # a held stream ended or broke
+                errors.fail("idle", f"a stream ended: {task.exception()!r}")
             task.cancel()
             conn.close()
         runs = [
@@ -508,12 +549,12 @@ class Results:
 async def measure(plan: Plan) -> Results:
     res, started = Results(), time.monotonic()
     err, logs = res.errors, res.log_lines
-    runs = [(n, True) for n in plan.workers] + [(n, False) for n in plan.as_accepted]
-    for n, pinned in runs:
-        how = "connections pinned to workers" if pinned else "connections as accepted"
-        progress(started, f"throughput, {n} worker{'s' * (n > 1)}, {plan.users} users, {how}")
+    runs = [(n, "mixed") for n in plan.workers] + [(n, "owner") for n in plan.owner_only]
+    runs += [(n, "accepted") for n in plan.as_accepted]
+    for n, mode in runs:
+        progress(started, f"throughput, {n} worker{'s' * (n > 1)}, {plan.users} users, {MODES[mode]}")
         async with pool("counter_debug", n, logs) as p:
-            res.load.append(await throughput(p, plan, err, pinned))
+            res.load.append(await throughput(p, plan, err, mode))
 
     progress(started, f"click latency, forwarded vs owner-local ({LATENCY_WORKERS} workers)")
     async with pool("counter_debug", LATENCY_WORKERS, logs) as p:
@@ -543,18 +584,19 @@ def ratio(x: float, base: float) -> str:
 def table(res: Results, plan: Plan) -> str:
     out = [
         f"1. throughput: counter, {plan.users} users, {plan.load_s:g} s; each user's page GET and clicks on "
-        "separate connections (pinned: to chosen workers, balanced; as accepted: opened at once, as hypercorn's "
-        "workers took them)",
+        "separate connections, placed:",
+        *(f"   {mode}: {text}" for mode, text in MODES.items()),
         "",
         "| workers | clicks/s | ÷ 1 worker | p50 / p99 ms | clicks per server-CPU-s | ÷ 1 worker "
         "| server CPU, % of a core | forwarded clicks (users clicking on a non-owner) |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    base = next((wl.run for wl in res.load if wl.workers == 1), None)
+    base = next((wl.run for wl in res.load if wl.workers == 1 and wl.mode == "mixed"), None)
     for wl in res.load:
         r = wl.run
         out.append(
-            f"| {wl.workers}{'' if wl.pinned else ', as accepted'} | {num(r.per_s, 0)} | {ratio(r.per_s, base.per_s) if base else '—'} "
+            f"| {wl.workers}{'' if wl.mode == 'mixed' else ', ' + wl.mode} | {num(r.per_s, 0)} "
+            f"| {ratio(r.per_s, base.per_s) if base else '—'} "
             f"| {ms(r.latencies, 0.5):.2f} / {ms(r.latencies, 0.99):.2f} | {num(r.per_cpu_s, 0)} "
             f"| {ratio(r.per_cpu_s, base.per_cpu_s) if base else '—'} | {r.server_cpu_s / r.elapsed_s:.0%} "
             f"| {wl.spread.forwarded_share:.0%} ({wl.spread.users_forwarded} of {r.users} users) |"
@@ -605,7 +647,8 @@ def raw(res: Results) -> str:
         r, s = wl.run, wl.spread
         others = r.machine_cpu_s - r.server_cpu_s - r.client_cpu_s
         lines.append(
-            f"load  {wl.workers} workers{'' if wl.pinned else ' (as accepted)'}: users={r.users} clicks={r.clicks} in {r.elapsed_s:.2f} s; CPU s (share of one "
+            f"load  {wl.workers} workers, {wl.mode}: users={r.users} clicks={r.clicks} in {r.elapsed_s:.2f} s; "
+            "CPU s (share of one "
             f"core): server {r.server_cpu_s:.2f} ({r.server_cpu_s / r.elapsed_s:.0%}, {wl.processes} processes), "
             f"client {r.client_cpu_s:.2f} ({r.client_cpu_s / r.elapsed_s:.0%}), "
             f"other processes {others:.2f} ({others / r.elapsed_s:.0%}); latency {describe(r.latencies)}"
@@ -613,7 +656,8 @@ def raw(res: Results) -> str:
         lines.append(
             f"      clicks answered by the owner {s.owner}, by another worker {s.forwarded} "
             f"({s.forwarded_share:.1%}); users clicking mostly on another worker than their page's owner "
-            f"{s.users_forwarded} of {r.users}; clicks by answering pid {dict(sorted(s.by_worker.items()))}; "
+            f"{s.users_forwarded} of {r.users}; click connections re-pinned after hypercorn closed them: "
+            f"{wl.repins}; clicks by answering pid {dict(sorted(s.by_worker.items()))}; "
             f"pages by owner pid {dict(sorted(s.owners.items()))}"
         )
     if res.click:
@@ -621,8 +665,8 @@ def raw(res: Results) -> str:
         lines.append(f"click owner-local  {describe(c.owner)}")
         lines.append(f"click forwarded    {describe(c.forwarded)}")
         lines.append(
-            f"      connections landed on pids {c.workers}; timed clicks answered by a worker of the other kind "
-            f"(after hypercorn's 1000-request reconnect): {c.switched}"
+            f"      connections landed on pids {c.workers}; timed clicks answered by a worker of the other kind: "
+            f"{c.switched}"
         )
     if res.push:
         for name, samples in res.push.samples.items():
@@ -659,8 +703,16 @@ def main() -> int:
     if args.json:
         data = {
             "plan": asdict(plan),
-            "load": [{**asdict(wl.run), "workers": wl.workers, "pinned": wl.pinned, "owner": wl.spread.owner,
-                      "forwarded": wl.spread.forwarded} for wl in res.load],  # fmt: skip
+            "load": [
+                {
+                    **asdict(wl.run),
+                    "workers": wl.workers,
+                    "mode": wl.mode,
+                    "owner": wl.spread.owner,
+                    "forwarded": wl.spread.forwarded,
+                }
+                for wl in res.load
+            ],
             "click": asdict(res.click) if res.click else None,
             "push": asdict(res.push) if res.push else None,
             "idle": [asdict(i) for i in res.idle],

@@ -80,6 +80,7 @@ class HtagSSE(Starlette):
         forwarded_allow_ips: Sequence[str] = ("127.0.0.1", "::1"),
         max_new_sessions_per_minute: int = 60,
         page_headers: Mapping[str, str] | None = None,
+        metrics: bool = False,
         routes: Sequence[BaseRoute] | None = None,
         middleware: Sequence[Middleware] | None = None,
         lifespan: Callable[[Any], contextlib.AbstractAsyncContextManager[Any]] | None = None,
@@ -92,6 +93,7 @@ class HtagSSE(Starlette):
             max_pages_per_session=max_pages_per_session, prefix=prefix, session_cookie=session_cookie,
             session_path=session_path, session_max_age_s=session_max_age_s, allowed_origins=allowed_origins,
             forwarded_allow_ips=forwarded_allow_ips, max_new_sessions_per_minute=max_new_sessions_per_minute,
+            metrics=metrics,
         )  # fmt: skip
         self.page_headers = {**PAGE_HEADERS, **(page_headers or {})}
         self.new_sessions = PerMinute(self.settings.max_new_sessions_per_minute)
@@ -106,6 +108,7 @@ class HtagSSE(Starlette):
         self.pages = Pages(self.settings, self.sessions, store, self.workers)
         self.assets = Assets(self.settings)
         self.endpoints = Endpoints(self.settings, self.pages, self.assets)
+        self.metrics = self.pages.metrics
         ours = [Middleware(SessionMiddleware, sessions=self.sessions, settings=self.settings)]
         if debug:
             ours.insert(0, Middleware(WorkerHeader))

@@ -9,6 +9,7 @@ the client reruns it.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -42,19 +43,6 @@ def _json(body: bytes, status: int = 200) -> Response:
     return Response(body, status, NO_STORE, kind)
 
 
-def refusing(endpoint: Endpoint) -> Endpoint:
-    """Turn a :class:`RequestError` into its clear JSON 4xx answer."""
-
-    async def guarded(request: Request) -> Response:
-        try:
-            return await endpoint(request)
-        except RequestError as e:
-            log.debug("%s %s refused: %s %s", request.method, request.url.path, e.status, e.message)
-            return _json(e.body(), e.status)
-
-    return guarded
-
-
 class Endpoints:
     def __init__(self, settings: Settings, pages: Pages, assets: Assets) -> None:
         self.settings = settings
@@ -64,9 +52,10 @@ class Endpoints:
         self.relay = Relay(self.workers, {"interact": self.on_interact, "poll": self.on_poll, "alive": self.on_alive})
 
     def routes(self) -> list[BaseRoute]:
-        p = self.settings.prefix
-        return [
+        p, refusing = self.settings.prefix, self.refusing
+        routes = [
             Route(f"{p}/static/{{name}}", self.assets.serve, methods=["GET"]),
+            Route(f"{p}/health", self.health, methods=["GET"]),
             Route(f"{p}/events", refusing(self.shared_events), methods=["GET"]),
             Route(f"{p}/poll", refusing(self.shared_poll), methods=["GET"]),
             Route(f"{p}/{{pid}}/interact", refusing(self.interact), methods=["POST"]),
@@ -75,6 +64,36 @@ class Endpoints:
             Route(f"{p}/{{pid}}/rerun", refusing(self.rerun), methods=["POST"]),
             Route(f"{p}/{{pid}}/alive", refusing(self.alive), methods=["GET"]),
         ]
+        if self.settings.metrics:
+            routes.insert(2, Route(f"{p}/metrics", self.metrics, methods=["GET"]))
+        return routes
+
+    def refusing(self, endpoint: Endpoint) -> Endpoint:
+        """Turn a :class:`RequestError` into its clear JSON 4xx answer."""
+        counts = self.pages.metrics.counts
+
+        async def guarded(request: Request) -> Response:
+            try:
+                return await endpoint(request)
+            except RequestError as e:
+                counts[f"refused.{e.status}"] += 1
+                log.debug("%s %s refused: %s %s", request.method, request.url.path, e.status, e.message)
+                return _json(e.body(), e.status)
+
+        return guarded
+
+    async def health(self, request: Request) -> Response:
+        """For load balancers: 200 while this worker can serve (its store answers), 503 otherwise."""
+        facts = {"worker": self.workers.me, "pid": os.getpid(), "pages": len(self.pages)}
+        try:
+            self.pages.store.get("w:" + self.workers.me)
+        except Exception as e:
+            log.error("health check: the store does not answer: %s", e)
+            return _json(dumps({"status": "error", "error": f"store: {e}"[:200], **facts}).encode(), 503)
+        return _json(dumps({"status": "ok", **facts}).encode())
+
+    async def metrics(self, request: Request) -> Response:
+        return Response(self.pages.metrics.prometheus(), headers=NO_STORE, media_type="text/plain; version=0.0.4")
 
     # ---------------------------------------------------------------- where a page lives
 

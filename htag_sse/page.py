@@ -13,6 +13,7 @@ from htag.render import HRenderer
 from . import parano
 from .errors import RequestError
 from .eventlog import EventLog
+from .metrics import Metrics
 from .security import check_interaction
 from .session import Session, Sessions
 from .settings import Settings
@@ -31,12 +32,12 @@ class Page:
     __slots__ = (
         "pid", "token", "session", "settings", "app_ref", "init", "hr", "log", "lock",
         "tasks", "streams", "seen_at", "acted_at", "last_seq", "last_answer", "last_nonce", "closed", "stopping",
-        "cipher", "_sessions",
+        "cipher", "_sessions", "_metrics",
     )  # fmt: skip
 
     def __init__(
         self, pid: str, token: str, session: Session, settings: Settings,
-        app_ref: str, init: tuple[tuple[Any, ...], dict[str, Any]], sessions: Sessions,
+        app_ref: str, init: tuple[tuple[Any, ...], dict[str, Any]], sessions: Sessions, metrics: Metrics,
     ) -> None:  # fmt: skip
         self.pid = pid
         self.token = token
@@ -57,6 +58,7 @@ class Page:
         self.closed = False
         self.stopping = False
         self._sessions = sessions
+        self._metrics = metrics
 
     def __repr__(self) -> str:
         return f"<Page {self.pid} {self.app_ref}>"
@@ -81,10 +83,13 @@ class Page:
                 async with asyncio.timeout(self.settings.timeout_interaction):
                     actions = await hr.interact(inter.id, inter.method, list(inter.args), inter.kargs, inter.event)
             except TimeoutError:
-                log.warning("%r: interaction timed out after %s s", self, self.settings.timeout_interaction)
                 actions = {"err": f"the server gave up after {self.settings.timeout_interaction} s", **self.refresh()}
             finally:
                 current_page.reset(token)
+            self._metrics.counts["interaction"] += 1
+            if "err" in actions:
+                error = str(actions["err"]).strip().splitlines()[-1][:200]
+                self._metrics.event("interaction.error", logging.WARNING, page=self.pid, method=inter.method, error=error)
             self._sessions.save(self.session)
             answer = self.seal_answer(seq, actions)
             if seq is not None:
@@ -128,6 +133,7 @@ class Page:
         if self.closed:
             return False
         self.log.append(self.event_data(self.log.last + 1, actions))
+        self._metrics.counts["push"] += 1
         self._sessions.save(self.session)
         return True
 

@@ -16,6 +16,7 @@ from htag import Tag
 from htag.render import HRenderer
 
 from .errors import RequestError
+from .metrics import Metrics
 from .page import Page, current_page, track_tasks
 from .session import Session, Sessions
 from .settings import Settings
@@ -49,6 +50,9 @@ class Pages:
         self.sessions = sessions
         self.store = store
         self.workers = workers
+        self.metrics = Metrics()
+        self.metrics.gauges.update(pages_open=lambda: len(self._pages), sessions_live=lambda: len(self.sessions),
+                                   streams_open=lambda: sum(p.streams for p in self._pages.values()))  # fmt: skip
         self._pages: dict[str, Page] = {}
         self._by_sid: dict[str, list[Page]] = {}
         self._classes: dict[str, type[Tag]] = {}
@@ -75,7 +79,7 @@ class Pages:
         """Create a page and render it: the one and only full rendering."""
         sid = self.sessions.ensure(session)
         pid = f"{self.workers.me}.{secrets.token_urlsafe(12)}"
-        page = Page(pid, secrets.token_urlsafe(16), session, settings, self.register(cls), init, self.sessions)
+        page = Page(pid, secrets.token_urlsafe(16), session, settings, self.register(cls), init, self.sessions, self.metrics)
         track_tasks(asyncio.get_running_loop())
         token = current_page.set(page)
         try:
@@ -89,7 +93,7 @@ class Pages:
                   "key": page.cipher.key if page.cipher else None}  # fmt: skip
         self.store.set("p:" + pid, pickle.dumps(record), RECORD_TTL_S)
         self.sessions.save(session)
-        log.info("page %s created (%s)", pid, page.app_ref)
+        self.metrics.event("page.created", page=pid, app=page.app_ref)
         return page, html
 
     def rerun(self, old_pid: str, session: Session, token: str | None, head: list[Tag], boot: Boot) -> tuple[Page, bytes | None]:
@@ -108,7 +112,7 @@ class Pages:
         settings = self.settings.for_route(**record["route"])
         page, _ = self.create(cls, session, record["init"], settings, head, boot)
         self.store.delete("p:" + old_pid)
-        log.info("page %s rerun as %s", old_pid, page.pid)
+        self.metrics.event("page.rerun", page=page.pid, old=old_pid, app=page.app_ref)
         return page, record.get("key")
 
     def drop(self, page: Page, reason: str, stopping: bool = False) -> None:
@@ -119,7 +123,7 @@ class Pages:
             same.remove(page)
             if not same:
                 del self._by_sid[page.session.sid or ""]
-        log.info("page %s dropped (%s)", page.pid, reason)
+        self.metrics.event("page.dropped", page=page.pid, reason=reason)
 
     def close_all(self) -> None:
         """Server shutdown: end every stream and task (records stay, for reruns)."""

@@ -60,6 +60,13 @@ def run(app: HtagSSE, host: str = "127.0.0.1", port: int = 8000, *, workers: int
     ``workers > 1`` the app is imported by each worker process (it must be a
     module-level variable) and a worker that dies is replaced.
     """
+    cfg = config(host, port, **options)
+    run_with(app, cfg, cfg.create_sockets(), workers=workers, loop=loop)
+
+
+def run_with(app: Any, cfg: Config, sockets: Sockets, *, workers: int = 1, loop: str = "asyncio",
+             import_path: str | None = None) -> None:  # fmt: skip
+    """Serve on already bound ``sockets``; worker processes import ``import_path`` (default: found)."""
     if not isinstance(workers, int) or workers < 1:
         raise ConfigError(f"workers must be an integer >= 1, got {workers!r}")
     if loop not in LOOPS:
@@ -69,14 +76,13 @@ def run(app: HtagSSE, host: str = "127.0.0.1", port: int = 8000, *, workers: int
             import uvloop  # noqa: F401
         except ImportError:
             raise ConfigError("loop='uvloop' needs uvloop: pip install 'htag-sse[uvloop]'") from None
-    cfg = config(host, port, **options)
     cfg.worker_class = loop
     if workers == 1:
-        _run_loop(loop, _serve(app, cfg))
+        _run_loop(loop, _serve(app, cfg, sockets=sockets))
         return
-    cfg.application_path = import_path(app)
+    cfg.application_path = import_path or globals()["import_path"](app)
     cfg.workers = workers
-    supervise(cfg, workers)
+    supervise(cfg, sockets, workers)
 
 
 def import_path(app: object) -> str:
@@ -96,11 +102,10 @@ def import_path(app: object) -> str:
     )
 
 
-def supervise(cfg: Config, workers: int) -> None:
+def supervise(cfg: Config, sockets: Sockets, workers: int) -> None:
     """Run ``workers`` worker processes on shared sockets; replace any that dies; stop on a signal."""
     ctx = multiprocessing.get_context("spawn")  # the portable way: Windows and macOS spawn too
     stop = ctx.Event()
-    sockets = cfg.create_sockets()
     procs: list[tuple[Any, float]] = []
     early_deaths = 0
     for name in ("SIGINT", "SIGTERM", "SIGBREAK"):
@@ -109,7 +114,7 @@ def supervise(cfg: Config, workers: int) -> None:
     try:
         while not stop.is_set():
             while len(procs) < workers:
-                proc = ctx.Process(target=_worker, kwargs={"cfg": cfg, "sockets": sockets, "stop": stop})
+                proc = ctx.Process(target=worker_process, kwargs={"cfg": cfg, "sockets": sockets, "stop": stop})
                 proc.start()
                 procs.append((proc, time.monotonic()))
             wait([p.sentinel for p, _ in procs], timeout=0.5)
@@ -132,7 +137,7 @@ def supervise(cfg: Config, workers: int) -> None:
             sock.close()
 
 
-def _worker(cfg: Config, sockets: Sockets, stop: ProcessEvent) -> None:
+def worker_process(cfg: Config, sockets: Sockets, stop: ProcessEvent) -> None:
     """One worker process: import the app, serve until the supervisor says stop."""
     module, _, name = cfg.application_path.partition(":")
     app = getattr(importlib.import_module(module), name)  # spawn gave us the parent's sys.path

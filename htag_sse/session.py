@@ -113,6 +113,10 @@ class Sessions:
         self.shared = not isinstance(store, MemoryStore)
         self._live: weakref.WeakValueDictionary[str, Session] = weakref.WeakValueDictionary()
 
+    def __len__(self) -> int:
+        """Sessions alive in this process (held by a page or a request)."""
+        return len(self._live)
+
     def resolve(self, sid: str | None) -> Session:
         """The session named by a cookie value, or a fresh unsaved one.
 

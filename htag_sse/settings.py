@@ -43,6 +43,7 @@ class Settings:
     allowed_origins: tuple[str, ...] = ()
     forwarded_allow_ips: tuple[str, ...] = ("127.0.0.1", "::1")
     max_new_sessions_per_minute: int = 60
+    metrics: bool = False
 
     def __post_init__(self) -> None:
         _positive("timeout_interaction", self.timeout_interaction)

@@ -97,12 +97,16 @@
   }
 
   async function send(o, page) {
-    if (rerunning) await rerunning;
-    if (page !== cfg.page) o = replayable(o);  // made on a page rerun since
-    if (!o) return;
-    let n = ++seq;
+    let n = null;
     for (let attempt = 0; ; attempt++) {
-      const sentTo = cfg.page;
+      if (rerunning) await rerunning;
+      if (page !== cfg.page) {  // the page was rerun since: replay on its new self, or give up
+        o = replayable(o);
+        if (!o) return;
+        page = cfg.page;
+        n = null;
+      }
+      if (n === null) n = ++seq;  // a retry keeps its number: the server runs it once
       const body = key ? await seal("htag-sse up", { n, o }) : JSON.stringify(o);
       let r;
       try {
@@ -111,16 +115,13 @@
           headers: { "X-Htag-Token": cfg.token, "Content-Type": key ? "text/plain" : "application/json",
                      "X-Htag-Seq": String(n) },
         });
-      } catch (e) {  // network down: retry the same interaction (the server runs it once)
+      } catch (e) {  // network down: retry
         setOffline(true);
         await sleep(backoff(attempt));
         continue;
       }
-      if (r.status === 410) {  // the page is gone: rerun it, then replay the click on its new self
-        await rerun(sentTo);
-        o = replayable(o);
-        if (!o) return;
-        n = ++seq;
+      if (r.status === 410) {  // the page is gone: rerun it (the loop then replays the click)
+        await rerun(page);
         attempt = -1;
         continue;
       }
@@ -293,7 +294,7 @@
         });
         if (!r.ok) return false;
         await readStream(r, (name, id, data) => {
-          if (name === "hello") { hello = true; this.setOnline(true); }
+          if (name === "hello") { hello = true; arm(stallMs, "stream stalled"); this.setOnline(true); }
           else if (name === "gone") this.lost(JSON.parse(data).page);
           else this.received(name, Number(id), JSON.parse(data));
         }, () => arm(hello ? stallMs : probeMs, hello ? "stream stalled" : "no first event within " + cfg.probe_s + " s"));

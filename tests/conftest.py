@@ -118,11 +118,13 @@ def serve(session_dir: Path) -> Iterator[Callable[..., Server]]:
     started: list[Server] = []
 
     def start(app: str = "counter", *, argv: list[str] | None = None, port: int | None = None,
-              options: str = "{}", env: dict[str, str] | None = None) -> Server:
+              options: str = "{}", env: dict[str, str] | None = None, loop: str = "asyncio") -> Server:
         port = port or free_port()
         full_env = {**os.environ, "HTAG_SSE_DIR": str(session_dir), "HTAG_SSE_TEST_OPTIONS": options,
                     "PYTHONPATH": str(ROOT), "HTAG_SSE_TEST_APP": app, **(env or {})}
         cmd = argv or [sys.executable, "-m", "hypercorn", "tests.serve:app", "--bind", f"127.0.0.1:{port}"]
+        if loop != "asyncio":  # app.run(loop=...) rather than hypercorn's own choice of loop
+            cmd = [sys.executable, "-c", f"from tests.serve import app; app.run(port={port}, loop={loop!r})"]
         server = Server([a.replace("{port}", str(port)) for a in cmd], port, full_env).start()
         started.append(server)
         return server

@@ -1,10 +1,17 @@
 """What a user sees, in headless Chromium, against a real hypercorn server."""
 
+import functools
 import json
 
 import pytest
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
+
+
+@pytest.fixture(params=["asyncio", "uvloop"])
+def serve(serve, request):
+    """Every test of this module runs on asyncio and on uvloop (``app.run(loop="uvloop")``)."""
+    return functools.partial(serve, loop=request.param)
 
 
 def test_a_counter_clicked_20_times_shows_20(serve, browser_page):
@@ -104,3 +111,15 @@ def test_the_documented_content_security_policy_lets_the_app_work(serve, browser
     page.click("button.go")
     page.wait_for_function("document.querySelectorAll('.items li').length === 5")
     assert violations == []
+
+
+def test_a_quiet_stream_stays_on_sse(serve, browser_page):
+    """A stream that carries no event for longer than the first-event probe is not a buffering proxy."""
+    server = serve("counter", options='{"sse_probe_s": 1}')
+    page = browser_page
+    page.goto(server.url)
+    page.wait_for_function("htagSSEState().leader && !document.documentElement.classList.contains('htag-offline')")
+    page.wait_for_timeout(2500)  # the quiet time is what is under test: 2.5 probes long
+    assert page.evaluate("htagSSEState().transport") == "sse"
+    page.click("button.inc")
+    page.wait_for_function("document.querySelector('.count').textContent === '1'")
