@@ -15,10 +15,11 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute
+from starlette.types import Receive, Scope, Send
 
 from .assets import Assets
 from .bus import Bus, DiskBus
-from .cookie import SessionMiddleware
+from .cookie import SessionMiddleware, finish, read_cookie
 from .endpoints import Endpoints, _session
 from .limits import PerMinute, client_address
 from .pages import Pages
@@ -105,6 +106,7 @@ class HtagSSE(Starlette):
         self.store = store
         self.sessions = Sessions(store, max_age_s=self.settings.session_max_age_s)
         self.workers = Workers(store, bus if bus is not None else _default_bus(store))
+        self.sessions.alone = lambda: self.workers.alone
         self.pages = Pages(self.settings, self.sessions, store, self.workers)
         self.assets = Assets(self.settings)
         self.endpoints = Endpoints(self.settings, self.pages, self.assets)
@@ -112,6 +114,8 @@ class HtagSSE(Starlette):
         ours = [Middleware(SessionMiddleware, sessions=self.sessions, settings=self.settings)]
         if debug:
             ours.insert(0, Middleware(WorkerHeader))
+        self._own_middleware = len(ours)
+        self._interact_path = (self.settings.prefix + "/", "/interact")
         super().__init__(
             debug=debug,
             routes=[*self.endpoints.routes(), *(routes or [])],
@@ -125,6 +129,30 @@ class HtagSSE(Starlette):
                 return await self.handle(request, app)
 
             self.add_route("/", home, methods=["GET"], name="htag_home")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Interactions take a short cut past Starlette's routing and middleware, unless
+        the application added middleware of its own (which must then see them)."""
+        if scope["type"] == "http" and scope["method"] == "POST" and len(self.user_middleware) == self._own_middleware:
+            path = get_route_path(scope)
+            start, end = self._interact_path
+            if path.startswith(start) and path.endswith(end):
+                pid = path[len(start) : -len(end)]
+                if pid and "/" not in pid:
+                    await self._interact(scope, receive, send, pid)
+                    return
+        await super().__call__(scope, receive, send)
+
+    async def _interact(self, scope: Scope, receive: Receive, send: Send, pid: str) -> None:
+        session = self.sessions.resolve(read_cookie(scope, self.settings.session_cookie))
+        status, body = await self.endpoints.interact_asgi(scope, receive, pid, session)
+        kind = b"application/json" if body[:1] == b"{" else b"text/plain; charset=utf-8"
+        headers = [(b"content-type", kind), (b"content-length", str(len(body)).encode()), (b"cache-control", b"no-store"),
+                   *finish(self.sessions, self.settings, scope, session)]  # fmt: skip
+        if self.settings.debug:
+            headers.append((b"x-htag-worker", str(os.getpid()).encode()))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
 
     async def handle(
         self,
@@ -194,6 +222,12 @@ class HtagSSE(Starlette):
 def _default_bus(store: Store) -> Bus | None:
     """Workers sharing a disk store talk through a bus beside it; a memory store is one process's own."""
     return DiskBus(store.directory / "bus") if isinstance(store, DiskStore) else None
+
+
+def get_route_path(scope: Scope) -> str:
+    """The path within this application (without the ``root_path`` of a mount)."""
+    path, root = scope["path"], scope.get("root_path", "")
+    return path[len(root) :] if root and path.startswith(root + "/") else path
 
 
 #: htagweb's names, so a migration is a one-line import change.

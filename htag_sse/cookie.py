@@ -55,18 +55,20 @@ class SessionMiddleware:
 
         async def send_with_cookie(message: Message) -> None:
             if message["type"] == "http.response.start":
-                self.finish(scope, session, message)
+                message["headers"] = [*message.get("headers", []), *finish(self.sessions, self.settings, scope, session)]
             await send(message)
 
         await self.app(scope, receive, send_with_cookie)
 
-    def finish(self, scope: Scope, session: Session, message: Message) -> None:
-        try:
-            self.sessions.save(session)
-        except Exception:  # a broken store must not turn every page into a 500
-            log.exception("could not save session %s…", (session.sid or "new")[:6])
-        if session.cookie_due and session.sid:
-            session.cookie_due = False
-            header = set_cookie_header(self.settings, session.sid, is_https(scope, self.settings.forwarded_allow_ips))
-            message.setdefault("headers", [])
-            message["headers"] = [*message["headers"], (b"set-cookie", header)]
+
+def finish(sessions: Sessions, settings: Settings, scope: Scope, session: Session) -> list[tuple[bytes, bytes]]:
+    """Before a response starts: save what changed; the cookie header if one is due."""
+    try:
+        sessions.save(session)
+    except Exception:  # a broken store must not turn every page into a 500
+        log.exception("could not save session %s…", (session.sid or "new")[:6])
+    if session.cookie_due and session.sid:
+        session.cookie_due = False
+        secure = is_https(scope, settings.forwarded_allow_ips)
+        return [(b"set-cookie", set_cookie_header(settings, session.sid, secure))]
+    return []

@@ -17,6 +17,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import Receive, Scope
 
 from . import parano, transport
 from .assets import Assets
@@ -27,6 +28,7 @@ from .relay import Relay
 from .security import check_origin, check_token
 from .session import Session
 from .settings import Settings
+from .stream import EventStream, Heartbeats
 from .transport import Follow
 from .wire import dumps, parse_count, parse_event_id, parse_interaction
 
@@ -49,6 +51,7 @@ class Endpoints:
         self.pages = pages
         self.assets = assets
         self.workers = pages.workers
+        self.heartbeats = Heartbeats(settings.heartbeat_s)
         self.relay = Relay(self.workers, {"interact": self.on_interact, "poll": self.on_poll, "alive": self.on_alive})
 
     def routes(self) -> list[BaseRoute]:
@@ -138,25 +141,40 @@ class Endpoints:
         check_origin(request.scope, self.settings.allowed_origins, self.settings.forwarded_allow_ips)
 
     async def interact(self, request: Request) -> Response:
-        pid = request.path_params["pid"]
-        self.check_origin(request)
-        call = {
-            "pid": pid, "sid": _session(request).sid, "token": request.headers.get("x-htag-token"),
-            "body": await read_body(request, self.settings.max_body_bytes), "seq": _seq(request),
-        }  # fmt: skip
-        owner = self.owner(pid) if self.pages.get(pid) is None else None
-        if owner is None:
-            return _json(await self.run_interaction(call))
-        answer = await self.relay.call(owner, "interact", call, self.settings.timeout_interaction + 10)
-        return _json(answer["body"], answer["status"])
+        status, body = await self.interact_asgi(request.scope, request.receive, request.path_params["pid"],
+                                                _session(request))  # fmt: skip
+        return _json(body, status)
 
-    async def events(self, request: Request) -> Response:
+    async def interact_asgi(self, scope: Scope, receive: Receive, pid: str, session: Session) -> tuple[int, bytes]:
+        """One interaction from raw ASGI parts: (status, body). The hot path, so no Request object."""
+        try:
+            check_origin(scope, self.settings.allowed_origins, self.settings.forwarded_allow_ips)
+            token = seq = declared = None
+            for key, value in scope["headers"]:
+                if key == b"x-htag-token":
+                    token = value.decode("latin-1")
+                elif key == b"x-htag-seq":
+                    seq = _seq(value.decode("latin-1"))
+                elif key == b"content-length":
+                    declared = parse_count(value.decode("latin-1"))
+            call = {"pid": pid, "sid": session.sid, "token": token, "seq": seq,
+                    "body": await receive_body(receive, self.settings.max_body_bytes, declared)}  # fmt: skip
+            owner = self.owner(pid) if self.pages.get(pid) is None else None
+            if owner is None:
+                return 200, await self.run_interaction(call)
+            answer = await self.relay.call(owner, "interact", call, self.settings.timeout_interaction + 10)
+            return answer["status"], answer["body"]
+        except RequestError as e:
+            self.pages.metrics.counts[f"refused.{e.status}"] += 1
+            return e.status, e.body()
+
+    async def events(self, request: Request) -> EventStream:
         """One page's stream (a plain ``EventSource`` can read it)."""
         after = parse_event_id(request.headers.get("last-event-id") or request.query_params.get("last"))
         follows = [self.follow(request.path_params["pid"], _session(request).sid, after)]
         return self.stream(request, follows, named=False)
 
-    async def shared_events(self, request: Request) -> Response:
+    async def shared_events(self, request: Request) -> EventStream:
         """One stream for several pages of a session (``?p=<page>:<last>&p=...``): the tabs of a browser share it."""
         return self.stream(request, self.follows(request), named=True)
 
@@ -195,9 +213,8 @@ class Endpoints:
                 return _json(answer["body"], answer["status"])
         return Response(status_code=204, headers=NO_STORE)
 
-    def stream(self, request: Request, follows: list[Follow], named: bool) -> Response:
-        return transport.sse_response(request.scope, follows, self.settings.heartbeat_s, named=named,
-                                      remote=self.remote(request))  # fmt: skip
+    def stream(self, request: Request, follows: list[Follow], named: bool) -> EventStream:
+        return transport.sse_response(follows, self.heartbeats, named=named, remote=self.remote(request))
 
     def remote(self, request: Request) -> transport.Remote:
         sid = _session(request).sid
@@ -251,25 +268,27 @@ def _session(request: Request) -> Session:
     return session
 
 
-def _seq(request: Request) -> int | None:
-    raw = request.headers.get("x-htag-seq")
-    if raw is None:
-        return None
+def _seq(raw: str) -> int:
     seq = parse_count(raw, 12)
     if seq is None:
         raise RequestError(400, "bad_seq", "X-Htag-Seq must be a positive integer")
     return seq
 
 
-async def read_body(request: Request, limit: int) -> bytes:
+async def receive_body(receive: Receive, limit: int, declared: int | None) -> bytes:
     """The request body, refused with 413 as soon as it passes ``limit`` bytes."""
-    declared = parse_count(request.headers.get("content-length"))
+    too_large = RequestError(413, "too_large", f"body over the {limit} bytes limit")
     if declared is not None and declared > limit:
-        raise RequestError(413, "too_large", f"body over the {limit} bytes limit")
+        raise too_large
     chunks, size = [], 0
-    async for chunk in request.stream():
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise RequestError(400, "disconnected", "the client went away")
+        chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
-            raise RequestError(413, "too_large", f"body over the {limit} bytes limit")
+            raise too_large
         chunks.append(chunk)
-    return b"".join(chunks)
+        if not message.get("more_body", False):
+            return b"".join(chunks)

@@ -90,7 +90,7 @@ class Page:
             if "err" in actions:
                 error = str(actions["err"]).strip().splitlines()[-1][:200]
                 self._metrics.event("interaction.error", logging.WARNING, page=self.pid, method=inter.method, error=error)
-            self._sessions.save(self.session)
+            self._sessions.save(self.session, soon=True)
             answer = self.seal_answer(seq, actions)
             if seq is not None:
                 self.last_seq, self.last_answer = seq, answer
@@ -134,7 +134,7 @@ class Page:
             return False
         self.log.append(self.event_data(self.log.last + 1, actions))
         self._metrics.counts["push"] += 1
-        self._sessions.save(self.session)
+        self._sessions.save(self.session, soon=True)
         return True
 
     def refresh(self) -> dict[str, Any]:

@@ -126,12 +126,13 @@ class Pages:
         self.metrics.event("page.dropped", page=page.pid, reason=reason)
 
     def close_all(self) -> None:
-        """Server shutdown: end every stream and task (records stay, for reruns)."""
+        """Server shutdown: end every stream and task (records stay, for reruns), write pending sessions."""
         if self._reaper:
             self._reaper.cancel()
             self._reaper = None
         for page in list(self._pages.values()):
             self.drop(page, "server stopping", stopping=True)
+        self.sessions.flush()
 
     def expire(self, now: float) -> None:
         """Drop pages disconnected longer than ``grace_s`` or idle past ``timeout_inactivity``."""

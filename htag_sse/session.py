@@ -7,12 +7,13 @@ merges key by key with what other workers wrote meanwhile.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import pickle
 import secrets
 import time
 import weakref
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Callable, Iterator, MutableMapping
 from typing import Any
 
 from .stores import MemoryStore, Store
@@ -79,12 +80,11 @@ class Session(MutableMapping[str, Any]):
                 changed[k] = raw
         return changed, set(self._saved) - set(self._data)
 
-    def wrote(self, changed: dict[str, bytes], deleted: set[str], blob: bytes | None) -> None:
-        """Record our own write, then adopt what other workers wrote meanwhile."""
+    def wrote(self, changed: dict[str, bytes], deleted: set[str]) -> None:
+        """Record our own write (sent to the store now, or with the next flush)."""
         self._saved.update(changed)
         for k in deleted:
             self._saved.pop(k, None)
-        self.merge(blob)
 
     def merge(self, blob: bytes | None) -> None:
         """Adopt values that changed in the store since we last read it."""
@@ -103,15 +103,19 @@ class Sessions:
     """Finds, creates, saves and rotates sessions in a :class:`Store`.
 
     Live sessions are shared in-process (every page of a user holds the same
-    object). ``shared=True`` (any store but :class:`MemoryStore`) re-reads a
-    session at each request so writes from other workers are seen.
+    object). With a store other workers share, a session is re-read at each
+    request so their writes are seen — unless ``alone()`` says no other
+    worker is alive.
     """
 
     def __init__(self, store: Store, *, max_age_s: float) -> None:
         self.store = store
         self.max_age_s = max_age_s
         self.shared = not isinstance(store, MemoryStore)
+        self.alone: Callable[[], bool] = lambda: False
         self._live: weakref.WeakValueDictionary[str, Session] = weakref.WeakValueDictionary()
+        self._pending: dict[str, tuple[Session, dict[str, bytes], set[str]]] = {}
+        self._flush_soon: asyncio.Handle | None = None
 
     def __len__(self) -> int:
         """Sessions alive in this process (held by a page or a request)."""
@@ -125,8 +129,10 @@ class Sessions:
         if not sid or len(sid) > 64:
             return Session()
         session = self._live.get(sid)
-        if session is not None and not self.shared:
+        if session is not None and (not self.shared or self.alone()):
             return session
+        if sid in self._pending:
+            self.flush()
         blob = self.store.get(_key(sid))
         if blob is None:
             if session is not None:  # expired or deleted elsewhere
@@ -143,7 +149,9 @@ class Sessions:
 
     def refresh(self, session: Session) -> None:
         """Adopt what other workers wrote to this session since we last read it."""
-        if self.shared and session.sid:
+        if self.shared and session.sid and not self.alone():
+            if session.sid in self._pending:
+                self.flush()
             session.merge(self.store.get(_key(session.sid)))
 
     def ensure(self, session: Session) -> str:
@@ -157,8 +165,14 @@ class Sessions:
             log.debug("session %s… created", session.sid[:6])
         return session.sid
 
-    def save(self, session: Session) -> bool:
-        """Write the values that changed, merged key by key; True if it wrote."""
+    def save(self, session: Session, *, soon: bool = False) -> bool:
+        """Write the values that changed, merged key by key with what other workers wrote.
+
+        ``soon``: at the end of this turn of the event loop, in one store
+        transaction with every other session saved meanwhile (the path of
+        interactions and pushes: one commit for many clicks under load).
+        Returns True if something changed.
+        """
         if not session.accessed:
             return False
         session.accessed = False
@@ -166,22 +180,41 @@ class Sessions:
         if not changed and not deleted:
             return False
         sid = self.ensure(session)
-
-        def merge(current: bytes | None) -> bytes:
-            stored: dict[str, bytes] = pickle.loads(current) if current else {}
-            stored.update(changed)
+        session.wrote(changed, deleted)
+        known = self._pending.get(sid)
+        if known is None:
+            self._pending[sid] = (session, changed, deleted)
+        else:
+            known[1].update(changed)
+            known[2].difference_update(changed)
             for k in deleted:
-                stored.pop(k, None)
-            return pickle.dumps(stored, protocol=pickle.HIGHEST_PROTOCOL)
-
-        blob = self.store.update(_key(sid), merge, self.max_age_s)
-        session.wrote(changed, deleted, blob)
-        session.touched_at = time.monotonic()
+                known[1].pop(k, None)
+            known[2].update(deleted)
+        if not soon:
+            self.flush()
+        elif self._flush_soon is None:
+            self._flush_soon = asyncio.get_running_loop().call_soon(self.flush)
         return True
+
+    def flush(self) -> None:
+        """Write every pending change now, in one transaction."""
+        if self._flush_soon is not None:
+            self._flush_soon.cancel()
+            self._flush_soon = None
+        pending, self._pending = self._pending, {}
+        if not pending:
+            return
+        updates = {_key(sid): _merger(changed, deleted) for sid, (_, changed, deleted) in pending.items()}
+        blobs = self.store.update_many(updates, self.max_age_s)
+        now = time.monotonic()
+        for sid, (session, _, _) in pending.items():
+            session.merge(blobs[_key(sid)])  # adopt what other workers wrote meanwhile
+            session.touched_at = now
 
     def rotate(self, session: Session) -> str:
         """Give the session a new id, keeping its data (do it after a login)."""
         self.save(session)
+        self.flush()
         old = session.sid
         blob = self.store.get(_key(old)) if old else None
         session.sid = secrets.token_urlsafe(24)
@@ -193,3 +226,16 @@ class Sessions:
         session.cookie_due = True
         log.info("session %s… rotated to %s…", (old or "new")[:6], session.sid[:6])
         return session.sid
+
+
+def _merger(changed: dict[str, bytes], deleted: set[str]) -> Callable[[bytes | None], bytes]:
+    """The store update applying our changes on top of what is stored (key by key)."""
+
+    def merge(current: bytes | None) -> bytes:
+        stored: dict[str, bytes] = pickle.loads(current) if current else {}
+        stored.update(changed)
+        for k in deleted:
+            stored.pop(k, None)
+        return pickle.dumps(stored, protocol=pickle.HIGHEST_PROTOCOL)
+
+    return merge

@@ -19,6 +19,9 @@ from .errors import ConfigError
 
 log = logging.getLogger("htag_sse")
 
+#: A disk store removes expired entries after this many writes.
+EXPIRE_EVERY = 1000
+
 Updater = Callable[[bytes | None], bytes | None]
 
 
@@ -40,6 +43,10 @@ class Store(Protocol):
     def delete(self, key: str) -> None: ...
 
     def update(self, key: str, fn: Updater, ttl_s: float | None = None) -> bytes | None: ...
+
+    def update_many(self, updates: dict[str, Updater], ttl_s: float | None = None) -> dict[str, bytes | None]:
+        """Several :meth:`update` in one transaction (one commit for many writes)."""
+        ...
 
 
 class MemoryStore:
@@ -82,6 +89,9 @@ class MemoryStore:
             self.set(key, new, ttl_s)
         return new
 
+    def update_many(self, updates: dict[str, Updater], ttl_s: float | None = None) -> dict[str, bytes | None]:
+        return {key: self.update(key, fn, ttl_s) for key, fn in updates.items()}
+
     def __len__(self) -> int:
         return len(self._data)
 
@@ -109,14 +119,15 @@ class DiskStore:
         deadline = time.monotonic() + timeout_s
         while True:  # several workers opening one cache at once may see "database is locked"
             try:
-                self._cache = diskcache.Cache(
-                    str(self.directory), timeout=timeout_s, eviction_policy="none", statistics=False
+                self._cache = diskcache.Cache(  # cull_limit=0: expired entries go in batches (see _wrote)
+                    str(self.directory), timeout=timeout_s, eviction_policy="none", statistics=False, cull_limit=0
                 )
                 break
             except sqlite3.OperationalError as e:
                 if "locked" not in str(e) or time.monotonic() > deadline:
                     raise
                 time.sleep(0.01)
+        self._writes = 0
         log.debug("DiskStore opened at %s", self.directory)
 
     def get(self, key: str) -> bytes | None:
@@ -125,22 +136,38 @@ class DiskStore:
 
     def set(self, key: str, value: bytes, ttl_s: float | None = None) -> None:
         self._cache.set(key, value, expire=ttl_s, retry=True)
+        self._wrote()
 
     def add(self, key: str, value: bytes, ttl_s: float | None = None) -> bool:
+        self._wrote()
         return bool(self._cache.add(key, value, expire=ttl_s, retry=True))
 
     def delete(self, key: str) -> None:
         self._cache.delete(key, retry=True)
 
     def update(self, key: str, fn: Updater, ttl_s: float | None = None) -> bytes | None:
+        return self.update_many({key: fn}, ttl_s)[key]
+
+    def update_many(self, updates: dict[str, Updater], ttl_s: float | None = None) -> dict[str, bytes | None]:
+        done: dict[str, bytes | None] = {}
         with self._cache.transact(retry=True):
-            current = self._cache.get(key)
-            new = fn(current if isinstance(current, bytes) else None)
-            if new is None:
-                self._cache.delete(key)
-            else:
-                self._cache.set(key, new, expire=ttl_s)
-        return new
+            for key, fn in updates.items():
+                current = self._cache.get(key)
+                new = done[key] = fn(current if isinstance(current, bytes) else None)
+                if new is None:
+                    self._cache.delete(key)
+                else:
+                    self._cache.set(key, new, expire=ttl_s)
+        self._wrote(len(updates))
+        return done
+
+    def _wrote(self, n: int = 1) -> None:
+        """Every ``EXPIRE_EVERY`` writes, delete the entries whose expiry passed (rather than
+        diskcache's look for expired entries at every write)."""
+        self._writes += n
+        if self._writes >= EXPIRE_EVERY:
+            self._writes = 0
+            self._cache.expire(retry=True)
 
     def close(self) -> None:
         self._cache.close()

@@ -15,18 +15,21 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
-from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.responses import Response
-from starlette.types import Scope
 
 from .errors import RequestError
 from .page import Page
+from .stream import EventStream, Heartbeats
 from .wire import dumps, multi_poll_answer, poll_answer, sse_event, sse_hello
 
 log = logging.getLogger("htag_sse")
 
 #: Proxies must neither cache, transform (compress) nor buffer pushed events.
 HEADERS = {"Cache-Control": "no-cache, no-store, no-transform", "X-Accel-Buffering": "no"}
+SSE_HEADERS = [(b"content-type", b"text/event-stream; charset=utf-8"),
+               *((k.lower().encode(), v.encode()) for k, v in HEADERS.items())]  # fmt: skip
+#: A comment line: keeps proxies from closing an idle stream; clients see a live stream.
+HEARTBEAT = b":\n\n"
 #: Sent first, so proxies that buffer the first few KB flush the stream at once.
 PADDING_BYTES = 2048
 #: The SSE ``retry:`` field: how long a plain EventSource waits to reconnect.
@@ -60,9 +63,8 @@ class Follow:
 Remote = Callable[[str, list[Follow], float], Awaitable[tuple[Events, list[str]]]]
 
 
-def sse_response(
-    scope: Scope, follows: list[Follow], heartbeat_s: float, *, named: bool, remote: Remote | None = None
-) -> Response:
+def sse_response(follows: list[Follow], heartbeats: Heartbeats, *, named: bool, remote: Remote | None = None
+                 ) -> EventStream:  # fmt: skip
     """An SSE stream of the followed pages' events.
 
     ``named``: events are named after their page (``event: <page id>``), for
@@ -71,17 +73,7 @@ def sse_response(
     behind than the backlog gets one full refresh; a page that is gone gets
     ``event: gone`` (the client asks for a rerun). Ends when the server stops.
     """
-    response = EventSourceResponse(
-        _events(follows, named, remote),
-        headers=HEADERS,
-        ping=heartbeat_s,
-        sep="\n",
-        ping_message_factory=lambda: ServerSentEvent(comment="", sep="\n"),
-    )
-    if scope.get("http_version", "1.1") not in ("1.0", "1.1"):
-        # connection-specific headers are forbidden in HTTP/2 and HTTP/3
-        response.raw_headers = [(k, v) for k, v in response.raw_headers if k != b"connection"]
-    return response
+    return EventStream(lambda stream: _events(follows, named, remote, stream), SSE_HEADERS, heartbeats)
 
 
 def _gone(pid: str) -> bytes:
@@ -154,8 +146,9 @@ async def _pull(owner: str, follows: list[Follow], remote: Remote, inbox: asynci
         wake.set()
 
 
-async def _events(follows: list[Follow], named: bool, remote: Remote | None) -> AsyncIterator[bytes]:
-    wake = asyncio.Event()
+async def _events(follows: list[Follow], named: bool, remote: Remote | None, stream: EventStream
+                  ) -> AsyncIterator[bytes]:  # fmt: skip
+    wake = stream.wake
     watched = _watch(follows, wake)
     local = [f for f in follows if f.page is not None and not f.page.closed]
     inbox: asyncio.Queue[bytes] = asyncio.Queue()
@@ -171,6 +164,11 @@ async def _events(follows: list[Follow], named: bool, remote: Remote | None) -> 
                 yield _gone(f.pid)
         while local or not all(p.done() for p in pullers) or not inbox.empty():
             wake.clear()
+            if stream.gone:
+                return
+            if stream.beat:
+                stream.beat = False
+                yield HEARTBEAT
             for f in list(local):
                 assert f.page is not None
                 if f.page.closed:  # dropped: the client reruns; server stopping: it reconnects later

@@ -28,6 +28,8 @@ log = logging.getLogger("htag_sse")
 LEASE_S = 3.0
 #: How long another worker's liveness is taken as known.
 LIVENESS_CACHE_S = 0.5
+#: The store key listing the live workers and their leases' ends.
+REGISTRY = "workers"
 
 
 class Workers:
@@ -40,6 +42,7 @@ class Workers:
         self._contact: dict[str, Any] = {}
         self._renewer: asyncio.Task[None] | None = None
         self._seen: dict[str, tuple[float, dict[str, Any] | None]] = {}
+        self.alone = False  # no other live worker shares the store (known at each renewal)
 
     @property
     def me(self) -> str:
@@ -68,6 +71,7 @@ class Workers:
             self._renewer.cancel()
             self._renewer = None
             self.store.delete("w:" + self.me)
+            self._register(leaving=True)
         if self.bus is not None:
             self.bus.close()
 
@@ -87,6 +91,20 @@ class Workers:
     def _renew(self) -> None:
         lease = {"pid": os.getpid(), **self._contact}
         self.store.set("w:" + self.me, pickle.dumps(lease), self.lease_s)
+        self._register()
+
+    def _register(self, leaving: bool = False) -> None:
+        """Keep this worker in the list of live workers; learn whether it is alone."""
+        now, me = time.time(), self.me
+
+        def update(current: bytes | None) -> bytes:
+            live = {w: end for w, end in (pickle.loads(current) if current else {}).items() if end > now and w != me}
+            self.alone = not live and not leaving
+            if not leaving:
+                live[me] = now + self.lease_s
+            return pickle.dumps(live)
+
+        self.store.update(REGISTRY, update)
 
     async def _keep(self) -> None:
         while True:

@@ -50,9 +50,11 @@ async def test_state_survives_f5(asgi_client):
 
 
 async def test_state_survives_a_server_restart_with_the_disk_store(asgi_client, tmp_path):
-    client = asgi_client(with_routes(DiskStore(tmp_path / "s")))
-    tab = await Tab.open(client)
-    await tab.click("inc")
+    first = with_routes(DiskStore(tmp_path / "s"))
+    async with first.router.lifespan_context(first):  # the first server runs, then stops
+        client = asgi_client(first)
+        tab = await Tab.open(client)
+        await tab.click("inc")
     restarted = asgi_client(with_routes(DiskStore(tmp_path / "s")))  # a new process' view
     restarted.cookies = client.cookies
     again = await Tab.open(restarted)

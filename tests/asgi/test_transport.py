@@ -3,9 +3,12 @@
 import asyncio
 import json
 
+import pytest
+
 from htag_sse import MemoryStore
 
 from ..apps import build
+from ..conftest import eventually
 from ..pageclient import Tab
 from ..sse import open_stream
 
@@ -77,14 +80,30 @@ async def test_a_stream_of_another_session_is_refused(asgi_client):
     assert stream.status == 403
 
 
-async def test_over_http2_the_stream_has_no_connection_header(asgi_client):
+@pytest.mark.parametrize("http_version", ["1.1", "2"])
+async def test_the_stream_sends_no_connection_header(asgi_client, http_version):
+    """Illegal in HTTP/2, useless in HTTP/1.1 (keep-alive is the default)."""
     app, tab, cookie = await clock_tab(asgi_client)
-    async with open_stream(app, tab.url("events?last=0"), cookie=cookie, http_version="2") as stream:
+    async with open_stream(app, tab.url("events?last=0"), cookie=cookie, http_version=http_version) as stream:
         await stream.next()
         assert "connection" not in stream.headers
-    async with open_stream(app, tab.url("events?last=0"), cookie=cookie) as stream:
+
+
+async def test_heartbeats_are_comments_at_the_interval(asgi_client):
+    app = build("counter", session_store=MemoryStore(), heartbeat_s=1)
+    client = asgi_client(app)
+    tab = await Tab.open(client)
+    async with open_stream(app, tab.url("events?last=0"), cookie=f"htag_sid={client.cookies['htag_sid']}") as stream:
         await stream.next()
-        assert stream.headers["connection"] == "keep-alive"
+        size = len(stream.raw)
+        await eventually(lambda: len(stream.raw) > size, 3, "a heartbeat")
+        assert bytes(stream.raw[size:]) == b":\n\n"
+
+
+async def test_a_head_request_on_a_stream_gets_headers_only(asgi_client):
+    app, tab, _ = await clock_tab(asgi_client)
+    r = await tab.client.head(tab.url("events?last=0"))
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream") and r.content == b""
 
 
 async def test_long_poll_waits_for_events_then_answers_them(asgi_client):
