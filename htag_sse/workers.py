@@ -43,6 +43,7 @@ class Workers:
         self._renewer: asyncio.Task[None] | None = None
         self._seen: dict[str, tuple[float, dict[str, Any] | None]] = {}
         self.alone = False  # no other live worker shares the store (known at each renewal)
+        self._registered = False
 
     @property
     def me(self) -> str:
@@ -70,6 +71,8 @@ class Workers:
         if self._renewer is not None:
             self._renewer.cancel()
             self._renewer = None
+        if self._registered:
+            self._registered = False
             self.store.delete("w:" + self.me)
             self._register(leaving=True)
         if self.bus is not None:
@@ -92,6 +95,7 @@ class Workers:
         lease = {"pid": os.getpid(), **self._contact}
         self.store.set("w:" + self.me, pickle.dumps(lease), self.lease_s)
         self._register()
+        self._registered = True
 
     def _register(self, leaving: bool = False) -> None:
         """Keep this worker in the list of live workers; learn whether it is alone."""

@@ -137,3 +137,42 @@ def test_stored_format_is_per_key_pickles(store):
     raw = pickle.loads(store.get("s:" + s.sid))
     assert pickle.loads(raw["k"]) == (1, 2)
     assert isinstance(s, Session)
+
+
+class BatchCountingStore(MemoryStore):
+    def __init__(self):
+        super().__init__()
+        self.batches = []
+
+    def update_many(self, updates, ttl_s=None):
+        self.batches.append(sorted(updates))
+        return super().update_many(updates, ttl_s)
+
+
+async def test_saves_within_one_turn_of_the_loop_are_one_transaction():
+    import asyncio
+
+    store = BatchCountingStore()
+    sessions = Sessions(store, max_age_s=60)
+    users = [sessions.resolve(None) for _ in range(5)]
+    for n, s in enumerate(users):
+        s["n"] = n
+        sessions.save(s, soon=True)
+    users[0]["n"] = 10  # saved twice before the flush: written once, last value
+    sessions.save(users[0], soon=True)
+    assert store.batches == []
+    await asyncio.sleep(0)
+    assert len(store.batches) == 1 and len(store.batches[0]) == 5
+    assert pickle.loads(pickle.loads(store.get("s:" + users[0].sid))["n"]) == 10
+
+
+async def test_a_pending_save_is_not_undone_by_a_read_of_the_store(tmp_path):
+    store = DiskStore(tmp_path / "s")
+    sessions = Sessions(store, max_age_s=60)  # shared and not alone: every resolve reads the store
+    s = sessions.resolve(None)
+    s["n"] = 1
+    sessions.save(s)
+    s["n"] = 2
+    sessions.save(s, soon=True)
+    assert sessions.resolve(s.sid)["n"] == 2  # the pending write went first
+    assert Sessions(store, max_age_s=60).resolve(s.sid)["n"] == 2
