@@ -67,7 +67,7 @@ class HtagSSE(Starlette):
         timeout_interaction: float = 60.0,
         timeout_inactivity: float = 0.0,
         grace_s: float = 60.0,
-        heartbeat_s: float = 15.0,
+        heartbeat_s: float = 25.0,
         poll_timeout_s: float = 25.0,
         sse_probe_s: float = 3.0,
         backlog_events: int = 256,

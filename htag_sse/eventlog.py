@@ -18,10 +18,11 @@ class EventLog:
     with each log (:meth:`listen`); it is set on every append and on close.
     """
 
-    __slots__ = ("_events", "_last", "_listeners", "closed")
+    __slots__ = ("_events", "_limit", "_last", "_listeners", "closed")
 
     def __init__(self, limit: int) -> None:
-        self._events: deque[tuple[int, str]] = deque(maxlen=limit)
+        self._events: deque[tuple[int, str]] | None = None  # made at the first event: many pages never push
+        self._limit = limit
         self._last = 0
         self._listeners: list[asyncio.Event] | None = None
         self.closed = False
@@ -33,6 +34,8 @@ class EventLog:
 
     def append(self, data: str) -> int:
         self._last += 1
+        if self._events is None:
+            self._events = deque(maxlen=self._limit)
         self._events.append((self._last, data))
         self._wake()
         return self._last

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Callable
 
 from sse_starlette.sse import AppStatus
@@ -18,17 +19,19 @@ log = logging.getLogger("htag_sse")
 
 #: The shared timer ticks this often: heartbeats are spread over the ticks of an interval.
 TICK_S = 1.0
+#: A comment line: keeps proxies from closing an idle stream; clients see a live stream.
+HEARTBEAT = b":\n\n"
 
 
 class EventStream:
     """An ASGI response streaming the bytes of ``body(stream)``.
 
     The body waits on :attr:`wake`; it is set by the pages it follows, by the
-    shared heartbeat timer (:attr:`beat` then asks for a comment line) and
-    when the client goes away (:attr:`gone`: the body ends).
+    shared heartbeat timer (:attr:`beat` then asks for a comment line), when
+    the client goes away and when the server stops (:attr:`over`: the body ends).
     """
 
-    __slots__ = ("body", "headers", "heartbeats", "wake", "beat", "gone")
+    __slots__ = ("body", "headers", "heartbeats", "wake", "gone", "ending", "send", "sending", "sent_at")
 
     def __init__(self, body: Callable[[EventStream], AsyncIterator[bytes]], headers: list[tuple[bytes, bytes]],
                  heartbeats: Heartbeats) -> None:  # fmt: skip
@@ -36,8 +39,15 @@ class EventStream:
         self.headers = headers
         self.heartbeats = heartbeats
         self.wake = asyncio.Event()
-        self.beat = False
-        self.gone = False
+        self.gone = False  # the client went away
+        self.ending = False  # the server is stopping
+        self.send: Send | None = None
+        self.sending = False
+        self.sent_at = 0.0
+
+    @property
+    def over(self) -> bool:
+        return self.gone or self.ending
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await send({"type": "http.response.start", "status": 200, "headers": self.headers})
@@ -45,12 +55,13 @@ class EventStream:
             await send({"type": "http.response.body", "body": b""})
             return
         watcher = asyncio.get_running_loop().create_task(self._watch(receive))
+        self.send = send
         self.heartbeats.add(self)
         try:
             chunks = self.body(self)
             async with contextlib.aclosing(chunks):  # type: ignore[type-var]
                 async for chunk in chunks:
-                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                    await self._send(chunk)
             if not self.gone:
                 await send({"type": "http.response.body", "body": b""})
         except OSError:  # the connection broke while sending
@@ -58,6 +69,25 @@ class EventStream:
         finally:
             self.heartbeats.discard(self)
             watcher.cancel()
+
+    async def _send(self, chunk: bytes) -> None:
+        assert self.send is not None
+        self.sending = True
+        try:
+            await self.send({"type": "http.response.body", "body": chunk, "more_body": True})
+        finally:
+            self.sending = False
+            self.sent_at = time.monotonic()
+
+    async def heartbeat(self, idle_s: float) -> None:
+        """Send a comment line if nothing was sent for ``idle_s`` — from the heartbeat
+        timer's task: the stream's own coroutine is not even woken."""
+        if self.sending or self.over or self.send is None or time.monotonic() - self.sent_at < idle_s:
+            return
+        try:
+            await self._send(HEARTBEAT)
+        except OSError:
+            pass
 
     async def _watch(self, receive: Receive) -> None:
         while (await receive())["type"] != "http.disconnect":
@@ -67,7 +97,7 @@ class EventStream:
 
     def end(self) -> None:
         """End the stream (server stopping)."""
-        self.gone = True
+        self.ending = True
         self.wake.set()
 
 
@@ -78,6 +108,7 @@ class Heartbeats:
     sse-starlette's ``AppStatus`` learns from uvicorn)."""
 
     def __init__(self, interval_s: float) -> None:
+        self.interval_s = interval_s
         self.slices = max(1, round(interval_s / TICK_S))
         self._buckets: list[set[EventStream]] = [set() for _ in range(self.slices)]
         self._next = 0
@@ -110,6 +141,5 @@ class Heartbeats:
                 self.end_all()
                 return
             tick += 1
-            for stream in self._buckets[tick % self.slices]:
-                stream.beat = True
-                stream.wake.set()
+            for stream in list(self._buckets[tick % self.slices]):
+                await stream.heartbeat(self.interval_s / 2)

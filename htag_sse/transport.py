@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
@@ -28,8 +29,6 @@ log = logging.getLogger("htag_sse")
 HEADERS = {"Cache-Control": "no-cache, no-store, no-transform", "X-Accel-Buffering": "no"}
 SSE_HEADERS = [(b"content-type", b"text/event-stream; charset=utf-8"),
                *((k.lower().encode(), v.encode()) for k, v in HEADERS.items())]  # fmt: skip
-#: A comment line: keeps proxies from closing an idle stream; clients see a live stream.
-HEARTBEAT = b":\n\n"
 #: Sent first, so proxies that buffer the first few KB flush the stream at once.
 PADDING_BYTES = 2048
 #: The SSE ``retry:`` field: how long a plain EventSource waits to reconnect.
@@ -122,7 +121,7 @@ def _by_owner(follows: list[Follow]) -> dict[str, list[Follow]]:
     return groups
 
 
-async def _pull(owner: str, follows: list[Follow], remote: Remote, inbox: asyncio.Queue[bytes], wake: asyncio.Event,
+async def _pull(owner: str, follows: list[Follow], remote: Remote, inbox: deque[bytes], wake: asyncio.Event,
                 named: bool) -> None:  # fmt: skip
     """Relay the events of ``follows`` (pages of worker ``owner``) into a stream, until they are all gone."""
     live = {f.pid: f for f in follows}
@@ -139,10 +138,10 @@ async def _pull(owner: str, follows: list[Follow], remote: Remote, inbox: asynci
             f = live.get(pid)
             if f is not None:
                 for f.cursor, data in batch:
-                    inbox.put_nowait(sse_event(f.cursor, data, event=pid if named else None))
+                    inbox.append(sse_event(f.cursor, data, event=pid if named else None))
         for pid in gone:
             if live.pop(pid, None) is not None:
-                inbox.put_nowait(_gone(pid))
+                inbox.append(_gone(pid))
         wake.set()
 
 
@@ -151,7 +150,7 @@ async def _events(follows: list[Follow], named: bool, remote: Remote | None, str
     wake = stream.wake
     watched = _watch(follows, wake)
     local = [f for f in follows if f.page is not None and not f.page.closed]
-    inbox: asyncio.Queue[bytes] = asyncio.Queue()
+    inbox: deque[bytes] = deque()  # events relayed from other workers
     pullers = [
         asyncio.ensure_future(_pull(owner, group, remote, inbox, wake, named))
         for owner, group in _by_owner(follows).items()
@@ -162,13 +161,10 @@ async def _events(follows: list[Follow], named: bool, remote: Remote | None, str
         for f in follows:
             if not f.live:
                 yield _gone(f.pid)
-        while local or not all(p.done() for p in pullers) or not inbox.empty():
+        while local or not all(p.done() for p in pullers) or inbox:
             wake.clear()
-            if stream.gone:
+            if stream.over:
                 return
-            if stream.beat:
-                stream.beat = False
-                yield HEARTBEAT
             for f in list(local):
                 assert f.page is not None
                 if f.page.closed:  # dropped: the client reruns; server stopping: it reconnects later
@@ -179,8 +175,8 @@ async def _events(follows: list[Follow], named: bool, remote: Remote | None, str
                     continue
                 for f.cursor, data in _news(f):
                     yield sse_event(f.cursor, data, event=f.pid if named else None)
-            while not inbox.empty():
-                yield inbox.get_nowait()
+            while inbox:
+                yield inbox.popleft()
             if local or not all(p.done() for p in pullers):
                 await wake.wait()
     finally:

@@ -436,7 +436,7 @@ html.htag-offline::after { content: "Connection lost \\2014 reconnecting\\2026";
   font: 13px/1.4 ui-monospace, monospace; z-index: 2147483647; cursor: pointer; }`;
 
   window.htagSSE = function (config) {
-    cfg = Object.assign({ probe_s: 3, heartbeat_s: 15 }, config);
+    cfg = Object.assign({ probe_s: 3, heartbeat_s: 25 }, config);
     last = cfg.last || 0;
     if (!window.error) window.error = showError;  // htag's _error() shows errors through it
     const go = async () => {
