@@ -1,56 +1,23 @@
 """The apps the benchmarks serve: ``hypercorn bench.apps:<name>``.
 
-``counter`` and ``push`` are htag-sse apps (``counter_debug`` and ``push_debug``: the
-same in debug mode, whose responses say which worker process answered); ``bare`` is the
-baseline: plain Starlette endpoints doing the least a page and a click need.
+``counter`` and ``push`` are htag-sse apps serving bench/tags.py's ``Counter`` and ``Push``
+(``counter_debug`` and ``push_debug``: the same in debug mode, whose responses say which
+worker process answered); ``bare`` is the baseline: plain Starlette endpoints doing the
+least a page and a click need.
 """
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import itertools
-import time
 
-from htag import Tag
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import Route
 
+from bench.tags import Counter, Push
 from htag_sse import HtagSSE
-
-
-class Counter(Tag.div):
-    """A click counter, its value kept in the session like a real app would."""
-
-    def init(self) -> None:
-        self.n = self.state.get("n", 0)
-        self.value = Tag.span(self.n)
-        self += self.value
-        self += Tag.button("+1", _onclick=self.inc)
-
-    def inc(self, ev: object) -> None:
-        self.n += 1
-        self.state["n"] = self.n
-        self.value.clear(self.n)
-
-
-class Push(Tag.div):
-    """Each click starts a task that pushes ``time.monotonic()`` with ``tag.update()``."""
-
-    def init(self) -> None:
-        self.stamp = Tag.span("")
-        self += self.stamp
-        self += Tag.button("ping", _onclick=self.ping)
-
-    def ping(self, ev: object) -> None:
-        asyncio.ensure_future(self.send())  # the page owns (and cancels) tasks its code starts
-
-    async def send(self) -> None:
-        self.stamp.clear(repr(time.monotonic()))
-        await self.stamp.update()
-
 
 #: About the size of the counter's page (~2.7 KB).
 HTML = (

@@ -1,0 +1,41 @@
+"""The htag (v1) apps of the benchmarks, importing nothing but htag, so that htag 1.0's own
+runner and htagweb (bench/peer_htag1.py, in their own virtualenvs) serve the very classes
+htag-sse serves (bench/apps.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from htag import Tag
+
+
+class Counter(Tag.div):
+    """A click counter, its value kept in the session like a real app would."""
+
+    def init(self) -> None:
+        self.n = self.state.get("n", 0)
+        self.value = Tag.span(self.n)
+        self += self.value
+        self += Tag.button("+1", _onclick=self.inc)
+
+    def inc(self, ev: object) -> None:
+        self.n += 1
+        self.state["n"] = self.n
+        self.value.clear(self.n)
+
+
+class Push(Tag.div):
+    """Each click starts a task that pushes ``time.monotonic()`` with ``tag.update()``."""
+
+    def init(self) -> None:
+        self.stamp = Tag.span("")
+        self += self.stamp
+        self += Tag.button("ping", _onclick=self.ping)
+
+    def ping(self, ev: object) -> None:
+        asyncio.ensure_future(self.send())  # the page owns (and cancels) tasks its code starts
+
+    async def send(self) -> None:
+        self.stamp.clear(repr(time.monotonic()))
+        await self.stamp.update()
