@@ -18,7 +18,7 @@ from starlette.routing import BaseRoute
 from starlette.types import Receive, Scope, Send
 
 from .assets import Assets
-from .bus import Bus, DiskBus
+from .bus import Bus, LoopbackBus
 from .cookie import SessionMiddleware, finish, read_cookie
 from .endpoints import Endpoints, _session
 from .limits import PerMinute, client_address
@@ -220,8 +220,8 @@ class HtagSSE(Starlette):
 
 
 def _default_bus(store: Store) -> Bus | None:
-    """Workers sharing a disk store talk through a bus beside it; a memory store is one process's own."""
-    return DiskBus(store.directory / "bus") if isinstance(store, DiskStore) else None
+    """Workers sharing a disk store talk over loopback TCP; a memory store is one process's own."""
+    return LoopbackBus(store) if isinstance(store, DiskStore) else None
 
 
 def get_route_path(scope: Scope) -> str:

@@ -1,19 +1,29 @@
-"""How worker processes reach each other: a small message-bus interface, and the
-embedded one — messages through a diskcache directory, with a loopback UDP
-datagram as the doorbell (so a waiting worker wakes at once instead of polling).
+"""How worker processes reach each other: a small message-bus interface and two
+embedded buses for the workers of one host.
 
-Portable: diskcache (SQLite) and UDP sockets on 127.0.0.1 exist on Linux,
-macOS and Windows; no fork, file locks, unix sockets or shared memory.
+- :class:`LoopbackBus` (the default): TCP connections between the workers on
+  127.0.0.1, each message signed with a secret kept in the shared store. A
+  relayed call costs ~0.1 ms of CPU.
+- :class:`DiskBus`: one inbox per worker in a diskcache directory, with a
+  loopback UDP datagram as the doorbell. Needs no listening socket; a relayed
+  call costs ~0.5 ms of CPU (SQLite transactions).
+
+Portable: TCP/UDP on 127.0.0.1 and diskcache (SQLite) exist on Linux, macOS
+and Windows; no fork, file locks, unix sockets or shared memory.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 import os
+import secrets
 import socket
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol, runtime_checkable
+
+from .stores import Store
 
 log = logging.getLogger("htag_sse")
 
@@ -23,6 +33,8 @@ Deliver = Callable[[bytes], None]
 MESSAGE_TTL_S = 60.0
 #: A reader also looks for messages this often, in case a doorbell datagram was lost.
 SAFETY_POLL_S = 1.0
+#: The store key of the secret that signs loopback messages.
+SECRET_KEY = "bus-secret"
 
 
 @runtime_checkable
@@ -35,9 +47,72 @@ class Bus(Protocol):
 
     async def open(self, me: str, deliver: Deliver) -> dict[str, Any]: ...
 
-    def send(self, to: str, contact: Mapping[str, Any], message: bytes) -> None: ...
+    async def send(self, to: str, contact: Mapping[str, Any], message: bytes) -> None:
+        """Deliver ``message`` to worker ``to``; ``ConnectionError`` if it cannot be reached."""
+        ...
 
     def close(self) -> None: ...
+
+
+class LoopbackBus:
+    """TCP on 127.0.0.1 between the workers of a host, one connection per pair,
+    length-prefixed frames. Every frame carries an HMAC under a secret kept in
+    the (private) store: another local user cannot inject messages."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._secret = b""
+        self._server: asyncio.base_events.Server | None = None
+        self._links: dict[str, asyncio.StreamWriter] = {}
+        self._deliver: Deliver | None = None
+
+    async def open(self, me: str, deliver: Deliver) -> dict[str, Any]:
+        self.store.add(SECRET_KEY, secrets.token_bytes(32))  # the first worker sets it
+        self._secret = self.store.get(SECRET_KEY) or b""
+        self._deliver = deliver
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        port = self._server.sockets[0].getsockname()[1]
+        log.debug("bus: worker %s listens on tcp/%d", me, port)
+        return {"port": port}
+
+    async def send(self, to: str, contact: Mapping[str, Any], message: bytes) -> None:
+        frame = len(message).to_bytes(4, "big") + hmac.digest(self._secret, message, "sha256") + message
+        for attempt in (1, 2):  # a cached connection may have died with its worker: one new try
+            link = self._links.get(to)
+            try:
+                if link is None or link.is_closing():
+                    _, link = await asyncio.open_connection("127.0.0.1", int(contact["port"]))
+                    self._links[to] = link
+                link.write(frame)
+                await link.drain()
+                return
+            except OSError as e:
+                self._links.pop(to, None)
+                if attempt == 2:
+                    raise ConnectionError(f"worker {to} cannot be reached: {e}") from e
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                size = int.from_bytes(await reader.readexactly(4), "big")
+                mac = await reader.readexactly(32)
+                message = await reader.readexactly(size)
+                if not hmac.compare_digest(mac, hmac.digest(self._secret, message, "sha256")):
+                    log.warning("bus: a message with a wrong signature: connection closed")
+                    return
+                assert self._deliver is not None
+                self._deliver(message)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        for link in self._links.values():
+            link.close()
+        self._links.clear()
 
 
 class DiskBus:
@@ -69,7 +144,7 @@ class DiskBus:
         log.debug("bus: worker %s listens on udp/%d", me, port)
         return {"port": port}
 
-    def send(self, to: str, contact: Mapping[str, Any], message: bytes) -> None:
+    async def send(self, to: str, contact: Mapping[str, Any], message: bytes) -> None:
         with self._cache.transact(retry=True):
             n = self._cache.incr("n:" + to, retry=True)
             self._cache.set(f"m:{to}:{n}", message, expire=MESSAGE_TTL_S, retry=True)

@@ -42,7 +42,12 @@ class Relay:
             raise RequestError(410, "page_gone", "the worker that held this page is gone: rerun it")
         rid = next(self._ids)
         reply = self._waiting[rid] = asyncio.get_running_loop().create_future()
-        bus.send(to, contact, pickle.dumps({"k": kind, "id": rid, "from": self.workers.me, "p": payload}))
+        try:
+            await bus.send(to, contact, pickle.dumps({"k": kind, "id": rid, "from": self.workers.me, "p": payload}))
+        except ConnectionError:  # its process is gone (the lease has not expired yet)
+            self._waiting.pop(rid, None)
+            log.warning("worker %s cannot be reached: its pages rerun elsewhere", to)
+            raise RequestError(410, "page_gone", "the worker that held this page is gone: rerun it") from None
         try:
             async with asyncio.timeout(timeout_s):
                 while True:
@@ -87,4 +92,7 @@ class Relay:
         caller = self.workers.contact(message["from"])
         if caller is not None and self.workers.bus is not None:
             reply = {"k": "reply", "id": message["id"], "from": self.workers.me, "p": result}
-            self.workers.bus.send(message["from"], caller, pickle.dumps(reply))
+            try:
+                await self.workers.bus.send(message["from"], caller, pickle.dumps(reply))
+            except ConnectionError:
+                log.warning("the reply to worker %s was lost: it is gone", message["from"])
