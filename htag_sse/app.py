@@ -20,7 +20,7 @@ from starlette.types import Receive, Scope, Send
 from .assets import Assets
 from .bus import Bus, LoopbackBus
 from .cookie import SessionMiddleware, finish, read_cookie
-from .endpoints import Endpoints, _session
+from .endpoints import Endpoints, media_type, session_of
 from .limits import PerMinute, client_address
 from .pages import Pages
 from .session import Sessions
@@ -146,8 +146,8 @@ class HtagSSE(Starlette):
     async def _interact(self, scope: Scope, receive: Receive, send: Send, pid: str) -> None:
         session = self.sessions.resolve(read_cookie(scope, self.settings.session_cookie))
         status, body = await self.endpoints.interact_asgi(scope, receive, pid, session)
-        kind = b"application/json" if body[:1] == b"{" else b"text/plain; charset=utf-8"
-        headers = [(b"content-type", kind), (b"content-length", str(len(body)).encode()), (b"cache-control", b"no-store"),
+        headers = [(b"content-type", media_type(body).encode()), (b"content-length", str(len(body)).encode()),
+                   (b"cache-control", b"no-store"),
                    *finish(self.sessions, self.settings, scope, session)]  # fmt: skip
         if self.settings.debug:
             headers.append((b"x-htag-worker", str(os.getpid()).encode()))
@@ -176,7 +176,7 @@ class HtagSSE(Starlette):
         )  # fmt: skip
         if request.method == "HEAD":
             return HTMLResponse(b"", headers=self.page_headers)
-        session = _session(request)
+        session = session_of(request)
         if session.sid is None:  # a new visitor: bounded per client address
             address = client_address(request.scope, self.settings.forwarded_allow_ips)
             if not self.new_sessions.allow(address):
@@ -193,7 +193,7 @@ class HtagSSE(Starlette):
 
     def rotate_session(self, request: Request) -> str:
         """Give the user's session a new id, keeping its data (call it after a login)."""
-        return self.sessions.rotate(_session(request))
+        return self.sessions.rotate(session_of(request))
 
     def run(self, host: str = "127.0.0.1", port: int = 8000, **options: Any) -> None:
         """Serve with hypercorn until Ctrl-C/SIGTERM; see :func:`htag_sse.server.run` for options."""

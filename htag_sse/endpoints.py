@@ -39,10 +39,13 @@ NO_STORE = {"Cache-Control": "no-store"}
 GONE = "this page is gone (server restarted or page expired): rerun it"
 
 
+def media_type(body: bytes) -> str:
+    """JSON, or base64 text for a sealed answer (parano mode)."""
+    return "application/json" if body[:1] in (b"{", b"[") else "text/plain"
+
+
 def _json(body: bytes, status: int = 200) -> Response:
-    """A JSON answer; a sealed one (parano mode) is base64 text."""
-    kind = "application/json" if body[:1] in (b"{", b"[") else "text/plain"
-    return Response(body, status, NO_STORE, kind)
+    return Response(body, status, NO_STORE, media_type(body))
 
 
 class Endpoints:
@@ -132,7 +135,7 @@ class Endpoints:
         wanted = request.query_params.getlist("p")
         if not wanted or len(wanted) > transport.MAX_FOLLOWS:
             raise RequestError(400, "bad_pages", f"name 1 to {transport.MAX_FOLLOWS} pages as p=<page id>:<last event id>")
-        sid = _session(request).sid
+        sid = session_of(request).sid
         return [self.follow(pid[:64], sid, parse_event_id(last)) for pid, _, last in (p.partition(":") for p in wanted)]
 
     # ---------------------------------------------------------------- HTTP endpoints
@@ -142,7 +145,7 @@ class Endpoints:
 
     async def interact(self, request: Request) -> Response:
         status, body = await self.interact_asgi(request.scope, request.receive, request.path_params["pid"],
-                                                _session(request))  # fmt: skip
+                                                session_of(request))  # fmt: skip
         return _json(body, status)
 
     async def interact_asgi(self, scope: Scope, receive: Receive, pid: str, session: Session) -> tuple[int, bytes]:
@@ -171,7 +174,7 @@ class Endpoints:
     async def events(self, request: Request) -> EventStream:
         """One page's stream (a plain ``EventSource`` can read it)."""
         after = parse_event_id(request.headers.get("last-event-id") or request.query_params.get("last"))
-        follows = [self.follow(request.path_params["pid"], _session(request).sid, after)]
+        follows = [self.follow(request.path_params["pid"], session_of(request).sid, after)]
         return self.stream(request, follows, named=False)
 
     async def shared_events(self, request: Request) -> EventStream:
@@ -179,7 +182,7 @@ class Endpoints:
         return self.stream(request, self.follows(request), named=True)
 
     async def poll(self, request: Request) -> Response:
-        follows = [self.follow(request.path_params["pid"], _session(request).sid, parse_event_id(request.query_params.get("after")))]
+        follows = [self.follow(request.path_params["pid"], session_of(request).sid, parse_event_id(request.query_params.get("after")))]
         if not follows[0].live:
             raise RequestError(410, "page_gone", GONE)
         return await transport.poll(follows, self.settings.poll_timeout_s, multi=False, remote=self.remote(request))
@@ -192,7 +195,7 @@ class Endpoints:
         await self.start_worker()
         root = request.scope.get("root_path", "")
         page, old_key = self.pages.rerun(
-            request.path_params["pid"], _session(request), request.headers.get("x-htag-token"),
+            request.path_params["pid"], session_of(request), request.headers.get("x-htag-token"),
             self.assets.head(root), self.assets.boot(root, self.settings),
         )  # fmt: skip
         fresh = {"page": page.pid, "token": page.token, "last": page.log.last, **page.refresh()}
@@ -203,7 +206,7 @@ class Endpoints:
         return _json(dumps(fresh).encode())
 
     async def alive(self, request: Request) -> Response:
-        pid, sid = request.path_params["pid"], _session(request).sid
+        pid, sid = request.path_params["pid"], session_of(request).sid
         owner = self.owner(pid) if self.pages.get(pid) is None else None
         if owner is None:
             self.local(pid, sid)
@@ -217,7 +220,7 @@ class Endpoints:
         return transport.sse_response(follows, self.heartbeats, named=named, remote=self.remote(request))
 
     def remote(self, request: Request) -> transport.Remote:
-        sid = _session(request).sid
+        sid = session_of(request).sid
 
         async def from_owner(owner: str, follows: list[Follow], timeout_s: float) -> tuple[transport.Events, list[str]]:
             payload = {"pages": [(f.pid, f.cursor) for f in follows], "sid": sid, "timeout_s": timeout_s}
@@ -261,7 +264,7 @@ class Endpoints:
         return {"status": 204}
 
 
-def _session(request: Request) -> Session:
+def session_of(request: Request) -> Session:
     session = request.scope.get("session")
     if not isinstance(session, Session):
         raise RuntimeError("htag-sse's SessionMiddleware is missing from this application")
