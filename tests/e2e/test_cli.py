@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ..conftest import ROOT, Server, free_port
+from ..conftest import ROOT, Server, free_port, wait_until
 
 pytestmark = pytest.mark.server
 
@@ -104,6 +104,18 @@ def test_port_0_picks_a_free_port_and_says_which(project, servers):
     server.proc = proc
     servers.append(server)
     assert port != 0 and "main app" in httpx.get(f"http://127.0.0.1:{port}/").text
+
+
+def test_open_opens_the_url_in_a_browser(project, servers, tmp_path):
+    opener = tmp_path / "browser.sh"
+    opener.write_text(f"#!/bin/sh\necho \"$1\" > {tmp_path / 'opened'}\n")
+    opener.chmod(0o755)
+    port = free_port()
+    argv = [sys.executable, "-m", "htag_sse", "main:App", "--port", str(port), "--open"]
+    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "BROWSER": str(opener)}  # webbrowser obeys $BROWSER
+    servers.append(Server(argv, port, env, cwd=project).start())
+    wait_until(lambda: (tmp_path / "opened").exists(), 10, "the browser command")
+    assert (tmp_path / "opened").read_text().strip() == f"http://127.0.0.1:{port}"
 
 
 def test_help_lists_every_option_with_its_default(project):
