@@ -1,9 +1,9 @@
 """The apps the benchmarks serve: ``hypercorn bench.apps:<name>``.
 
-``counter`` and ``push`` are htag-sse apps serving bench/tags.py's ``Counter`` and ``Push``
-(``counter_debug`` and ``push_debug``: the same in debug mode, whose responses say which
-worker process answered); ``bare`` is the baseline: plain Starlette endpoints doing the
-least a page and a click need.
+``counter``, ``push`` and ``ticker`` are htag-sse apps serving bench/tags.py's ``Counter``,
+``Push`` and ``Ticker`` (``counter_debug`` and ``push_debug``: the same in debug mode, whose
+responses say which worker process answered); ``bare`` is the baseline: plain Starlette
+endpoints doing the least a page and a click need.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import Route
 
-from bench.tags import Counter, Push
+from bench.tags import Counter, Push, Ticker
 from htag_sse import HtagSSE
 
 #: About the size of the counter's page (~2.7 KB).
@@ -45,6 +45,8 @@ UNLIMITED = (
 )
 counter = HtagSSE(Counter, **UNLIMITED)
 push = HtagSSE(Push, **UNLIMITED)
+#: Every page pushes ``time.monotonic()`` once a second, from its creation on.
+ticker = HtagSSE(Ticker, **UNLIMITED)
 #: Debug mode: every response names the worker process that answered (``X-Htag-Worker: <os pid>``).
 counter_debug = HtagSSE(Counter, debug=True, **UNLIMITED)
 push_debug = HtagSSE(Push, debug=True, **UNLIMITED)

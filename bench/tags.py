@@ -39,3 +39,20 @@ class Push(Tag.div):
     async def send(self) -> None:
         self.stamp.clear(repr(time.monotonic()))
         await self.stamp.update()
+
+
+class Ticker(Tag.div):
+    """A clock: from its creation, pushes ``time.monotonic()`` once a second with ``tag.update()``,
+    until ``update()`` says the page is gone."""
+
+    def init(self) -> None:
+        self.span = Tag.span("")
+        self += self.span
+        asyncio.ensure_future(self.run())  # the page owns (and cancels) tasks its code starts
+
+    async def run(self) -> None:
+        while True:
+            await asyncio.sleep(1)
+            self.span.clear(repr(time.monotonic()))
+            if not await self.span.update():
+                return
