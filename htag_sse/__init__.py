@@ -7,6 +7,7 @@ Server-Sent Events (or long-poll where a proxy buffers them). No WebSockets.
 from .app import AppServer, HtagSSE, Runner
 from .errors import AppLoadError, ConfigError, HtagSSEError, RequestError
 from .oauth import OAuthLogin
+from .server import tune_gc
 from .session import Session
 from .stores import DiskStore, MemoryStore, Store
 
@@ -26,4 +27,5 @@ __all__ = [
     "Session",
     "Store",
     "__version__",
+    "tune_gc",
 ]

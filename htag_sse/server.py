@@ -4,6 +4,7 @@ process or in several worker processes kept alive by a small supervisor."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import importlib
 import logging
 import multiprocessing
@@ -31,6 +32,8 @@ LOOPS = ("asyncio", "uvloop")
 EARLY_DEATH_S = 2.0
 #: The supervisor gives up after this many startup crashes in a row.
 MAX_EARLY_DEATHS = 5
+#: Garbage collection thresholds ``run()`` sets (Python's defaults: 700, 10, 10), see :func:`tune_gc`.
+GC_THRESHOLDS = (10_000, 20, 20)
 
 
 def config(host: str = "127.0.0.1", port: int = 8000, *, log_level: str = "info", access_log: bool = False,
@@ -144,7 +147,23 @@ def worker_process(cfg: Config, sockets: Sockets, stop: ProcessEvent) -> None:
     _run_loop(cfg.worker_class, _serve(app, cfg, sockets=sockets, stop=stop))
 
 
+def tune_gc() -> None:
+    """Fewer, cheaper garbage collections for an htag server (run in each worker).
+
+    htag allocates many short-lived objects per click (a class per event);
+    Python's default thresholds then run a full collection — a pause of the
+    whole worker that grows with the number of open pages — every second or
+    so under load. Freezing what is loaded at startup takes it out of every
+    collection; a larger first-generation threshold makes full collections rare.
+    Measured in docs/performance.md. Applied by ``run()`` and the CLI only:
+    with another server, call it from your ``server.py``.
+    """
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
+
+
 def _run_loop(loop: str, main: Awaitable[None]) -> None:
+    tune_gc()
     if loop == "uvloop":
         import uvloop
 
