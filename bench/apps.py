@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 import itertools
+import os
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -17,7 +18,7 @@ from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import Route
 
 from bench.tags import Counter, Push, Ticker
-from htag_sse import HtagSSE
+from htag_sse import HtagSSE, tune_gc
 
 #: About the size of the counter's page (~2.7 KB).
 HTML = (
@@ -43,6 +44,9 @@ UNLIMITED = (
     if "max_new_sessions_per_minute" in inspect.signature(HtagSSE).parameters
     else {}
 )
+if os.environ.get("BENCH_TUNE_GC") == "1":  # what docs/deploy.md advises a server.py to do
+    tune_gc()
+
 counter = HtagSSE(Counter, **UNLIMITED)
 push = HtagSSE(Push, **UNLIMITED)
 #: Every page pushes ``time.monotonic()`` once a second, from its creation on.

@@ -633,7 +633,7 @@ def table(res: Results, plan: Plan) -> str:
             "",
             f"4. idle CPU, 1 worker, {res.idle[0].span_s:.0f} s, the three servers side by side",
             "",
-            "| open pages (streams held) | worker CPU, % of a core | ms of CPU per s | lease and bus poll running |",
+            "| open pages (streams held) | worker CPU, % of a core | ms of CPU per s | lease running |",
             "|---:|---:|---:|---|",
         ]
         for i in res.idle:
