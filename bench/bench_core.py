@@ -86,6 +86,36 @@ class Errors:
         self.counts[phase] += 1
         self.first.setdefault(phase, why)
 
+    def report(self, log_lines: Sequence[str], valid: str, missing: bool = False) -> int:
+        """Print the servers' logged errors and the verdict; the exit status (1: INVALID)."""
+        if log_lines:
+            print("\nserver log errors:\n" + "\n".join(log_lines[:20]))
+        if self.counts or missing:
+            print("\nINVALID: " + ("failed requests" if self.counts else "measures missing"))
+            for phase, n in self.counts.items():
+                print(f"  {phase}: {n} (first: {self.first[phase]})")
+            return 1
+        print(f"\nerrors: none ({valid})")
+        return 0
+
+
+def process_tree(root: int) -> list[int]:
+    """``root`` and all its live descendants (a server's workers, multiprocessing's helpers)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError):  # the process just ended
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    tree, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        tree.append(pid)
+        todo += children.get(pid, [])
+    return tree
+
 
 # --- the server -------------------------------------------------------------------------------
 
@@ -552,15 +582,7 @@ def main() -> int:
     if args.json:
         data = {**asdict(res), "plan": asdict(plan), "errors": dict(res.errors.counts)}
         args.json.write_text(json.dumps(data))
-    if res.log_lines:
-        print("\nserver log errors:\n" + "\n".join(res.log_lines[:20]))
-    if res.errors.counts:
-        print("\nINVALID: failed requests")
-        for phase, n in res.errors.counts.items():
-            print(f"  {phase}: {n} (first: {res.errors.first[phase]})")
-        return 1
-    print("\nerrors: none (every response 2xx)")
-    return 0
+    return res.errors.report(res.log_lines, "every response 2xx")
 
 
 if __name__ == "__main__":

@@ -769,15 +769,7 @@ def main() -> int:
             "errors": dict(res.errors.counts),
         }  # fmt: skip
         args.json.write_text(json.dumps(data))
-    if res.log_lines:
-        print("\nserver log errors:\n" + "\n".join(res.log_lines[:20]))
-    if res.errors.counts or res.missing:
-        print("\nINVALID: " + ("failed requests" if res.errors.counts else "measures missing"))
-        for phase, n in res.errors.counts.items():
-            print(f"  {phase}: {n} (first: {res.errors.first[phase]})")
-        return 1
-    print("\nerrors: none (every response 2xx)")
-    return 0
+    return res.errors.report(res.log_lines, "every response 2xx", missing=bool(res.missing))
 
 
 if __name__ == "__main__":

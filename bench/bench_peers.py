@@ -58,6 +58,7 @@ from bench.bench_core import (  # noqa: E402
     num,
     open_tab,
     pct,
+    process_tree,
     progress,
     raise_open_files,
 )
@@ -174,24 +175,6 @@ def install(env: Env, peers: Path) -> Installed:
 
 
 # --- servers ----------------------------------------------------------------------------------
-
-
-def process_tree(root: int) -> list[int]:
-    """``root`` and all its live descendants."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError):  # the process just ended
-                continue
-            children.setdefault(ppid, []).append(int(entry.name))
-    tree, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        tree.append(pid)
-        todo += children.get(pid, [])
-    return tree
 
 
 def _status_kb(pid: int, path: str, key: str) -> int:

@@ -531,15 +531,7 @@ def main() -> int:
             "errors": dict(res.errors.counts),
         }
         args.json.write_text(json.dumps(data))
-    if res.log_lines:
-        print("\nserver and nginx log errors:\n" + "\n".join(res.log_lines[:20]))
-    if res.errors.counts:
-        print("\nINVALID: failed requests")
-        for phase, n in res.errors.counts.items():
-            print(f"  {phase}: {n} (first: {res.errors.first[phase]})")
-        return 1
-    print("\nerrors: none (every response 2xx, every push arrived)")
-    return 0
+    return res.errors.report(res.log_lines, "every response 2xx, every push arrived")
 
 
 if __name__ == "__main__":

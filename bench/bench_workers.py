@@ -57,6 +57,7 @@ from bench.bench_core import (  # noqa: E402
     num,
     open_tab,
     pct,
+    process_tree,
     progress,
     raise_open_files,
     serving,
@@ -121,24 +122,6 @@ def observe(conn: Connection, callback: Callable[[Response], None]) -> Connectio
 
     conn.send = send_and_observe  # type: ignore[method-assign]
     return conn
-
-
-def process_tree(root: int) -> list[int]:
-    """``root`` and all its descendants (hypercorn's master, its workers, multiprocessing's helpers)."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError):  # the process just ended
-                continue
-            children.setdefault(ppid, []).append(int(entry.name))
-    found, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        found.append(pid)
-        todo += children.get(pid, [])
-    return found
 
 
 def started_at(pid: int) -> int:
@@ -719,15 +702,7 @@ def main() -> int:
             "errors": dict(res.errors.counts),
         }
         args.json.write_text(json.dumps(data))
-    if res.log_lines:
-        print("\nserver log errors:\n" + "\n".join(res.log_lines[:20]))
-    if res.errors.counts:
-        print("\nINVALID: failed requests")
-        for phase, n in res.errors.counts.items():
-            print(f"  {phase}: {n} (first: {res.errors.first[phase]})")
-        return 1
-    print("\nerrors: none (every response 2xx, every push arrived)")
-    return 0
+    return res.errors.report(res.log_lines, "every response 2xx, every push arrived")
 
 
 if __name__ == "__main__":

@@ -14,8 +14,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from .errors import HtagSSEError
-from .parano import b64
 from .pages import Boot
+from .parano import b64
 from .settings import Settings
 
 CLIENT = "htag-sse.js"

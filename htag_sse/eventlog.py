@@ -18,7 +18,7 @@ class EventLog:
     with each log (:meth:`listen`); it is set on every append and on close.
     """
 
-    __slots__ = ("_events", "_limit", "_last", "_listeners", "closed")
+    __slots__ = ("_events", "_last", "_limit", "_listeners", "closed")
 
     def __init__(self, limit: int) -> None:
         self._events: deque[tuple[int, str]] | None = None  # made at the first event: many pages never push

@@ -30,9 +30,27 @@ class Page:
     (``await tag.update()``) land in :attr:`log` for the page's stream."""
 
     __slots__ = (
-        "pid", "token", "session", "settings", "app_ref", "init", "hr", "log", "lock",
-        "tasks", "streams", "seen_at", "acted_at", "last_seq", "last_answer", "last_nonce", "closed", "stopping",
-        "cipher", "_sessions", "_metrics",
+        "_metrics",
+        "_sessions",
+        "acted_at",
+        "app_ref",
+        "cipher",
+        "closed",
+        "hr",
+        "init",
+        "last_answer",
+        "last_nonce",
+        "last_seq",
+        "lock",
+        "log",
+        "pid",
+        "seen_at",
+        "session",
+        "settings",
+        "stopping",
+        "streams",
+        "tasks",
+        "token",
     )  # fmt: skip
 
     def __init__(

@@ -34,7 +34,7 @@ class Session(MutableMapping[str, Any]):
     created for it: visitors who never need one cost no storage.
     """
 
-    __slots__ = ("sid", "_data", "_saved", "_blob", "accessed", "cookie_due", "touched_at", "__weakref__")
+    __slots__ = ("__weakref__", "_blob", "_data", "_saved", "accessed", "cookie_due", "sid", "touched_at")
 
     def __init__(self, sid: str | None = None, blob: bytes | None = None) -> None:
         self.sid = sid

@@ -31,7 +31,7 @@ class EventStream:
     the client goes away and when the server stops (:attr:`over`: the body ends).
     """
 
-    __slots__ = ("body", "headers", "heartbeats", "wake", "gone", "ending", "send", "sending", "sent_at")
+    __slots__ = ("body", "ending", "gone", "headers", "heartbeats", "send", "sending", "sent_at", "wake")
 
     def __init__(self, body: Callable[[EventStream], AsyncIterator[bytes]], headers: list[tuple[bytes, bytes]],
                  heartbeats: Heartbeats) -> None:  # fmt: skip

@@ -137,8 +137,9 @@ async def _pull(owner: str, follows: list[Follow], remote: Remote, inbox: deque[
         for pid, batch in events.items():
             f = live.get(pid)
             if f is not None:
-                for f.cursor, data in batch:
-                    inbox.append(sse_event(f.cursor, data, event=pid if named else None))
+                for cursor, data in batch:
+                    f.cursor = cursor
+                    inbox.append(sse_event(cursor, data, event=pid if named else None))
         for pid in gone:
             if live.pop(pid, None) is not None:
                 inbox.append(_gone(pid))
@@ -173,8 +174,9 @@ async def _events(follows: list[Follow], named: bool, remote: Remote | None, str
                     local.remove(f)
                     yield _gone(f.pid)
                     continue
-                for f.cursor, data in _news(f):
-                    yield sse_event(f.cursor, data, event=f.pid if named else None)
+                for cursor, data in _news(f):
+                    f.cursor = cursor
+                    yield sse_event(cursor, data, event=f.pid if named else None)
             while inbox:
                 yield inbox.popleft()
             if local or not all(p.done() for p in pullers):

@@ -46,7 +46,7 @@ async def test_timeout_inactivity_drops_a_page_even_while_connected(asgi_client)
     tab = await Tab.open(client)
     cookie = f"htag_sid={client.cookies['htag_sid']}"
     async with open_stream(app, tab.url("events?last=0"), cookie=cookie) as stream:
-        while (ev := await stream.next_data()).event != "gone":
+        while (await stream.next_data()).event != "gone":
             pass
     assert app.pages.get(tab.page) is None
 

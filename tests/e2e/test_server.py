@@ -100,7 +100,7 @@ def test_the_server_stops_promptly_with_streams_open(serve, how, sig):
     with httpx.Client(base_url=server.url) as client:
         page = open_page(client)
         page["cookies"] = dict(client.cookies)
-    _hold_streams(server.url, page, 3, opened := [])
+    _hold_streams(server.url, page, 3, [])
     took = server.stop(sig)
     # run() closes the streams itself; the hypercorn CLI cancels them after its graceful timeout (3 s)
     assert took < (2.0 if how == "run" else 5.0), server.output()
