@@ -127,3 +127,21 @@ def test_a_server_restart_reruns_every_open_page_keeping_state_and_typed_text(se
     tabs[1].click("button.inc")
     tabs[1].wait_for_function("document.querySelector('.count').textContent === '2'")
     context.close()
+
+
+@pytest.mark.parametrize("transport", ["poll", "none"])
+def test_a_forced_transport_is_used_from_the_start(serve, browser_page, transport):
+    """transport="poll": long-poll without trying SSE; "none": no push channel, interactions only."""
+    server = serve("board", options=f'{{"transport": "{transport}"}}')
+    page = browser_page
+    requests = []
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(server.url)
+    clicks_count(page, 3)
+    assert transport_of(page) == transport
+    if transport == "poll":
+        ticking(page, 3)
+        assert any("/_htag/poll?" in u for u in requests)
+    else:
+        assert page.inner_text(".ticks") == "0"  # tag.update() cannot push: the page stays as rendered
+    assert not any("/events" in u for u in requests)
