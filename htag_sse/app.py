@@ -17,7 +17,7 @@ from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute
 from starlette.types import Receive, Scope, Send
 
-from .assets import Assets
+from .assets import RELOAD_COOKIE, Assets
 from .bus import Bus, LoopbackBus
 from .cookie import SessionMiddleware, finish, read_cookie
 from .endpoints import Endpoints, media_type, session_of
@@ -186,10 +186,15 @@ class HtagSSE(Starlette):
                 )
         await self.endpoints.start_worker()
         root = request.scope.get("root_path", "")
+        reload = _reload_of(request.cookies.get(RELOAD_COOKIE))
         _, html = self.pages.create(
-            App, session, url2ak(str(request.url)), settings, self.assets.head(root), self.assets.boot(root, settings)
-        )
-        return HTMLResponse(html, headers=self.page_headers)
+            App, session, url2ak(str(request.url)), settings, self.assets.head(root), self.assets.boot(root, settings),
+            reload,
+        )  # fmt: skip
+        response = HTMLResponse(html, headers=self.page_headers)
+        if reload is not None:
+            response.delete_cookie(RELOAD_COOKIE, path=self.settings.session_path)
+        return response
 
     def rotate_session(self, request: Request) -> str:
         """Give the user's session a new id, keeping its data (call it after a login)."""
@@ -217,6 +222,12 @@ class HtagSSE(Starlette):
                 self.workers.stop()
 
         return lifespan
+
+
+def _reload_of(cookie: str | None) -> tuple[str, str] | None:
+    """``<page id>~<token>`` from the cookie a reloading tab sets."""
+    pid, sep, token = (cookie or "").partition("~")
+    return (pid, token) if sep and 0 < len(pid) <= 64 and 0 < len(token) <= 64 else None
 
 
 def _default_bus(store: Store) -> Bus | None:

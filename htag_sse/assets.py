@@ -19,6 +19,8 @@ from .parano import b64
 from .settings import Settings
 
 CLIENT = "htag-sse.js"
+#: The cookie a reloading tab sets (``<page id>~<token>``, a few seconds) so that its next GET takes its page over.
+RELOAD_COOKIE = "htag_reload"
 #: Loaded in every page's <head>, in this order.
 HEAD_SCRIPTS = ("morph.js", CLIENT)
 
@@ -63,12 +65,13 @@ class Assets:
             "grace_s": settings.grace_s,
             "heartbeat_s": settings.heartbeat_s,
             "probe_s": settings.sse_probe_s,
-            "last": 0,
+            "reload_cookie": RELOAD_COOKIE,
+            "cookie_path": settings.session_path,
         }
 
-        def boot(pid: str, token: str, key: bytes | None = None) -> str:
+        def boot(pid: str, token: str, key: bytes | None = None, last: int = 0) -> str:
             keyed = {"parano": True, "key": b64(key)} if key else {}
-            return f"htagSSE({js_literal({**common, **keyed, 'page': pid, 'token': token})});"
+            return f"htagSSE({js_literal({**common, **keyed, 'page': pid, 'token': token, 'last': last})});"
 
         return boot
 

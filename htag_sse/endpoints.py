@@ -30,7 +30,7 @@ from .session import Session
 from .settings import Settings
 from .stream import EventStream, Heartbeats
 from .transport import Follow
-from .wire import dumps, parse_count, parse_event_id, parse_interaction
+from .wire import dumps, parse_count, parse_event_id
 
 log = logging.getLogger("htag_sse")
 
@@ -55,7 +55,8 @@ class Endpoints:
         self.assets = assets
         self.workers = pages.workers
         self.heartbeats = Heartbeats(settings.heartbeat_s)
-        self.relay = Relay(self.workers, {"interact": self.on_interact, "poll": self.on_poll, "alive": self.on_alive})
+        self.relay = Relay(self.workers, {"interact": self.on_interact, "poll": self.on_poll, "alive": self.on_alive,
+                                           "release": self.on_release})
 
     def routes(self) -> list[BaseRoute]:
         p, refusing = self.settings.prefix, self.refusing
@@ -69,6 +70,7 @@ class Endpoints:
             Route(f"{p}/{{pid}}/poll", refusing(self.poll), methods=["GET"]),
             Route(f"{p}/{{pid}}/rerun", refusing(self.rerun), methods=["POST"]),
             Route(f"{p}/{{pid}}/alive", refusing(self.alive), methods=["GET"]),
+            Route(f"{p}/{{pid}}/release", refusing(self.release), methods=["POST"]),
         ]
         if self.settings.metrics:
             routes.insert(2, Route(f"{p}/metrics", self.metrics, methods=["GET"]))
@@ -119,6 +121,7 @@ class Endpoints:
             log.warning("request for page %s from another session refused", pid)
             raise RequestError(403, "foreign_page", "this page belongs to another session")
         page.seen_at = time.monotonic()
+        page.released_at = None  # its tab is still there (back from the back/forward cache)
         return page
 
     def follow(self, pid: str, sid: str | None, cursor: int | None) -> Follow:
@@ -160,11 +163,21 @@ class Endpoints:
                     seq = _seq(value.decode("latin-1"))
                 elif key == b"content-length":
                     declared = parse_count(value.decode("latin-1"))
+            if self.pages.get(pid) is not None:  # this worker's: what the head tells is checked before the body is read
+                page = self.local(pid, session.sid)
+                check_token(page.token, token)
+                try:
+                    body: bytes | RequestError = await receive_body(receive, self.settings.max_body_bytes, declared)
+                except RequestError as e:
+                    if e.status != 413:
+                        raise
+                    body = e  # the page was reached: the refusal uses up its number
+                return await page.answer(body, seq)
             call = {"pid": pid, "sid": session.sid, "token": token, "seq": seq,
                     "body": await receive_body(receive, self.settings.max_body_bytes, declared)}  # fmt: skip
-            owner = self.owner(pid) if self.pages.get(pid) is None else None
+            owner = self.owner(pid)
             if owner is None:
-                return 200, await self.run_interaction(call)
+                return await self.run_interaction(call)
             answer = await self.relay.call(owner, "interact", call, self.settings.timeout_interaction + 10)
             return answer["status"], answer["body"]
         except RequestError as e:
@@ -216,6 +229,31 @@ class Endpoints:
                 return _json(answer["body"], answer["status"])
         return Response(status_code=204, headers=NO_STORE)
 
+    async def release(self, request: Request) -> Response:
+        """The tab unloads (``sendBeacon``: the token comes as the body): a GET of the same app
+        from the same session may take this page over within the grace period."""
+        self.check_origin(request)
+        pid, sid = request.path_params["pid"], session_of(request).sid
+        token = request.headers.get("x-htag-token") or (await receive_body(request.receive, 200, None)).decode(
+            "latin-1"
+        )
+        owner = self.owner(pid) if self.pages.get(pid) is None else None
+        if owner is None:
+            page = self.local(pid, sid)
+            check_token(page.token, token)
+            page.released_at = time.monotonic()
+        else:
+            answer = await self.relay.call(owner, "release", {"pid": pid, "sid": sid, "token": token}, 10)
+            if answer.get("status", 204) != 204:
+                return _json(answer["body"], answer["status"])
+        return Response(status_code=204, headers=NO_STORE)
+
+    async def on_release(self, call: dict[str, Any]) -> dict[str, Any]:
+        page = self.local(call["pid"], call["sid"])
+        check_token(page.token, call["token"])
+        page.released_at = time.monotonic()
+        return {"status": 204}
+
     def stream(self, request: Request, follows: list[Follow], named: bool) -> EventStream:
         return transport.sse_response(follows, self.heartbeats, named=named, remote=self.remote(request))
 
@@ -237,17 +275,16 @@ class Endpoints:
 
     # ---------------------------------------------------------------- the owner's side
 
-    async def run_interaction(self, call: dict[str, Any], forwarded: bool = False) -> bytes:
+    async def run_interaction(self, call: dict[str, Any], forwarded: bool = False) -> tuple[int, bytes]:
         page = self.local(call["pid"], call["sid"])
         check_token(page.token, call["token"])
         if forwarded:  # the session may have been written by the worker that relayed this
             self.pages.sessions.refresh(page.session)
-        if page.cipher is not None:
-            return await page.interact_sealed(call["body"])
-        return await page.interact(parse_interaction(call["body"]), call["seq"])
+        return await page.answer(call["body"], call["seq"])
 
     async def on_interact(self, call: dict[str, Any]) -> dict[str, Any]:
-        return {"status": 200, "body": await self.run_interaction(call, forwarded=True)}
+        status, body = await self.run_interaction(call, forwarded=True)
+        return {"status": status, "body": body}
 
     async def on_poll(self, call: dict[str, Any]) -> dict[str, Any]:
         follows = []

@@ -33,3 +33,17 @@ class RequestError(HtagSSEError):
 
     def body(self) -> bytes:
         return json.dumps({"error": self.code, "message": self.message}).encode()
+
+    def generic(self) -> RequestError:
+        """The same refusal, without details taken from the request (parano mode: it was sealed)."""
+        return RequestError(self.status, self.code, GENERIC.get(self.code, "refused"))
+
+
+#: What a refusal says when the request must not be echoed.
+GENERIC = {
+    "unknown_id": "no such tag or generator on this page (removed meanwhile?)",
+    "forbidden_method": "this method is not exposed or bound",
+    "unknown_event": "no such handler",
+    "bad_interaction": "not a valid interaction",
+    "bad_ciphertext": "not a message sealed with this page's key",
+}

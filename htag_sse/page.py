@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import secrets
 import time
 from contextvars import ContextVar
 from typing import Any
@@ -17,9 +19,12 @@ from .metrics import Metrics
 from .security import check_interaction
 from .session import Session, Sessions
 from .settings import Settings
-from .wire import Interaction, dumps, interaction_from
+from .wire import Item, dumps, items_from, parse_items
 
 log = logging.getLogger("htag_sse")
+
+#: What one interaction came to: htag's actions, or its refusal.
+Outcome = dict[str, Any] | RequestError
 
 #: The page whose user code is running; tasks created meanwhile belong to it.
 current_page: ContextVar[Page | None] = ContextVar("htag_sse_page", default=None)
@@ -38,12 +43,14 @@ class Page:
         "closed",
         "hr",
         "init",
-        "last_answer",
-        "last_nonce",
+        "last_reply",
         "last_seq",
+        "nonces",
+        "outcomes",
         "lock",
         "log",
         "pid",
+        "released_at",
         "seen_at",
         "session",
         "settings",
@@ -70,52 +77,41 @@ class Page:
         self.streams = 0
         self.seen_at = self.acted_at = time.monotonic()
         self.last_seq = 0
-        self.last_answer = b""
-        self.last_nonce = b""
+        self.outcomes: dict[int, Outcome] = {}
+        self.last_reply: tuple[int, int, int, bytes] | None = None
+        self.nonces: tuple[bytes, ...] = ()
         self.cipher = parano.Cipher(parano.new_key()) if settings.parano else None
         self.closed = False
         self.stopping = False
+        self.released_at: float | None = None  # when its tab said it unloads (it may be taken over)
         self._sessions = sessions
         self._metrics = metrics
 
     def __repr__(self) -> str:
         return f"<Page {self.pid} {self.app_ref}>"
 
-    async def interact(self, inter: Interaction, seq: int | None = None) -> bytes:
-        """Run one interaction; answer htag's actions as JSON bytes.
+    async def answer(self, body: bytes | RequestError, seq: int | None) -> tuple[int, bytes]:
+        """One POST: its interactions (one, or a batch) run in order; (status, answer body).
 
-        ``seq`` (the client's interaction counter) makes retries safe: the
-        answer to the last interaction is replayed instead of running it twice.
+        ``seq`` (the client's interaction counter, of the first interaction)
+        makes retries safe: what was answered already is replayed, not run
+        twice. Every interaction uses up its number, a refused one too.
         """
-        async with self.lock:
-            if seq is not None:
-                if seq == self.last_seq and self.last_answer:
-                    return self.last_answer
-                if seq != self.last_seq + 1:
-                    raise RequestError(409, "out_of_order", f"interaction {seq} arrived, {self.last_seq + 1} expected")
-            hr = self._live()
-            check_interaction(hr, inter)
-            self.acted_at = time.monotonic()
-            token = current_page.set(self)
-            try:
-                async with asyncio.timeout(self.settings.timeout_interaction):
-                    actions = await hr.interact(inter.id, inter.method, list(inter.args), inter.kargs, inter.event)
-            except TimeoutError:
-                actions = {"err": f"the server gave up after {self.settings.timeout_interaction} s", **self.refresh()}
-            finally:
-                current_page.reset(token)
-            self._metrics.counts["interaction"] += 1
-            if "err" in actions:
-                error = str(actions["err"]).strip().splitlines()[-1][:200]
-                self._metrics.event("interaction.error", logging.WARNING, page=self.pid, method=inter.method, error=error)
-            self._sessions.save(self.session, soon=True)
-            answer = self.seal_answer(seq, actions)
-            if seq is not None:
-                self.last_seq, self.last_answer = seq, answer
-            return answer
+        if isinstance(body, RequestError):  # refused before it could be read
+            items, batch = [body], False
+        elif self.cipher is not None:
+            return await self._answer_sealed(body)
+        else:
+            items, batch = parse_items(body)
+        outcomes, replay = await self.run(items, seq)
+        if replay is not None:
+            return replay
+        status, reply = _encode(outcomes, batch)
+        self._keep_reply(seq, len(items), status, reply)
+        return status, reply
 
-    async def interact_sealed(self, body: bytes) -> bytes:
-        """Parano mode: open the sealed interaction, run it, seal the answer.
+    async def _answer_sealed(self, body: bytes) -> tuple[int, bytes]:
+        """Parano mode: open the sealed POST, run it, seal the answer.
 
         The counter inside the ciphertext must be the next one; the last one
         again is the client retrying (a fresh nonce: the answer is replayed),
@@ -126,19 +122,76 @@ class Page:
         seq = message.get("n")
         if not isinstance(seq, int) or isinstance(seq, bool) or seq < 1:
             raise RequestError(400, "bad_ciphertext", "the sealed message has no counter")
-        if seq == self.last_seq and nonce == self.last_nonce:
-            log.warning("%r: a replayed interaction refused", self)
+        if nonce in self.nonces:
+            log.info("%r: a replayed interaction refused", self)
             raise RequestError(409, "replayed", "this message was already received")
-        inter = interaction_from(message.get("o"))
-        answer = await self.interact(inter, seq)
-        if seq == self.last_seq:
-            self.last_nonce = nonce
-        return answer
+        items, batch = items_from(message.get("o"))
+        outcomes, replay = await self.run(items, seq)
+        if replay is not None:
+            return replay
+        self.nonces = (*self.nonces[-7:], nonce)
+        status, reply = _encode(outcomes, batch, generic=True)
+        if status == 200:  # a refusal is not sealed, and says nothing of what was asked
+            reply = self.cipher.seal(parano.DOWN, {"n": seq, "a": json.loads(reply)}).encode()
+        self._keep_reply(seq, len(items), status, reply)
+        return status, reply
 
-    def seal_answer(self, seq: int | None, actions: dict[str, Any]) -> bytes:
-        if self.cipher is None:
-            return dumps(actions).encode()
-        return self.cipher.seal(parano.DOWN, {"n": seq, "a": actions}).encode()
+    async def run(self, items: list[Item], seq: int | None) -> tuple[list[Outcome], tuple[int, bytes] | None]:
+        """Run ``items`` in order (numbered from ``seq``); an exact retry of the last POST gets its reply back."""
+        async with self.lock:
+            if seq is not None and self.last_reply is not None and self.last_reply[:2] == (seq, len(items)):
+                return [], self.last_reply[2:]
+            outcomes: list[Outcome] = []
+            for i, item in enumerate(items):
+                n = None if seq is None else seq + i
+                if n is not None and n <= self.last_seq:
+                    done = self.outcomes.get(n)
+                    if done is None:
+                        raise RequestError(409, "out_of_order", f"interaction {n} is too old to be answered again")
+                    outcomes.append(done)
+                    continue
+                if n is not None and n != self.last_seq + 1:
+                    log.info("%r: interaction %d arrived, %d expected: refused", self, n, self.last_seq + 1)
+                    raise RequestError(409, "out_of_order", f"interaction {n} arrived, {self.last_seq + 1} expected")
+                outcome = await self._run_one(item)
+                if n is not None:
+                    self.last_seq = n
+                    self.outcomes[n] = outcome
+                outcomes.append(outcome)
+            if seq is not None:  # only the last POST can be retried
+                self.outcomes = {n: o for n, o in self.outcomes.items() if n >= seq}
+            self._sessions.save(self.session, soon=True)
+            return outcomes, None
+
+    async def _run_one(self, item: Item) -> Outcome:
+        if isinstance(item, RequestError):
+            return item
+        hr = self._live()
+        try:
+            check_interaction(hr, item)
+        except RequestError as e:
+            self._metrics.counts[f"refused.{e.status}"] += 1
+            return e
+        self.acted_at = time.monotonic()
+        token = current_page.set(self)
+        try:
+            async with asyncio.timeout(self.settings.timeout_interaction):
+                actions: dict[str, Any] = await hr.interact(
+                    item.id, item.method, list(item.args), item.kargs, item.event
+                )
+        except TimeoutError:
+            actions = {"err": f"the server gave up after {self.settings.timeout_interaction} s", **self.refresh()}
+        finally:
+            current_page.reset(token)
+        self._metrics.counts["interaction"] += 1
+        if "err" in actions:
+            error = str(actions["err"]).strip().splitlines()[-1][:200]
+            self._metrics.event("interaction.error", logging.WARNING, page=self.pid, method=item.method, error=error)
+        return actions
+
+    def _keep_reply(self, seq: int | None, count: int, status: int, reply: bytes) -> None:
+        if seq is not None:
+            self.last_reply = (seq, count, status, reply)
 
     def event_data(self, event_id: int, actions: dict[str, Any]) -> str:
         """One event's ``data``: JSON actions, or in parano mode the sealed message as a JSON string."""
@@ -170,6 +223,15 @@ class Page:
             self.tasks = set()
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
+
+    def renew(self) -> None:
+        """A new tab takes this page over (a reload): a new token (and key), its numbering starts again."""
+        self.token = secrets.token_urlsafe(16)
+        self.last_seq, self.outcomes, self.last_reply, self.nonces = 0, {}, None, ()
+        if self.cipher is not None:
+            self.cipher = parano.Cipher(parano.new_key())
+        self.released_at = None
+        self.seen_at = time.monotonic()
 
     def close(self, stopping: bool = False) -> None:
         """Drop the live instance: streams end, tasks are cancelled, ``update()`` answers False.
@@ -211,3 +273,21 @@ def track_tasks(loop: asyncio.AbstractEventLoop) -> None:
 
     factory.htag_sse = True  # type: ignore[attr-defined]
     loop.set_task_factory(factory)
+
+
+def _encode(outcomes: list[Outcome], batch: bool, generic: bool = False) -> tuple[int, bytes]:
+    """A single interaction's answer keeps its HTTP status; a batch answers 200 with one entry per item.
+
+    ``generic``: refusals do not repeat what the request said (parano mode: it was sealed).
+    """
+    if not batch:
+        only = outcomes[0]
+        if isinstance(only, RequestError):
+            return only.status, (only.generic() if generic else only).body()
+        return 200, dumps(only).encode()
+    entries = [_refusal(o.generic() if generic else o) if isinstance(o, RequestError) else o for o in outcomes]
+    return 200, dumps(entries).encode()
+
+
+def _refusal(e: RequestError) -> dict[str, Any]:
+    return {"error": e.code, "message": e.message, "status": e.status}

@@ -15,6 +15,7 @@ from typing import Any
 from htag import Tag
 from htag.render import HRenderer
 
+from . import adapter
 from .errors import RequestError
 from .metrics import Metrics
 from .page import Page, current_page, track_tasks
@@ -29,8 +30,10 @@ Init = tuple[tuple[Any, ...], dict[str, Any]]
 #: How long a page's record (for a rerun) outlives its creation: a tab left
 #: longer than this reloads instead of rerunning.
 RECORD_TTL_S = 86400.0
-#: Builds the page's boot script from (page id, page token, parano key or None).
-Boot = Callable[[str, str, "bytes | None"], str]
+#: Builds the page's boot script from (page id, page token, parano key or None, last event id).
+Boot = Callable[[str, str, "bytes | None", int], str]
+#: A reload names the page its tab held: (page id, page token).
+Reload = tuple[str, str]
 
 
 def app_ref(cls: type) -> str:
@@ -74,27 +77,66 @@ class Pages:
         return ref
 
     def create(
-        self, cls: type[Tag], session: Session, init: Init, settings: Settings, head: list[Tag], boot: Boot
+        self, cls: type[Tag], session: Session, init: Init, settings: Settings, head: list[Tag], boot: Boot,
+        reload: Reload | None = None,
     ) -> tuple[Page, str]:
-        """Create a page and render it: the one and only full rendering."""
+        """Create a page and render it: the one and only full rendering.
+
+        A reload of a tab (``reload``), or a GET of a page its tab released, takes
+        that page over instead: the same live instance, rendered again.
+        """  # fmt: skip
+        taken = self._takeover(cls, session, init, reload)
+        if taken is not None:
+            return taken, self._render_again(taken, head, boot)
         sid = self.sessions.ensure(session)
         pid = f"{self.workers.me}.{secrets.token_urlsafe(12)}"
         page = Page(pid, secrets.token_urlsafe(16), session, settings, self.register(cls), init, self.sessions, self.metrics)
         track_tasks(asyncio.get_running_loop())
         token = current_page.set(page)
         try:
-            page.hr = self._renderer(cls, page, head, boot(pid, page.token, page.cipher.key if page.cipher else None))
+            page.hr = self._renderer(cls, page, head, boot(pid, page.token, page.cipher.key if page.cipher else None, 0))
             html = str(page.hr)
         finally:
             current_page.reset(token)
         page.hr._statics = []  # only needed for this first rendering: saves ~35 KB per page
         self._add(page, sid)
-        record = {"sid": sid, "app": page.app_ref, "init": init, "token": page.token, "route": _route(settings),
-                  "key": page.cipher.key if page.cipher else None}  # fmt: skip
-        self.store.set("p:" + pid, pickle.dumps(record), RECORD_TTL_S)
+        self._record(page)
         self.sessions.save(session)
         self.metrics.event("page.created", page=pid, app=page.app_ref)
         return page, html
+
+    def _record(self, page: Page) -> None:
+        """What a rerun needs, once the live instance is gone."""
+        record = {"sid": page.session.sid, "app": page.app_ref, "init": page.init, "token": page.token,
+                  "route": _route(page.settings), "key": page.cipher.key if page.cipher else None}  # fmt: skip
+        self.store.set("p:" + page.pid, pickle.dumps(record), RECORD_TTL_S)
+
+    def _takeover(self, cls: type[Tag], session: Session, init: Init, reload: Reload | None) -> Page | None:
+        """The page this GET may take over: the one the reloading tab names (with its token),
+        else the last one its tab released — of the same session, app and init arguments."""
+        if session.sid is None:
+            return None
+        ref = app_ref(cls)
+        same = [p for p in self._by_sid.get(session.sid, ()) if not p.closed and p.app_ref == ref and p.init == init]
+        named = [p for p in same if reload and p.pid == reload[0] and hmac.compare_digest(p.token, reload[1])]
+        released = sorted((p for p in same if p.released_at is not None), key=lambda p: p.released_at or 0)
+        chosen = named[0] if named else released[-1] if released else None
+        if chosen is not None:
+            chosen.renew()
+            self._record(chosen)
+            self.metrics.event("page.taken_over", page=chosen.pid, app=ref)
+        return chosen
+
+    def _render_again(self, page: Page, head: list[Tag], boot: Boot) -> str:
+        hr = page._live()
+        cls = self._classes[page.app_ref]
+        statics = [*head, *self._statics[cls][1]]
+        script = boot(page.pid, page.token, page.cipher.key if page.cipher else None, page.log.last)
+        token = current_page.set(page)
+        try:
+            return adapter.document(hr, statics, script)
+        finally:
+            current_page.reset(token)
 
     def rerun(self, old_pid: str, session: Session, token: str | None, head: list[Tag], boot: Boot) -> tuple[Page, bytes | None]:
         """Recreate a page whose live instance is gone, from its record and the session.

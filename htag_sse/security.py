@@ -31,8 +31,12 @@ def check_interaction(hr: HRenderer, inter: Interaction) -> None:
         if inter.id in hr._loop:  # a generator this page started: htag pulls its next item
             return
         raise RequestError(404, "unknown_id", f"no tag or generator {inter.id} on this page (removed meanwhile?)")
-    if obj.root is not hr.tag:
-        log.warning("interaction refused: tag %s belongs to another page", inter.id)
+    root = obj.root
+    if root is not hr.tag:
+        if root._hr is not None:  # the root of another live page
+            log.info("interaction refused: tag %s belongs to another page", inter.id)
+        else:
+            log.debug("interaction refused: tag %s was removed from its page", inter.id)
         raise RequestError(404, "unknown_id", f"no tag or generator {inter.id} on this page (removed meanwhile?)")
     check_method(obj, inter)
 

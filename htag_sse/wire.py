@@ -14,6 +14,8 @@ from .errors import RequestError
 
 _SCALARS = (str, int, float, bool, type(None))
 MAX_METHOD_CHARS = 200
+#: At most this many interactions in one POST (the client sends what queued while one was in flight).
+MAX_BATCH = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,13 +36,42 @@ def _bad(message: str) -> RequestError:
     return RequestError(400, "bad_interaction", message)
 
 
+#: One item of a POST: an interaction to run, or the refusal that takes its place (it still uses its number).
+Item = Interaction | RequestError
+
+
 def parse_interaction(body: bytes) -> Interaction:
-    """Decode and validate a POST body; raise a 400 :class:`RequestError` if bad."""
+    """Decode and validate a POST body of one interaction; raise a 400 :class:`RequestError` if bad."""
     try:
         data = json.loads(body)
     except (ValueError, RecursionError) as e:
         raise _bad(f"body is not valid JSON: {str(e)[:80]}") from None
     return interaction_from(data)
+
+
+def parse_items(body: bytes) -> tuple[list[Item], bool]:
+    """A POST body: one interaction, or a JSON array of them (a batch). Returns the items and
+    whether it was a batch. A bad item (or an undecodable body) becomes its refusal."""
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError) as e:
+        return [_bad(f"body is not valid JSON: {str(e)[:80]}")], False
+    return items_from(data)
+
+
+def items_from(data: Any) -> tuple[list[Item], bool]:
+    if not isinstance(data, list):
+        return [_item(data)], False
+    if not 0 < len(data) <= MAX_BATCH:
+        return [_bad(f"a batch holds 1 to {MAX_BATCH} interactions")], False
+    return [_item(d) for d in data], True
+
+
+def _item(data: Any) -> Item:
+    try:
+        return interaction_from(data)
+    except RequestError as e:
+        return e
 
 
 def interaction_from(data: Any) -> Interaction:

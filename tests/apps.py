@@ -175,8 +175,30 @@ class Vault(Tag.div):
                 return
 
 
+class Tally(Tag.div):
+    """State kept in attributes, as most htag apps do (F5 must keep it), and a button that removes itself."""
+
+    def init(self, start="0"):
+        self.n = int(start)
+        self.value = Tag.span(self.n, _class="count")
+        self.once = Tag.button("once", _onclick=self.vanish, _class="once")
+        self += self.value
+        self += Tag.button("+1", _onclick=self.inc, _class="inc")
+        self += self.once
+
+    def inc(self, ev):
+        self.n += 1
+        self.value.clear(self.n)
+
+    def vanish(self, ev):
+        self.once.remove()
+        self.n += 100
+        self.value.clear(self.n)
+
+
 APPS: dict[str, type[Tag]] = {
     "counter": Counter, "clock": Clock, "stream": Stream, "args": Args, "board": Board, "burst": Burst, "vault": Vault,
+    "tally": Tally,
 }  # fmt: skip
 
 

@@ -64,6 +64,7 @@ class Tab:
         self.config.update(page=fresh["page"], token=fresh["token"], last=fresh["last"])
         self.calls = interactions(fresh["body"])
         self.html = fresh["body"]
+        self.seq = 0
 
     @property
     def page(self) -> str:
@@ -73,9 +74,26 @@ class Tab:
         return f"{self.config['base']}/{self.page}/{what}"
 
     async def post(self, body: Any, *, raw: bytes | None = None, headers: dict[str, Any] | None = None) -> httpx.Response:
-        h = {"X-Htag-Token": self.config["token"], "Content-Type": "application/json", **(headers or {})}
+        """POST one interaction (or a list: a batch) as the browser client does: with the page's
+        token and the next sequence number (a test may give its own ``X-Htag-Seq``)."""
+        headers = dict(headers or {})
+        given = headers.get("X-Htag-Seq")
+        if given is None:
+            self.seq += 1
+            headers["X-Htag-Seq"] = str(self.seq)
+        elif isinstance(given, str) and given.isdigit():
+            self.seq = int(given) + (len(body) - 1 if isinstance(body, list) else 0)
+        h = {"X-Htag-Token": self.config["token"], "Content-Type": "application/json", **headers}
         content = raw if raw is not None else json.dumps(body).encode()
-        return await self.client.post(self.url("interact"), content=content, headers=h)
+        r = await self.client.post(self.url("interact"), content=content, headers=h)
+        if given is None and isinstance(body, list):
+            self.seq += len(body) - 1
+        return r
+
+    async def forge(self, body: Any, headers: dict[str, Any]) -> httpx.Response:
+        """What an attacker replaying this tab's request would send: it does not count as the tab's."""
+        h = {"X-Htag-Token": self.config["token"], "X-Htag-Seq": str(self.seq + 1), **headers}
+        return await self.client.post(self.url("interact"), json=body, headers=h)
 
     async def click(self, name: str, **changes: Any) -> dict[str, Any]:
         """Send the interaction of element ``name``; return the decoded actions."""
