@@ -1,21 +1,370 @@
-"""Everything that touches htag v1's internals (``HRenderer``, ``Tag`` private
-attributes) lives here: the seam a second htag adapter (htag 2) plugs into."""
+"""Everything that touches htag v1's internals lives here: building a page's
+``HRenderer`` (with statics found once per app class), rendering its document
+again, which tags and methods an interaction may reach, and a lean interaction
+path (:class:`Renderer`) with htag's semantics. The seam a second htag adapter
+(htag 2) plugs into. ``HtagSSE(lean=False)`` uses htag's own ``HRenderer`` instead.
+"""
 
 from __future__ import annotations
 
+import collections
 import functools
-from typing import Any
+import html
+import inspect
+import logging
+import re
+import sys
+import traceback
+import types
+from collections.abc import Awaitable, Callable
+from typing import Any, ClassVar, cast
 
 from htag import Tag
 from htag.render import HRenderer
+from htag.tag import TAG_KEYWORDS, BaseCaller, HTagException
 
+from .errors import RequestError
+from .wire import Interaction
+
+log = logging.getLogger("htag_sse")
+
+Init = tuple[tuple[Any, ...], dict[str, Any]]
+Push = Callable[[dict[str, Any]], Awaitable[bool]]
+#: htag's own event dispatchers, the targets of ``_onclick=self.method`` handlers.
+DISPATCHERS = frozenset({"__on_event__", "__on__"})
 #: Stands for the page's boot call in the page script template.
 _BOOT = "\x00htag-sse-boot\x00"
 _START = "function start() {  }"
 
 
+class InitError(Exception):
+    """The app's ``init`` raised: shown as an error page (escaped), with details only in debug mode."""
+
+    def __init__(self, error: BaseException, trace: str) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.trace = trace
+
+    def page(self, debug: bool) -> str:
+        detail = f"<pre>{html.escape(self.trace)}</pre>" if debug else ""
+        return (
+            "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Error</title></head><body>"
+            f"<h1>This page could not start</h1><p>{html.escape(type(self.error).__name__)}: "
+            f"{html.escape(str(self.error)[:500])}</p>{detail}</body></html>"
+        )
+
+
+class Renderer(HRenderer):  # type: ignore[misc]
+    """htag's ``HRenderer``, built and driven the lean way, with htag's semantics: statics
+    come ready (found once per app class), ``sendactions`` is given, an ``init`` error is
+    raised (never rendered unescaped), and interactions run the handlers directly (no
+    async generator per click, one event class per set of fields, the state walk on a
+    flat list, exposed methods listed once per class, log text built only when enabled).
+    The differential tests compare it with htag's own ``HRenderer`` for every handler style.
+    """
+
+    def __init__(self, cls: type[Tag], init: Init, session: Any, push: Push | None, fullerror: bool) -> None:
+        # htag's __init__ is not called: it would scan every Tag class for statics at
+        # each page, and render an init error into the page unescaped.
+        self.fullerror = fullerror
+        self._interaction_scripts: list[str] = []
+        self.init = (tuple(init[0]), dict(init[1]))
+        self.session = session
+        self.sendactions = push
+        self._statics: list[Any] = []
+        self._loop: dict[int, dict[str, Any]] = {}
+        self.tag = _instantiate(cls, self)
+        self.tag.tag = "body"
+
+    async def interact(self, oid: int, method_name: Any, args: Any, kargs: Any, event: Any = None) -> dict[str, Any]:
+        try:
+            before = {id(t): t._getStateImage() for t, _ in _tree(self.tag)}
+            obj = Tag.find_tag(oid)
+            if obj:
+                r = await _call(obj, method_name, args, kargs, event)
+                if isinstance(r, (types.AsyncGeneratorType, types.GeneratorType)):
+                    self._loop[id(r)] = {"gen": r, "tag": obj}
+            else:
+                found = self._loop.get(oid)
+                if not found:
+                    raise HTagException(f"{oid} is not an existing Tag or generator (dead objects ?)?!")
+                r, obj = found["gen"], found["tag"]
+            ret, next_call = None, None
+            if isinstance(r, types.AsyncGeneratorType):
+                try:
+                    ret, next_call = await r.__anext__(), BaseCaller(r)
+                except StopAsyncIteration:
+                    del self._loop[id(r)]
+            elif isinstance(r, types.GeneratorType):
+                try:
+                    ret, next_call = next(r), BaseCaller(r)
+                except StopIteration:
+                    del self._loop[id(r)]
+            elif r is not None:
+                raise AssertionError("a handler returns nothing, or yields (htag's rule)")
+            rep = self._mkReponse(_guess(self.tag, before))
+            if ret:
+                obj.add(ret)
+                many = not isinstance(ret, str) and hasattr(ret, "__iter__")
+                rep.setdefault("stream", {})[id(obj)] = "".join(str(i) for i in ret) if many else str(ret)
+            if self._interaction_scripts:
+                rep["post"] = rep.get("post", "") + "\n".join(self._interaction_scripts)
+                self._interaction_scripts = []
+            if next_call is not None:
+                rep["next"] = str(next_call)
+        except Exception as e:
+            log.exception("a handler of %s failed", type(self.tag).__name__)
+            rep = {"err": traceback.format_exc() if self.fullerror else str(e)}
+        return rep
+
+    def _mkReponse(self, tags: list[Any]) -> dict[str, Any]:
+        """htag's answer for changed tags: their HTML, and their scripts."""
+        rep: dict[str, Any] = {}
+        if tags:
+            rep["update"] = {id(t): str(t) for t in tags}
+            scripts = [js for t in tags if isinstance(t, Tag) for js in all_js(t)]
+            if scripts:
+                rep["post"] = "\n".join(scripts)
+        return rep
+
+
+async def _call(obj: Tag, name: str, args: Any, kargs: Any, event: Any) -> Any:
+    """Run what an interaction names: a handler of an event, or a bound/exposed method."""
+    method = getattr(obj, name)
+    kind = getattr(method, "__name__", None)
+    if kind == "__on_event__" and type(obj).__on_event__ is Tag.__on_event__:
+        return await _handlers(obj, args, kargs, event, with_event=True)
+    if kind == "__on__" and type(obj).__on__ is Tag.__on__:
+        obj._event = event or {}
+        return await _handlers(obj, args, kargs, event, with_event=False)
+    if kind == "__on_event__":  # a class of its own dispatching events: htag's way
+        cbname, *rest = args
+        return await method(cbname, event, *rest, **kargs) if _is_async(method) else method(cbname, event, *rest, **kargs)
+    obj._event = event or {}
+    return await method(*args, **kargs) if _is_async(method) else method(*args, **kargs)
+
+
+async def _handlers(obj: Tag, args: Any, kargs: Any, event: Any, *, with_event: bool) -> Any:
+    cbname, *rest = args
+    caller = obj._callbacks_[cbname]
+    return await _run(obj, [(caller.callback, rest, kargs), *caller._others], 0, event, with_event)
+
+
+async def _run(obj: Tag, calls: list[Any], start: int, event: Any, with_event: bool) -> Any:
+    """Call the handlers of a chain in turn; one that yields hands the rest to a generator."""
+    for i in range(start, len(calls)):
+        method, a, ka = calls[i]
+        head: tuple[Any, ...]
+        if with_event:
+            head = (_event_type(tuple(event))(obj, **event),)
+        elif hasattr(method, "__self__") and method.__self__ == obj:
+            head = ()
+        else:
+            head = (obj,)
+        r = await method(*head, *a, **ka) if _is_async(method) else method(*head, *a, **ka)
+        if isinstance(r, (types.AsyncGeneratorType, types.GeneratorType)):
+            return _chain(obj, r, calls, i + 1, event, with_event)
+        if r is not None:
+            raise AssertionError("a handler returns nothing, or yields (htag's rule)")
+    return None
+
+
+async def _chain(obj: Tag, r: Any, calls: list[Any], start: int, event: Any, with_event: bool) -> Any:
+    if isinstance(r, types.AsyncGeneratorType):
+        async for item in r:
+            yield item
+    else:
+        for item in r:
+            yield item
+    rest = await _run(obj, calls, start, event, with_event)
+    if rest is not None:
+        async for item in rest:
+            yield item
+
+
+def _is_async(fn: Any) -> bool:
+    return inspect.iscoroutinefunction(fn)
+
+
+@functools.lru_cache(maxsize=512)
+def _event_type(fields: tuple[str, ...]) -> type:
+    """htag gives handlers taking ``ev`` a namedtuple of the DOM event (a new class per click in htag)."""
+    return collections.namedtuple("event", ["target", *fields])
+
+
+def _tree(root: Tag) -> list[tuple[Tag, int]]:
+    """The tags under ``root`` in htag's order (parents first), each with the index past its subtree."""
+    order: list[Any] = []
+
+    def walk(tag: Tag) -> None:
+        i = len(order)
+        order.append(None)
+        for child in tag._childs:
+            if isinstance(child, Tag):
+                walk(child)
+        order[i] = (tag, len(order))
+
+    walk(root)
+    return order
+
+
+def _guess(root: Tag, before: dict[int, str]) -> list[Tag]:
+    """The tags whose state changed (a changed tag stands for its subtree), as htag's Stater guesses."""
+    order = _tree(root)
+    changed: list[Tag] = []
+    i = 0
+    while i < len(order):
+        tag, end = order[i]
+        if tag._getStateImage() != before.get(id(tag)):
+            real = tag
+            while real is not None and real.tag is None:
+                real = real.parent
+            if real is None:
+                raise HTagException("no real parent ?!?")
+            changed.append(real)
+            i = end
+        else:
+            i += 1
+    return changed
+
+
+def all_js(tag: Tag) -> list[str]:
+    """htag's ``_getAllJs``: the scripts of ``tag`` and its subtree, exposed methods listed once per class."""
+    exposed = _exposed(tag.__class__)
+    if exposed is None:  # a class whose attributes htag must read one by one
+        return list(tag._getAllJs())
+    own = tag.__dict__
+    names = [n for n in exposed if n not in own or hasattr(own[n], "_autoExposeClientSide_")]
+    names += [k for k, v in own.items() if k not in exposed and k not in TAG_KEYWORDS
+              and hasattr(v, "_autoExposeClientSide_")]  # fmt: skip
+    out = []
+    if names:
+        calls = (f"self.{n} = function(_) {{{BaseCaller(tag, n, [b'...arguments'], {})}}}" for n in sorted(names))
+        out.append(tag._genIIFEScript(";".join(calls)))
+    if tag.js:
+        out.append(tag._genIIFEScript(tag.js))
+    for child in tag._childs:
+        if isinstance(child, Tag):
+            out += all_js(child)
+    return out
+
+
+@functools.lru_cache(maxsize=1024)
+def _exposed(cls: type) -> frozenset[str] | None:
+    """The ``@expose``d names of a class, or None when reading them needs htag's walk of the
+    instance (a property, ``__getattr__`` or a ``_getAllJs`` of its own would run code)."""
+    for klass in cls.__mro__:
+        if _is_htags(klass):
+            break
+        for key, value in vars(klass).items():
+            if key in ("__getattr__", "__getattribute__", "_getAllJs", "_genIIFEScript"):
+                return None
+            if hasattr(value, "__get__") and not isinstance(value, (types.FunctionType, staticmethod, classmethod)):
+                return None
+    return frozenset(n for n in dir(cls) if n not in TAG_KEYWORDS and hasattr(getattr(cls, n, None), "_autoExposeClientSide_"))
+
+
+def _instantiate(cls: type[Tag], hr: HRenderer) -> Tag:
+    """The app's root tag, with htag's rule: init arguments that do not fit are dropped."""
+    args, kargs = hr.init
+    try:
+        try:
+            return cls(*args, _hr_=hr, **kargs)
+        except TypeError:
+            log.info("%s does not take the arguments %r: created without them (htag's rule)", cls.__name__, hr.init)
+            return cls(_hr_=hr)
+    except Exception as e:
+        raise InitError(e, traceback.format_exc()) from e
+
+
+def renderer(cls: type[Tag], init: Init, session: Any, push: Push | None, *, debug: bool, lean: bool) -> HRenderer:
+    """A live renderer of the app: the lean one, or htag's own (``lean=False``)."""
+    if lean:
+        return Renderer(cls, init, session, push, debug)
+    hr = HRenderer(cls, "", init=init, fullerror=debug, statics=[], session=session)
+    if getattr(hr.tag, "js", None) == "document.title='HTag Error'" and type(hr.tag).__name__ == "TagBody":
+        raise InitError(RuntimeError(_init_error_text(hr.tag)), "see the log for the traceback")
+    hr._statics = []
+    hr.sendactions = push  # htag's HRenderer takes it no other way
+    return hr
+
+
+def _init_error_text(tag: Tag) -> str:
+    return "".join(str(c) for c in tag.childs).removeprefix("init error : ")
+
+
+# ---------------------------------------------------------------- documents
+
+
+def statics_of(cls: type[Tag]) -> tuple[Tag, ...]:
+    """The app's statics (``statics``, ``imports``), found with htag's rules, once per class."""
+    return _statics_of(cast(type, cls))
+
+
+@functools.cache
+def _statics_of(cls: type) -> tuple[Tag, ...]:
+    """The app's statics (``statics``, ``imports``), found with htag's rules, once per class.
+
+    htag scans the ``imports`` tree, or else every Tag class alive when the
+    page is made; here that scan is done for the first page of a class only
+    (classes imported later are not seen).
+    """
+    found: list[Tag] = []
+    hashes: set[Any] = set()
+    for klass in _import_tree(cls) if getattr(cls, "imports", None) is not None else _subclasses(Tag):
+        for item in _statics_of_class(klass):
+            if item._hash_ not in hashes:
+                hashes.add(item._hash_)
+                found.append(item)
+    return tuple(found)
+
+
 class _Probe(Tag.div):  # type: ignore[misc]
-    imports: list[type] = []  # no statics scan
+    imports: ClassVar[list[type]] = []  # no statics scan
+
+
+def _import_tree(cls: type[Tag]) -> list[type[Tag]]:
+    """``cls`` and its ``imports``, depth first, as htag walks them."""
+    out = [cls]
+    imports = getattr(cls, "imports", None)
+    if imports is not None:
+        for c in imports if isinstance(imports, (list, tuple)) else [imports]:
+            if not (isinstance(c, type) and issubclass(c, Tag)):
+                raise TypeError(f"imports can contain only Tag classes, got {c!r}")
+            out += _import_tree(c)
+    return out
+
+
+def _subclasses(cls: type[Tag]) -> list[type[Tag]]:
+    """Every subclass, depth first, as htag walks them."""
+    out: list[type[Tag]] = []
+    for c in cls.__subclasses__():
+        out.append(c)
+        out += _subclasses(c)
+    return out
+
+
+def _statics_of_class(klass: type) -> list[Tag]:
+    items: list[Any] = []
+    for base in klass.__bases__:
+        if issubclass(base, Tag):
+            items.extend(_as_list(getattr(base, "statics", [])))
+    items.extend(_as_list(getattr(klass, "statics", [])))
+    out: list[Tag] = []
+    for i in items:
+        if isinstance(i, Tag):
+            out.append(i)
+        elif isinstance(i, str):
+            out.append(Tag.style(i))
+        elif isinstance(i, bytes):
+            out.append(Tag.script(i.decode()))
+        else:
+            raise TypeError(f"a static of {klass.__name__} is neither a Tag, a str nor bytes: {i!r}")
+    return out
+
+
+def _as_list(x: Any) -> list[Any]:
+    return list(x) if isinstance(x, (list, tuple)) else [x]
 
 
 @functools.cache
@@ -27,21 +376,136 @@ def _script_template() -> tuple[str, str, str]:
     before, found, after = text.partition(_START)
     middle, found_boot, end = after.partition(_BOOT)
     if not found or not found_boot:
-        raise RuntimeError("htag's page script does not look like htag 1.0's: cannot render a page again")
+        raise RuntimeError("htag's page script does not look like htag 1.0's: cannot render a page")
     return before + "function start() { ", " }" + middle, end
 
 
-def page_script(hr: HRenderer, boot: str) -> str:
-    """htag's page script for the current state of ``hr``'s tags, ending with ``boot``."""
+def document(hr: HRenderer, head: list[Tag], statics: tuple[Tag, ...], boot: str, title: str | None = None) -> str:
+    """The page's whole HTML document: head tags, statics, htag's page script for the
+    current state of its tags (pending ``self.call`` scripts included), then ``boot``."""
     before, middle, end = _script_template()
-    start = "\n".join(hr.tag._getAllJs())
-    return before + start + middle + boot + end
-
-
-def document(hr: HRenderer, statics: list[Any], boot: str) -> str:
-    """The whole HTML document of a live renderer, again (htag renders it once, at creation)."""
-    hr._statics = [*statics, Tag.script(page_script(hr, boot))]
+    start = "\n".join(_scripts(hr) + hr._interaction_scripts)
+    hr._interaction_scripts = []
+    hr._statics = [*head, *statics, Tag.script(before + start + middle + boot + end)]
     try:
-        return str(hr)
+        text: str = str(hr)
     finally:
         hr._statics = []
+    if title is not None:
+        text = text.replace(f"<title>{type(hr.tag).__name__}</title>", f"<title>{html.escape(title)}</title>", 1)
+    return text
+
+
+def title_of(cls: type[Tag]) -> str | None:
+    """An app's own title (a ``title`` string on its class), else None: htag's default, the class name."""
+    title = getattr(cls, "title", None)
+    return title if isinstance(title, str) else None
+
+
+def refresh(hr: HRenderer) -> dict[str, Any]:
+    """Actions replacing the whole body with the page's current state (and its scripts)."""
+    return {"body": str(hr.tag), "post": "\n".join(_scripts(hr))}
+
+
+def _scripts(hr: HRenderer) -> list[str]:
+    return all_js(hr.tag) if isinstance(hr, Renderer) else list(hr.tag._getAllJs())
+
+
+def drop(hr: HRenderer) -> None:
+    """The page is gone: let its pending generators go."""
+    hr._loop.clear()
+
+
+def root_of(tag: Tag) -> Tag:
+    return tag.root
+
+
+# ---------------------------------------------------------------- what an interaction may reach
+
+
+def check_interaction(hr: HRenderer, inter: Interaction) -> None:
+    """Refuse (with a :class:`RequestError`) anything but a call this page allows: its own tags'
+    event handlers, generators it started, and methods the app's own classes expose or bind."""
+    obj = Tag.find_tag(inter.id)
+    if obj is None:
+        if inter.id in hr._loop:  # a generator this page started: htag pulls its next item
+            return
+        raise RequestError(404, "unknown_id", f"no tag or generator {inter.id} on this page (removed meanwhile?)")
+    root = obj.root
+    if root is not hr.tag:
+        if root._hr is not None:  # the root of another live page
+            log.info("interaction refused: tag %s belongs to another page", inter.id)
+        else:
+            log.debug("interaction refused: tag %s was removed from its page", inter.id)
+        raise RequestError(404, "unknown_id", f"no tag or generator {inter.id} on this page (removed meanwhile?)")
+    name = inter.method
+    if name is None:
+        raise RequestError(400, "bad_interaction", "'method' is required to call a tag")
+    if name in DISPATCHERS:
+        key = inter.args[0] if inter.args else None
+        if not isinstance(key, str) or key not in obj._callbacks_:
+            raise RequestError(400, "unknown_event", f"{type(obj).__name__} has no handler {str(key)[:60]!r}")
+        return
+    if not callable_from_page(cast(type, obj.__class__), name) and not _instance_method(obj, name):
+        log.info("interaction refused: method %r of %s is not exposed or bound", name, type(obj).__name__)
+        raise RequestError(403, "forbidden_method", f"{name[:60]!r} is not an exposed or bound method")
+
+
+@functools.cache
+def callable_from_page(cls: type, name: str) -> bool:
+    """Whether the page may call method ``name`` of a ``cls`` tag.
+
+    Yes for a plain (sync or async) function that the app's own classes (or a
+    widget kit's: anything but htag's) define, if it is public, ``@expose``d,
+    or bound in their code (``.bind.<name>(``, ``.call.<name>(``) — whatever its
+    name, even ``_submit`` or ``update``. Never a dunder, never what htag's own
+    classes define, never a private method the app neither exposes nor binds.
+    """
+    if name.startswith("__") and name.endswith("__"):
+        return False
+    provider = next((k for k in cls.__mro__ if name in k.__dict__), None)  # whose attribute the call would get
+    if provider is None or _is_htags(provider):
+        return False
+    return _allowed(cls, name, provider.__dict__[name])
+
+
+def _allowed(cls: type, name: str, attr: Any) -> bool:
+    if not isinstance(attr, types.FunctionType):
+        return False
+    if getattr(attr, "_autoExposeClientSide_", False):
+        return True
+    if name.startswith("_") or name in TAG_KEYWORDS:
+        return any(name in bound_names(k) for k in cls.__mro__ if not _is_htags(k))
+    return True
+
+
+def _instance_method(obj: Tag, name: str) -> bool:
+    """A function the app set on the tag itself (htbulma's ``LocalStorage``), bound in its code."""
+    if name.startswith("__") or any(name in k.__dict__ for k in type(obj).__mro__):
+        return False
+    attr = obj.__dict__.get(name)
+    function = getattr(attr, "__func__", attr)  # a bound method, or a plain function
+    return isinstance(function, types.FunctionType) and _allowed(type(obj), name, function)
+
+
+def _is_htags(klass: type) -> bool:
+    return klass is object or klass.__module__ == "htag" or klass.__module__.startswith("htag.")
+
+
+_BIND = re.compile(r"\.(?:bind|call)\.(\w+)\s*\(")
+
+
+def bound_names(klass: type) -> frozenset[str]:
+    """Method names bound in the source of ``klass``'s module (``x.bind.name(``, ``x.call.name(``)."""
+    module = sys.modules.get(klass.__module__)
+    return _module_binds(module) if module is not None else frozenset()
+
+
+@functools.cache
+def _module_binds(module: types.ModuleType) -> frozenset[str]:
+    try:
+        source = inspect.getsource(module)
+    except (OSError, TypeError):
+        log.debug("no source for %s: its private methods are callable only if @expose'd", module.__name__)
+        return frozenset()
+    return frozenset(_BIND.findall(source))

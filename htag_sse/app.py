@@ -5,33 +5,38 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Sequence
+from pathlib import Path
+from typing import Any, Unpack
 
 from htag import Tag
 from htag.runners.commons import url2ak
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, PlainTextResponse, Response
-from starlette.routing import BaseRoute
-from starlette.types import Receive, Scope, Send
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import BaseRoute, Mount
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .adapter import InitError
 from .assets import RELOAD_COOKIE, Assets
-from .bus import Bus, LoopbackBus
-from .cookie import SessionMiddleware, finish, read_cookie
-from .endpoints import Endpoints, media_type, session_of
-from .limits import PerMinute, client_address
+from .bus import Bus, LoopbackBus, bus_secret
+from .cookie import SessionMiddleware
+from .errors import ConfigError, RequestError
+from .head import head_of
+from .metrics import Metrics
+from .eventlog import Feed
+from .pageref import Locator, Owner
 from .pages import Pages
-from .session import Sessions
-from .settings import Settings
-from .stores import DiskStore, Store
-from .workers import WorkerHeader, Workers
+from .relay import Relay
+from .router import Router
+from .session import Session, Sessions
+from .settings import Options, Settings
+from .stores import DiskStore, MemoryStore, Store
+from .stream import Heartbeats, Shutdown
+from .workers import Workers
 
 log = logging.getLogger("htag_sse")
-
-#: Where sessions live by default (relative to the working directory); ``HTAG_SSE_DIR`` overrides it.
-DEFAULT_SESSION_DIR = ".htag-sse"
 
 #: Headers of every htag page (``page_headers=`` adds or overrides). ``no-store``:
 #: a page embeds its own token and id. See docs/security.md for a Content-Security-Policy.
@@ -49,162 +54,125 @@ class HtagSSE(Starlette):
     ``HtagSSE(App).run()`` serves it with hypercorn; ``app = HtagSSE(App)`` in
     ``server.py`` serves it with ``hypercorn server:app`` or ``uvicorn server:app``.
     Several apps: ``await app.handle(request, OtherApp)`` from your own routes.
+    ``App`` may also be named as a string (``"main:App"``, htagweb's ``"main.App"``).
 
-    Durations are in seconds. See ``docs/`` for every option.
+    Options (keywords, durations in seconds) are listed with their defaults in
+    :class:`~htag_sse.settings.Settings` and in the README. ``host``, ``port``
+    and ``ssl`` are htagweb's: defaults for :meth:`run` (``ssl``: cookies are
+    always ``Secure``, the app being served over https behind a proxy).
     """
 
     def __init__(
         self,
-        app: type[Tag] | None = None,
+        app: type[Tag] | str | None = None,
         *,
-        debug: bool = False,
         session_store: Store | None = None,
-        session_dir: str | os.PathLike[str] | None = None,
         bus: Bus | None = None,
-        transport: str | None = None,
-        http_only: bool = False,
-        parano: bool = False,
-        timeout_interaction: float = 60.0,
-        timeout_inactivity: float = 0.0,
-        grace_s: float = 60.0,
-        heartbeat_s: float = 25.0,
-        poll_timeout_s: float = 25.0,
-        sse_probe_s: float = 3.0,
-        backlog_events: int = 256,
-        max_body_bytes: int = 1_048_576,
-        max_pages_per_session: int = 16,
-        prefix: str = "/_htag",
-        session_cookie: str = "htag_sid",
-        session_path: str = "/",
-        session_max_age_s: float = 14 * 86400.0,
-        allowed_origins: Sequence[str] = (),
-        forwarded_allow_ips: Sequence[str] = ("127.0.0.1", "::1"),
-        max_new_sessions_per_minute: int = 60,
-        page_headers: Mapping[str, str] | None = None,
-        metrics: bool = False,
         routes: Sequence[BaseRoute] | None = None,
         middleware: Sequence[Middleware] | None = None,
         lifespan: Callable[[Any], contextlib.AbstractAsyncContextManager[Any]] | None = None,
+        page_headers: dict[str, str] | None = None,
+        host: str | None = None,
+        port: int | None = None,
+        ssl: bool = False,
+        **options: Unpack[Options],
     ) -> None:
-        self.settings = Settings.build(
-            debug=debug, transport=transport, http_only=http_only, parano=parano,
-            timeout_interaction=timeout_interaction, timeout_inactivity=timeout_inactivity,
-            grace_s=grace_s, heartbeat_s=heartbeat_s, poll_timeout_s=poll_timeout_s, sse_probe_s=sse_probe_s,
-            backlog_events=backlog_events, max_body_bytes=max_body_bytes,
-            max_pages_per_session=max_pages_per_session, prefix=prefix, session_cookie=session_cookie,
-            session_path=session_path, session_max_age_s=session_max_age_s, allowed_origins=allowed_origins,
-            forwarded_allow_ips=forwarded_allow_ips, max_new_sessions_per_minute=max_new_sessions_per_minute,
-            metrics=metrics,
-        )  # fmt: skip
+        self.settings = settings = Settings.build(**options)
+        self.run_options: dict[str, Any] = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
         self.page_headers = {**PAGE_HEADERS, **(page_headers or {})}
-        self.new_sessions = PerMinute(self.settings.max_new_sessions_per_minute)
-        if session_store is not None and session_dir is not None:
-            raise ValueError("give session_store or session_dir, not both")
-        if session_store is None:
-            session_store = DiskStore(session_dir or os.environ.get("HTAG_SSE_DIR") or DEFAULT_SESSION_DIR)
-        store = session_store
+        self.force_secure = bool(ssl)
+        store, bus, feed, epoch = _backend(settings, session_store, bus)
         self.store = store
-        self.sessions = Sessions(store, max_age_s=self.settings.session_max_age_s)
-        self.workers = Workers(store, bus if bus is not None else _default_bus(store))
-        self.sessions.alone = lambda: self.workers.alone
-        self.pages = Pages(self.settings, self.sessions, store, self.workers)
-        self.assets = Assets(self.settings)
-        self.endpoints = Endpoints(self.settings, self.pages, self.assets)
-        self.metrics = self.pages.metrics
-        ours = [Middleware(SessionMiddleware, sessions=self.sessions, settings=self.settings)]
-        if debug:
-            ours.insert(0, Middleware(WorkerHeader))
+        self.shutdown = Shutdown()
+        self.metrics = Metrics()
+        self.workers = Workers(store, bus, lease_s=settings.lease_s, epoch=epoch)
+        self.sessions = Sessions(store, max_age_s=settings.session_max_age_s,
+                                 new_per_minute=settings.max_new_sessions_per_minute,
+                                 alone=lambda: self.workers.alone, fence=self.workers.fence)  # fmt: skip
+        self.pages = Pages(settings, self.sessions, store, self.metrics, self.workers.my_id, feed)
+        self.workers.on_lost(lambda reason: self.pages.drop_all(reason))
+        self.relay = Relay(self.workers, Owner(self.pages).handlers())
+        self.locator = Locator(self.pages, store, self.workers, self.relay, feed)
+        self.assets = Assets(settings)
+        self.heartbeats = Heartbeats(settings.heartbeat_s, self.shutdown, settings.max_stream_s)
+        self.endpoints = Router(settings, self.pages, self.sessions, self.locator, self.workers, self.assets,
+                                self.heartbeats, self.metrics)  # fmt: skip
+        self.metrics.gauges["sessions_live"] = lambda: len(self.sessions)
+        self.session_middleware = Middleware(SessionMiddleware, sessions=self.sessions, settings=settings)
+        ours = [self.session_middleware] + ([Middleware(WorkerHeader)] if settings.route.debug else [])
         self._own_middleware = len(ours)
-        self._interact_path = (self.settings.prefix + "/", "/interact")
-        super().__init__(
-            debug=debug,
-            routes=[*self.endpoints.routes(), *(routes or [])],
-            middleware=[*ours, *(middleware or [])],
-            lifespan=self._lifespan(lifespan),
-        )
+        super().__init__(  # <prefix>/ first: through Starlette's stack only when the app adds middleware
+            debug=settings.route.debug, routes=[Mount(settings.prefix, app=self.endpoints), *(routes or ())],
+            middleware=[*ours, *(middleware or [])], lifespan=self._lifespan(lifespan),
+        )  # fmt: skip
         if app is not None:
-            self.pages.register(app)
+            cls = _load(app)
+            self.pages.register(cls)
 
             async def home(request: Request) -> Response:
-                return await self.handle(request, app)
+                return await self.handle(request, cls)
 
-            self.add_route("/", home, methods=["GET"], name="htag_home")
+            self.add_route("/", home, methods=["GET", "HEAD"], name="htag_home")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Interactions take a short cut past Starlette's routing and middleware, unless
-        the application added middleware of its own (which must then see them)."""
-        if scope["type"] == "http" and scope["method"] == "POST" and len(self.user_middleware) == self._own_middleware:
-            path = get_route_path(scope)
-            start, end = self._interact_path
-            if path.startswith(start) and path.endswith(end):
-                pid = path[len(start) : -len(end)]
-                if pid and "/" not in pid:
-                    await self._interact(scope, receive, send, pid)
-                    return
+        """``<prefix>/`` goes to the router: straight, unless the application added middleware of
+        its own (which must then see those requests too: they go through Starlette's stack)."""
+        if (
+            scope["type"] == "http"
+            and len(self.user_middleware) == self._own_middleware
+            and self.endpoints.handles(head_of(scope, self.settings).path)
+        ):
+            await self.endpoints(scope, receive, send)
+            return
         await super().__call__(scope, receive, send)
 
-    async def _interact(self, scope: Scope, receive: Receive, send: Send, pid: str) -> None:
-        session = self.sessions.resolve(read_cookie(scope, self.settings.session_cookie))
-        status, body = await self.endpoints.interact_asgi(scope, receive, pid, session)
-        headers = [(b"content-type", media_type(body).encode()), (b"content-length", str(len(body)).encode()),
-                   (b"cache-control", b"no-store"),
-                   *finish(self.sessions, self.settings, scope, session)]  # fmt: skip
-        if self.settings.debug:
-            headers.append((b"x-htag-worker", str(os.getpid()).encode()))
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
-
-    async def handle(
-        self,
-        request: Request,
-        App: type[Tag],
-        *,
-        transport: str | None = None,
-        http_only: bool | None = None,
-        parano: bool | None = None,
-        timeout_interaction: float | None = None,
-        timeout_inactivity: float | None = None,
-    ) -> Response:
-        """Answer ``request`` with a new page of ``App`` (htagweb's ``handle``).
+    async def handle(self, request: Request, App: type[Tag], **overrides: Any) -> Response:
+        """Answer ``request`` with a page of ``App`` (htagweb's ``handle``).
 
         The query string gives the app's init arguments (htag's rules). Keyword
-        arguments override this app's defaults for this route.
+        arguments override this app's route options (``transport``, ``http_only``,
+        ``parano``, ``timeout_interaction``, ``timeout_inactivity``, ``debug``).
+        A reload of the same tab takes its live page over (F5 keeps the state).
         """
-        settings = self.settings.for_route(
-            transport=transport, http_only=http_only, parano=parano,
-            timeout_interaction=timeout_interaction, timeout_inactivity=timeout_inactivity,
-        )  # fmt: skip
+        route = self.settings.route.but(**overrides)
         if request.method == "HEAD":
             return HTMLResponse(b"", headers=self.page_headers)
         session = session_of(request)
-        if session.sid is None:  # a new visitor: bounded per client address
-            address = client_address(request.scope, self.settings.forwarded_allow_ips)
-            if not self.new_sessions.allow(address):
-                log.warning("new session refused: %s opened %d this minute", address, self.new_sessions.limit)
-                return PlainTextResponse(
-                    "Too many new sessions from your address: try again in a minute.", 429, {"Retry-After": "60"}
-                )
-        await self.endpoints.start_worker()
-        root = request.scope.get("root_path", "")
-        reload = _reload_of(request.cookies.get(RELOAD_COOKIE))
-        _, html = self.pages.create(
-            App, session, url2ak(str(request.url)), settings, self.assets.head(root), self.assets.boot(root, settings),
-            reload,
-        )  # fmt: skip
+        try:
+            await self.workers.start(self.relay.deliver)
+            root = request.scope.get("root_path", "")
+            reload = _reload_of(request.cookies.get(RELOAD_COOKIE))
+            _, html = await self.pages.create(App, session, url2ak(str(request.url)), route, self.assets.head(root),
+                                              self.assets.boot(root, self.settings, route), reload)  # fmt: skip
+        except RequestError as e:
+            return Response(e.message + "\n", e.status, {"Retry-After": "60"} if e.status == 429 else {}, "text/plain")
+        except InitError as e:
+            log.warning("%s could not start: %s", App.__name__, e)
+            return HTMLResponse(e.page(route.debug), 500, headers=self.page_headers)
         response = HTMLResponse(html, headers=self.page_headers)
         if reload is not None:
             response.delete_cookie(RELOAD_COOKIE, path=self.settings.session_path)
         return response
 
-    def rotate_session(self, request: Request) -> str:
-        """Give the user's session a new id, keeping its data (call it after a login)."""
-        return self.sessions.rotate(session_of(request))
+    async def rotate_session(self, request: Request) -> str:
+        """Give the user's session a new id, keeping its data (call it after a login); the
+        user's pages follow it, on every worker."""
+        session = session_of(request)
+        old = session.sid
+        sid = await self.sessions.rotate(session)
+        if old:
+            self.pages.rekey(old, sid)
+        return sid
 
-    def run(self, host: str = "127.0.0.1", port: int = 8000, **options: Any) -> None:
-        """Serve with hypercorn until Ctrl-C/SIGTERM; see :func:`htag_sse.server.run` for options."""
+    def run(self, host: str | None = None, port: int | None = None, **options: Any) -> None:
+        """Serve with hypercorn until Ctrl-C/SIGTERM; see :func:`htag_sse.server.run` for options.
+        htagweb's ``openBrowser=True`` opens a browser tab."""
         from .server import run
 
-        run(self, host=host, port=port, **options)
+        if options.pop("openBrowser", False):
+            options["open_browser"] = True
+        run(self, host=host or self.run_options.get("host", "127.0.0.1"),
+            port=port if port is not None else self.run_options.get("port", 8000), **options)  # fmt: skip
 
     def _lifespan(
         self, user: Callable[[Any], contextlib.AbstractAsyncContextManager[Any]] | None
@@ -218,10 +186,33 @@ class HtagSSE(Starlette):
                     async with user(app) as state:
                         yield state
             finally:
-                self.pages.close_all()
-                self.workers.stop()
+                await self.stop()
 
         return lifespan
+
+    async def stop(self) -> None:
+        """End every stream and page (their records stay, for reruns), write pending sessions,
+        leave the workers' registry. Run by the lifespan's shutdown, and by ``run()`` on a signal."""
+        self.shutdown.begin()
+        await self.pages.close_all()
+        await self.workers.stop()
+
+
+def session_of(request: Request) -> Session:
+    session = request.scope.get("session")
+    if not isinstance(session, Session):
+        raise RuntimeError("htag-sse's SessionMiddleware is missing from this application")
+    return session
+
+
+def _load(app: type[Tag] | str) -> type[Tag]:
+    """The app class, from a class or a name (``main:App``, htagweb's ``main.App``)."""
+    if not isinstance(app, str):
+        return app
+    from .loader import load, parse_target
+
+    spec = app if ":" in app or app.endswith(".py") else ":".join(app.rsplit(".", 1))
+    return load(parse_target(spec, Path.cwd()))
 
 
 def _reload_of(cookie: str | None) -> tuple[str, str] | None:
@@ -230,15 +221,43 @@ def _reload_of(cookie: str | None) -> tuple[str, str] | None:
     return (pid, token) if sep and 0 < len(pid) <= 64 and 0 < len(token) <= 64 else None
 
 
-def _default_bus(store: Store) -> Bus | None:
-    """Workers sharing a disk store talk over loopback TCP; a memory store is one process's own."""
-    return LoopbackBus(store) if isinstance(store, DiskStore) else None
+def _backend(settings: Settings, store: Store | None, bus: Bus | None) -> tuple[Store, Bus | None, Feed | None, Any]:
+    """The store, bus and feed the options describe: Redis, or the embedded defaults."""
+    if settings.redis:
+        if store is not None or bus is not None:
+            raise ConfigError("give redis=... or session_store/bus, not both")
+        from .redis import redis_backend
+
+        assert settings.secret is not None
+        store, bus, feed = redis_backend(settings.redis, secret=settings.secret, backlog=settings.backlog_events)
+        return store, bus, feed, feed.epoch
+    if store is None:
+        store = DiskStore(settings.session_dir)
+    if bus is None and isinstance(store, DiskStore):  # workers sharing a directory talk over loopback TCP
+        frame = 2 * settings.max_interaction_bytes + 65536  # a body, base64'd in JSON
+        bus = LoopbackBus(bus_secret(settings.secret, store.directory), max_frame=frame)
+    elif bus is None and not isinstance(store, MemoryStore):
+        log.info("%r has no bus: several workers cannot relay requests to each other", store)
+    return store, bus, None, None
 
 
-def get_route_path(scope: Scope) -> str:
-    """The path within this application (without the ``root_path`` of a mount)."""
-    path, root = scope["path"], scope.get("root_path", "")
-    return path[len(root) :] if root and path.startswith(root + "/") else path
+class WorkerHeader:
+    """Debug mode: every response says which worker process answered (``X-Htag-Worker: <os pid>``)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_pid(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), (b"x-htag-worker", str(os.getpid()).encode())]
+            await send(message)
+
+        await self.app(scope, receive, send_with_pid)
 
 
 #: htagweb's names, so a migration is a one-line import change.

@@ -10,13 +10,13 @@ from pathlib import Path
 from typing import Any
 
 from htag import Tag
-from starlette.requests import Request
 from starlette.responses import Response
 
 from .errors import HtagSSEError
+from .head import Head
 from .pages import Boot
 from .parano import b64
-from .settings import Settings
+from .settings import Route, Settings
 
 CLIENT = "htag-sse.js"
 #: The cookie a reloading tab sets (``<page id>~<token>``, a few seconds) so that its next GET takes its page over.
@@ -51,41 +51,49 @@ class Assets:
         return f"{root_path}{self.prefix}/static/{name}?v={self._files[name][1]}"
 
     def head(self, root_path: str) -> list[Tag]:
-        """Tags for the page's ``<head>``: the client scripts (shared by all pages)."""
+        """Tags for the page's ``<head>``: the client scripts (shared by all pages), and an empty icon
+        (no ``/favicon.ico`` request answered 404 at every page)."""
         tags = self._heads.get(root_path)
         if tags is None:
-            tags = self._heads[root_path] = [Tag.script(_src=self.url(root_path, name)) for name in HEAD_SCRIPTS]
+            tags = [Tag.script(_src=self.url(root_path, name)) for name in HEAD_SCRIPTS]
+            tags.append(Tag.link(_rel="icon", _href="data:,"))
+            self._heads[root_path] = tags
         return tags
 
-    def boot(self, root_path: str, settings: Settings) -> Boot:
-        """The page's boot call, appended by htag to its own page script."""
+    def boot(self, root_path: str, settings: Settings, route: Route) -> Boot:
+        """The page's boot call, appended by htag to its own page script. Every setting the client
+        uses comes from here: it has no defaults of its own."""
         common = {
             "base": root_path + self.prefix,
-            "transport": settings.transport,
+            "transport": route.transport,
             "grace_s": settings.grace_s,
             "heartbeat_s": settings.heartbeat_s,
             "probe_s": settings.sse_probe_s,
             "reload_cookie": RELOAD_COOKIE,
             "cookie_path": settings.session_path,
         }
+        missing = js_literal(
+            f"htag-sse: the browser client did not load from {self.url(root_path, CLIENT)}: behind a proxy "
+            "with a path prefix, give the server that prefix as root_path (see docs/deploy.md)"
+        )
 
         def boot(pid: str, token: str, key: bytes | None = None, last: int = 0) -> str:
             keyed = {"parano": True, "key": b64(key)} if key else {}
-            return f"htagSSE({js_literal({**common, **keyed, 'page': pid, 'token': token, 'last': last})});"
+            config = js_literal({**common, **keyed, "page": pid, "token": token, "last": last})
+            return f"if (window.htagSSE) htagSSE({config}); else console.error({missing});"
 
         return boot
 
-    async def serve(self, request: Request) -> Response:
-        found = self._files.get(request.path_params["name"])
+    def serve(self, name: str, head: Head) -> Response:
+        found = self._files.get(name)
         if found is None:
             return Response(b"not found", 404, media_type="text/plain")
         data, digest, kind = found
         etag = f'"{digest}"'
         headers = {"ETag": etag, "X-Content-Type-Options": "nosniff"}
-        headers["Cache-Control"] = (
-            "public, max-age=31536000, immutable" if request.query_params.get("v") == digest else "no-cache"
-        )
-        if request.headers.get("if-none-match") == etag:
+        cached = f"v={digest}" in head.query.split("&")
+        headers["Cache-Control"] = "public, max-age=31536000, immutable" if cached else "no-cache"
+        if head.if_none_match == etag:
             return Response(status_code=304, headers=headers)
         return Response(data, media_type=kind, headers=headers)
 

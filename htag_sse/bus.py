@@ -1,48 +1,45 @@
-"""How worker processes reach each other: a small message-bus interface and two
-embedded buses for the workers of one host.
+"""How worker processes reach each other: a small message-bus interface, and the embedded
+bus for the workers of one host (:class:`LoopbackBus`). Several hosts use Redis instead
+(:class:`~htag_sse.redis.RedisBus`).
 
-- :class:`LoopbackBus` (the default): TCP connections between the workers on
-  127.0.0.1, each message signed with a secret kept in the shared store. A
-  relayed call costs ~0.1 ms of CPU.
-- :class:`DiskBus`: one inbox per worker in a diskcache directory, with a
-  loopback UDP datagram as the doorbell. Needs no listening socket; a relayed
-  call costs ~0.5 ms of CPU (SQLite transactions).
-
-Portable: TCP/UDP on 127.0.0.1 and diskcache (SQLite) exist on Linux, macOS
-and Windows; no fork, file locks, unix sockets or shared memory.
+Portable: TCP on 127.0.0.1 exists on Linux, macOS and Windows; no fork, file
+locks, unix sockets or shared memory.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import hmac
 import logging
 import os
 import secrets
-import socket
+import time
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from .stores import Store
+from .errors import ConfigError
 
 log = logging.getLogger("htag_sse")
 
 Deliver = Callable[[bytes], None]
 
-#: Messages not read within this many seconds are dropped (their sender gave up long before).
-MESSAGE_TTL_S = 60.0
-#: A reader also looks for messages this often, in case a doorbell datagram was lost.
-SAFETY_POLL_S = 1.0
-#: The store key of the secret that signs loopback messages.
-SECRET_KEY = "bus-secret"
+#: Once a frame's length is read, the rest must arrive within this long.
+FRAME_TIMEOUT_S = 10.0
+#: The file (in the private session directory, beside the database) holding the loopback bus's secret.
+SECRET_FILE = "bus.secret"
 
 
 @runtime_checkable
 class Bus(Protocol):
-    """Delivers opaque messages to a worker, by worker id.
+    """Delivers opaque messages (bytes) to a worker, by worker id, in order, each at most once.
 
-    ``open`` starts receiving for worker ``me`` and returns how others reach it
-    (stored in its lease); ``send`` gets that contact back.
+    ``open`` starts receiving for worker ``me`` (``deliver`` is called with
+    each message, on the event loop) and returns how others reach it — a
+    small JSON-able dict, published next to the worker's lease; ``send`` gets
+    that contact back. Messages carry their own deadlines: a bus may drop
+    what waited too long. ``open`` may be called again (a new worker id).
     """
 
     async def open(self, me: str, deliver: Deliver) -> dict[str, Any]: ...
@@ -51,32 +48,61 @@ class Bus(Protocol):
         """Deliver ``message`` to worker ``to``; ``ConnectionError`` if it cannot be reached."""
         ...
 
-    def close(self) -> None: ...
+    async def close(self) -> None: ...
+
+
+def bus_secret(configured: bytes | None, directory: Path) -> bytes:
+    """The loopback bus's signing key: derived from the app's ``secret``, else kept in a 0600
+    file of the private session directory (created by the first worker) — never in the store."""
+    if configured is not None:
+        return hmac.digest(configured, b"htag-sse loopback bus", "sha256")
+    path = directory / SECRET_FILE
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    except OSError as e:
+        raise ConfigError(f"cannot create the bus secret {str(path)!r}: {e}") from None
+    else:
+        with os.fdopen(fd, "wb") as f:
+            f.write(secrets.token_bytes(32))
+    for _ in range(100):  # another worker may be writing it this instant
+        data = path.read_bytes()
+        if len(data) == 32:
+            return data
+        time.sleep(0.01)  # startup only
+    raise ConfigError(f"the bus secret {str(path)!r} is damaged: delete it and restart every worker")
 
 
 class LoopbackBus:
     """TCP on 127.0.0.1 between the workers of a host, one connection per pair,
-    length-prefixed frames. Every frame carries an HMAC under a secret kept in
-    the (private) store: another local user cannot inject messages."""
+    length-prefixed frames each signed (HMAC-SHA256) with a secret other local
+    users cannot read. The listening socket opens only once another worker
+    exists; a frame longer than ``max_frame`` or slower than ``FRAME_TIMEOUT_S``
+    closes the connection."""
 
-    def __init__(self, store: Store) -> None:
-        self.store = store
-        self._secret = b""
-        self._server: asyncio.base_events.Server | None = None
+    def __init__(self, secret: bytes, *, max_frame: int) -> None:
+        self._secret = secret
+        self.max_frame = max_frame
+        self._server: asyncio.Server | None = None
         self._links: dict[str, asyncio.StreamWriter] = {}
         self._deliver: Deliver | None = None
 
     async def open(self, me: str, deliver: Deliver) -> dict[str, Any]:
-        self.store.add(SECRET_KEY, secrets.token_bytes(32))  # the first worker sets it
-        self._secret = self.store.get(SECRET_KEY) or b""
         self._deliver = deliver
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        if self._server is None:
+            self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
         port = self._server.sockets[0].getsockname()[1]
         log.debug("bus: worker %s listens on tcp/%d", me, port)
         return {"port": port}
 
+    def _sign(self, message: bytes) -> bytes:
+        return hmac.digest(self._secret, message, hashlib.sha256)
+
     async def send(self, to: str, contact: Mapping[str, Any], message: bytes) -> None:
-        frame = len(message).to_bytes(4, "big") + hmac.digest(self._secret, message, "sha256") + message
+        if len(message) > self.max_frame:
+            raise ValueError(f"a bus message of {len(message)} bytes is over the {self.max_frame} bytes limit")
+        frame = len(message).to_bytes(4, "big") + self._sign(message) + message
         for attempt in (1, 2):  # a cached connection may have died with its worker: one new try
             link = self._links.get(to)
             try:
@@ -95,96 +121,26 @@ class LoopbackBus:
         try:
             while True:
                 size = int.from_bytes(await reader.readexactly(4), "big")
-                mac = await reader.readexactly(32)
-                message = await reader.readexactly(size)
-                if not hmac.compare_digest(mac, hmac.digest(self._secret, message, "sha256")):
+                if size > self.max_frame:
+                    log.warning("bus: a frame of %d bytes announced (limit %d): connection closed", size, self.max_frame)
+                    return
+                async with asyncio.timeout(FRAME_TIMEOUT_S):
+                    mac = await reader.readexactly(32)
+                    message = await reader.readexactly(size)
+                if not hmac.compare_digest(mac, self._sign(message)):
                     log.warning("bus: a message with a wrong signature: connection closed")
                     return
-                assert self._deliver is not None
-                self._deliver(message)
-        except (asyncio.IncompleteReadError, ConnectionError):
+                if self._deliver is not None:
+                    self._deliver(message)
+        except (asyncio.IncompleteReadError, ConnectionError, TimeoutError):
             pass
         finally:
             writer.close()
 
-    def close(self) -> None:
+    async def close(self) -> None:
         if self._server is not None:
             self._server.close()
+            self._server = None
         for link in self._links.values():
             link.close()
         self._links.clear()
-
-
-class DiskBus:
-    """The embedded bus for the workers of one host: one inbox per worker in a
-    diskcache directory (a counter and numbered messages), and a UDP doorbell."""
-
-    def __init__(self, directory: str | os.PathLike[str]) -> None:
-        import diskcache
-
-        self._cache = diskcache.Cache(str(directory), timeout=30, eviction_policy="none", statistics=False)
-        self._out = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self._out.setblocking(False)
-        self._transport: asyncio.DatagramTransport | None = None
-        self._safety: asyncio.Task[None] | None = None
-        self._me = ""
-        self._read = 0
-        self._deliver: Deliver | None = None
-        self._draining = False
-
-    async def open(self, me: str, deliver: Deliver) -> dict[str, Any]:
-        self._me, self._deliver = me, deliver
-        self._read = int(self._cache.get("n:" + me, 0, retry=True))
-        loop = asyncio.get_running_loop()
-        self._transport, _ = await loop.create_datagram_endpoint(
-            lambda: _Doorbell(self.drain), local_addr=("127.0.0.1", 0)
-        )
-        self._safety = loop.create_task(self._poll(), name="htag-sse bus safety poll")
-        port = self._transport.get_extra_info("sockname")[1]
-        log.debug("bus: worker %s listens on udp/%d", me, port)
-        return {"port": port}
-
-    async def send(self, to: str, contact: Mapping[str, Any], message: bytes) -> None:
-        with self._cache.transact(retry=True):
-            n = self._cache.incr("n:" + to, retry=True)
-            self._cache.set(f"m:{to}:{n}", message, expire=MESSAGE_TTL_S, retry=True)
-        try:
-            self._out.sendto(b"!", ("127.0.0.1", int(contact["port"])))
-        except OSError as e:  # the reader's safety poll will find the message
-            log.debug("bus: doorbell to %s failed: %s", to, e)
-
-    def drain(self) -> None:
-        """Deliver every message that arrived in our inbox since the last drain."""
-        if self._draining or self._deliver is None:
-            return
-        self._draining = True
-        try:
-            last = int(self._cache.get("n:" + self._me, 0, retry=True))
-            while self._read < last:
-                self._read += 1
-                message = self._cache.get(f"m:{self._me}:{self._read}", retry=True)
-                if isinstance(message, bytes):
-                    self._deliver(message)
-        finally:
-            self._draining = False
-
-    async def _poll(self) -> None:
-        while True:
-            await asyncio.sleep(SAFETY_POLL_S)
-            self.drain()
-
-    def close(self) -> None:
-        if self._safety is not None:
-            self._safety.cancel()
-        if self._transport is not None:
-            self._transport.close()
-        self._out.close()
-        self._cache.close()
-
-
-class _Doorbell(asyncio.DatagramProtocol):
-    def __init__(self, ring: Callable[[], None]) -> None:
-        self.ring = ring
-
-    def datagram_received(self, data: bytes, addr: Any) -> None:
-        self.ring()

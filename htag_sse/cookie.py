@@ -1,4 +1,5 @@
-"""The session cookie, and the ASGI middleware that makes it ``request.session``."""
+"""The session cookie, and the ASGI middleware that makes the session ``request.session``
+for every route of the application (and of an outer app it is shared with)."""
 
 from __future__ import annotations
 
@@ -6,26 +7,16 @@ import logging
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .limits import is_https
+from .errors import RequestError, StoreError
+from .head import head_of
 from .session import Session, Sessions
 from .settings import Settings
 
 log = logging.getLogger("htag_sse")
 
 
-def read_cookie(scope: Scope, name: str) -> str | None:
-    """The value of cookie ``name`` (HTTP/2 may split cookies over several headers)."""
-    prefix = name + "="
-    for key, value in scope["headers"]:
-        if key == b"cookie":
-            for part in value.decode("latin-1").split(";"):
-                part = part.strip()
-                if part.startswith(prefix):
-                    return part[len(prefix) :]
-    return None
-
-
-def set_cookie_header(settings: Settings, sid: str, secure: bool) -> bytes:
+def session_cookie(settings: Settings, sid: str, secure: bool) -> bytes:
+    """``Set-Cookie`` for session ``sid``: HttpOnly, SameSite=Lax, Secure under https."""
     flags = "; Secure" if secure else ""
     return (
         f"{settings.session_cookie}={sid}; Path={settings.session_path}; "
@@ -36,9 +27,10 @@ def set_cookie_header(settings: Settings, sid: str, secure: bool) -> bytes:
 class SessionMiddleware:
     """Puts the user's :class:`~htag_sse.session.Session` in ``scope["session"]``.
 
-    Changed values are saved before the response starts; the cookie is sent
+    Changed values are written before the response starts; the cookie is sent
     only when the session gets a new id (created or rotated) or its expiry
-    slides.
+    slides. A new session past the per-address limit answers 429, and a
+    store that cannot answer, 503, instead of the route's response.
     """
 
     def __init__(self, app: ASGIApp, sessions: Sessions, settings: Settings) -> None:
@@ -47,28 +39,54 @@ class SessionMiddleware:
         self.settings = settings
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or isinstance(scope.get("session"), Session):
             await self.app(scope, receive, send)
             return
-        session = self.sessions.resolve(read_cookie(scope, self.settings.session_cookie))
+        head = head_of(scope, self.settings)
+        try:
+            session = await self.sessions.resolve(head.sid(self.settings), head.address)
+        except StoreError as e:
+            log.warning("%s %s: the session store cannot answer: %s", head.method, head.path, e)
+            await _refuse(send, 503, b"The server cannot reach its storage: try again in a moment.\n")
+            return
         scope["session"] = session
+        refused = False
 
         async def send_with_cookie(message: Message) -> None:
+            nonlocal refused
+            if refused:
+                return
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *finish(self.sessions, self.settings, scope, session)]
+                try:
+                    headers = await self.finish(session, head.https)
+                except RequestError as e:  # 429: no new session for this client now
+                    refused = True
+                    await _refuse(send, e.status, (e.message + "\n").encode(), [(b"retry-after", b"60")])
+                    return
+                except StoreError as e:
+                    refused = True
+                    log.warning("%s %s: the session could not be written: %s", head.method, head.path, e)
+                    await _refuse(send, 503, b"The server cannot reach its storage: try again in a moment.\n")
+                    return
+                message["headers"] = [*message.get("headers", []), *headers]
             await send(message)
 
         await self.app(scope, receive, send_with_cookie)
 
+    async def finish(self, session: Session, https: bool) -> list[tuple[bytes, bytes]]:
+        """Before a response starts: write what changed; the cookie header if one is due."""
+        if session.sid is None and session._touched and len(session):
+            await self.sessions.ensure(session)  # a route wrote to a fresh session: it gets an id
+        self.sessions.save(session)
+        await self.sessions.settle(session)
+        if session.cookie_due and session.sid:
+            session.cookie_due = False
+            return [(b"set-cookie", session_cookie(self.settings, session.sid, https))]
+        return []
 
-def finish(sessions: Sessions, settings: Settings, scope: Scope, session: Session) -> list[tuple[bytes, bytes]]:
-    """Before a response starts: save what changed; the cookie header if one is due."""
-    try:
-        sessions.save(session)
-    except Exception:  # a broken store must not turn every page into a 500
-        log.exception("could not save session %s…", (session.sid or "new")[:6])
-    if session.cookie_due and session.sid:
-        session.cookie_due = False
-        secure = is_https(scope, settings.forwarded_allow_ips)
-        return [(b"set-cookie", set_cookie_header(settings, session.sid, secure))]
-    return []
+
+async def _refuse(send: Send, status: int, text: bytes, headers: list[tuple[bytes, bytes]] | None = None) -> None:
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"text/plain; charset=utf-8"), (b"cache-control", b"no-store"),
+                            *(headers or [])]})  # fmt: skip
+    await send({"type": "http.response.body", "body": text})

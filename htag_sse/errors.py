@@ -17,6 +17,16 @@ class AppLoadError(HtagSSEError):
     """An htag app could not be found or imported (command line, rerun)."""
 
 
+class StoreError(HtagSSEError):
+    """The session store cannot answer now (disk full or locked, server unreachable): nothing was
+    written. Requests that need it answer 503 and the health check says so, until it answers again."""
+
+
+class Fenced(StoreError):
+    """This worker's lease has passed (it was paused or cut off): it may not write, and its pages
+    are served elsewhere now."""
+
+
 class RequestError(HtagSSEError):
     """A request was refused. Carries the HTTP status and a stable error code.
 

@@ -4,6 +4,22 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from typing import Protocol
+
+#: Numbered events: ``(id, data)`` pairs, data being one line of JSON.
+Events = list[tuple[int, str]]
+
+
+class Feed(Protocol):
+    """Pushed events readable from any host (Redis streams, :class:`~htag_sse.redis.RedisFeed`):
+    the owner publishes each event of its pages in order; any worker reads them after an id
+    (``None``: some were lost, the reader needs a full refresh)."""
+
+    async def publish(self, pid: str, event_id: int, data: str) -> None: ...
+
+    async def read(self, pid: str, after: int, timeout_s: float) -> list[tuple[int, str]] | None: ...
+
+    async def drop(self, pid: str) -> None: ...
 
 
 class EventLog:

@@ -118,7 +118,8 @@ class OAuthLogin:
         """Off to the provider (``?next=/path`` names where to come back)."""
         if "next" in request.query_params:
             request.session[NEXT_KEY] = _local(request.query_params["next"])
-        return await self.client.authorize_redirect(request, request.url_for(f"{self.name}_callback"))
+        response: Response = await self.client.authorize_redirect(request, request.url_for(f"{self.name}_callback"))
+        return response
 
     async def callback(self, request: Request) -> Response:
         """Back from the provider: check the state, fetch the token, keep the user's claims."""
@@ -131,14 +132,18 @@ class OAuthLogin:
             log.warning("login with %s refused: %s %s", self.name, e.error, e.description)
             return HTMLResponse(_page("Login failed", f"{e.error}: {e.description or ''}"), 400)
         target = request.session.pop(NEXT_KEY, "/")
+        previous = request.session.get(self.session_key)
+        if previous is not None and previous.get("sub") != claims.get("sub"):
+            request.session.clear()  # another user on this browser: nothing of the last one's is kept
         request.session[self.session_key] = dict(claims)
-        self.app.rotate_session(request)  # a logged-in session gets a new id (no fixation)
+        await self.app.rotate_session(request)  # a logged-in session gets a new id (no fixation)
         log.info("user %s logged in with %s", claims.get("sub"), self.name)
         return RedirectResponse(_local(target), 303)
 
     async def logout(self, request: Request) -> Response:
-        request.session.pop(self.session_key, None)
-        self.app.rotate_session(request)
+        """Forget everything of the user's session (not only who they are), under a new id."""
+        request.session.clear()
+        await self.app.rotate_session(request)
         return RedirectResponse(self.after_logout, 303)
 
 

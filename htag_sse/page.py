@@ -1,4 +1,4 @@
-"""A page: one browser tab's live htag ``HRenderer``, its pushed events and its tasks."""
+"""A page: one browser tab's live htag renderer, its numbered interactions, its pushed events and its tasks."""
 
 from __future__ import annotations
 
@@ -12,14 +12,13 @@ from typing import Any
 
 from htag.render import HRenderer
 
-from . import parano
+from . import adapter, parano
 from .errors import RequestError
-from .eventlog import EventLog
+from .eventlog import EventLog, Feed
 from .metrics import Metrics
-from .security import check_interaction
 from .session import Session, Sessions
-from .settings import Settings
-from .wire import Item, dumps, items_from, parse_items
+from .settings import Route, Settings
+from .wire import Item, dumps, items_from, parse_items, refusal
 
 log = logging.getLogger("htag_sse")
 
@@ -32,42 +31,23 @@ current_page: ContextVar[Page | None] = ContextVar("htag_sse_page", default=None
 
 class Page:
     """One browser tab. Interactions run one at a time, in order; pushes
-    (``await tag.update()``) land in :attr:`log` for the page's stream."""
+    (``await tag.update()``) land in :attr:`log` for the page's streams."""
 
     __slots__ = (
-        "_metrics",
-        "_sessions",
-        "acted_at",
-        "app_ref",
-        "cipher",
-        "closed",
-        "hr",
-        "init",
-        "last_reply",
-        "last_seq",
-        "nonces",
-        "outcomes",
-        "lock",
-        "log",
-        "pid",
-        "released_at",
-        "seen_at",
-        "session",
-        "settings",
-        "stopping",
-        "streams",
-        "tasks",
-        "token",
+        "_feed", "_metrics", "_published", "_sessions", "acted_at", "app_ref", "cipher", "closed", "connected", "hr", "init", "last_reply",
+        "last_seq", "lock", "log", "nonces", "outcomes", "pid", "released_at", "route", "seen_at", "session",
+        "settings", "stopping", "streams", "tasks", "token",
     )  # fmt: skip
 
     def __init__(
-        self, pid: str, token: str, session: Session, settings: Settings,
-        app_ref: str, init: tuple[tuple[Any, ...], dict[str, Any]], sessions: Sessions, metrics: Metrics,
+        self, pid: str, session: Session, settings: Settings, route: Route, app_ref: str,
+        init: adapter.Init, sessions: Sessions, metrics: Metrics, feed: Feed | None = None,
     ) -> None:  # fmt: skip
         self.pid = pid
-        self.token = token
+        self.token = secrets.token_urlsafe(16)
         self.session = session
         self.settings = settings
+        self.route = route
         self.app_ref = app_ref
         self.init = init
         self.hr: HRenderer | None = None
@@ -75,40 +55,47 @@ class Page:
         self.lock = asyncio.Lock()
         self.tasks: set[asyncio.Task[Any]] | None = None
         self.streams = 0
+        self.connected = False  # a stream, poll or interaction of its tab ever came
         self.seen_at = self.acted_at = time.monotonic()
         self.last_seq = 0
         self.outcomes: dict[int, Outcome] = {}
         self.last_reply: tuple[int, int, int, bytes] | None = None
         self.nonces: tuple[bytes, ...] = ()
-        self.cipher = parano.Cipher(parano.new_key()) if settings.parano else None
+        self.cipher = parano.Cipher(parano.new_key()) if route.parano else None
         self.closed = False
         self.stopping = False
         self.released_at: float | None = None  # when its tab said it unloads (it may be taken over)
         self._sessions = sessions
         self._metrics = metrics
+        self._feed = feed
+        self._published: asyncio.Future[None] | None = None  # pushes reach the feed in order
 
     def __repr__(self) -> str:
         return f"<Page {self.pid} {self.app_ref}>"
+
+    # ---------------------------------------------------------------- interactions
 
     async def answer(self, body: bytes | RequestError, seq: int | None) -> tuple[int, bytes]:
         """One POST: its interactions (one, or a batch) run in order; (status, answer body).
 
         ``seq`` (the client's interaction counter, of the first interaction)
         makes retries safe: what was answered already is replayed, not run
-        twice. Every interaction uses up its number, a refused one too.
+        twice. Every interaction uses up its number, a refused one too. The
+        answer leaves once the session changes it made are stored.
         """
+        items: list[Item]
         if isinstance(body, RequestError):  # refused before it could be read
             items, batch = [body], False
         elif self.cipher is not None:
             return await self._answer_sealed(body)
         else:
-            items, batch = parse_items(body)
+            items, batch = parse_items(body, self.settings.max_event_fields)
         outcomes, replay = await self.run(items, seq)
-        if replay is not None:
-            return replay
-        status, reply = _encode(outcomes, batch)
-        self._keep_reply(seq, len(items), status, reply)
-        return status, reply
+        if replay is None:
+            replay = encode(outcomes, batch)
+            self._keep_reply(seq, len(items), replay)
+        await self._sessions.settle(self.session)
+        return replay
 
     async def _answer_sealed(self, body: bytes) -> tuple[int, bytes]:
         """Parano mode: open the sealed POST, run it, seal the answer.
@@ -125,22 +112,23 @@ class Page:
         if nonce in self.nonces:
             log.info("%r: a replayed interaction refused", self)
             raise RequestError(409, "replayed", "this message was already received")
-        items, batch = items_from(message.get("o"))
+        items, batch = items_from(message.get("o"), self.settings.max_event_fields)
         outcomes, replay = await self.run(items, seq)
-        if replay is not None:
-            return replay
         self.nonces = (*self.nonces[-7:], nonce)
-        status, reply = _encode(outcomes, batch, generic=True)
-        if status == 200:  # a refusal is not sealed, and says nothing of what was asked
-            reply = self.cipher.seal(parano.DOWN, {"n": seq, "a": json.loads(reply)}).encode()
-        self._keep_reply(seq, len(items), status, reply)
-        return status, reply
+        if replay is None:
+            status, reply = encode(outcomes, batch, generic=True)
+            if status == 200:  # a refusal is not sealed, and says nothing of what was asked
+                reply = self.cipher.seal(parano.DOWN, {"n": seq, "a": json.loads(reply)}).encode()
+            replay = status, reply
+            self._keep_reply(seq, len(items), replay)
+        await self._sessions.settle(self.session)
+        return replay
 
     async def run(self, items: list[Item], seq: int | None) -> tuple[list[Outcome], tuple[int, bytes] | None]:
         """Run ``items`` in order (numbered from ``seq``); an exact retry of the last POST gets its reply back."""
         async with self.lock:
             if seq is not None and self.last_reply is not None and self.last_reply[:2] == (seq, len(items)):
-                return [], self.last_reply[2:]
+                return [], (self.last_reply[2], self.last_reply[3])
             outcomes: list[Outcome] = []
             for i, item in enumerate(items):
                 n = None if seq is None else seq + i
@@ -160,38 +148,40 @@ class Page:
                 outcomes.append(outcome)
             if seq is not None:  # only the last POST can be retried
                 self.outcomes = {n: o for n, o in self.outcomes.items() if n >= seq}
-            self._sessions.save(self.session, soon=True)
+            self._sessions.save(self.session)
             return outcomes, None
 
     async def _run_one(self, item: Item) -> Outcome:
         if isinstance(item, RequestError):
+            self._metrics.counts[f"refused.{item.status}"] += 1
             return item
-        hr = self._live()
+        hr = self.live()
         try:
-            check_interaction(hr, item)
+            adapter.check_interaction(hr, item)
         except RequestError as e:
             self._metrics.counts[f"refused.{e.status}"] += 1
             return e
         self.acted_at = time.monotonic()
         token = current_page.set(self)
         try:
-            async with asyncio.timeout(self.settings.timeout_interaction):
-                actions: dict[str, Any] = await hr.interact(
-                    item.id, item.method, list(item.args), item.kargs, item.event
-                )
+            async with asyncio.timeout(self.route.timeout_interaction):
+                actions: dict[str, Any] = await hr.interact(item.id, item.method, list(item.args), item.kargs, item.event)
         except TimeoutError:
-            actions = {"err": f"the server gave up after {self.settings.timeout_interaction} s", **self.refresh()}
+            actions = {"err": f"the server gave up after {self.route.timeout_interaction:g} s", **self.refresh()}
         finally:
             current_page.reset(token)
         self._metrics.counts["interaction"] += 1
         if "err" in actions:
-            error = str(actions["err"]).strip().splitlines()[-1][:200]
+            lines = str(actions["err"]).strip().splitlines()
+            error = lines[-1][:200] if lines else "(no message)"
             self._metrics.event("interaction.error", logging.WARNING, page=self.pid, method=item.method, error=error)
         return actions
 
-    def _keep_reply(self, seq: int | None, count: int, status: int, reply: bytes) -> None:
+    def _keep_reply(self, seq: int | None, count: int, reply: tuple[int, bytes]) -> None:
         if seq is not None:
-            self.last_reply = (seq, count, status, reply)
+            self.last_reply = (seq, count, *reply)
+
+    # ---------------------------------------------------------------- pushes
 
     def event_data(self, event_id: int, actions: dict[str, Any]) -> str:
         """One event's ``data``: JSON actions, or in parano mode the sealed message as a JSON string."""
@@ -200,22 +190,43 @@ class Page:
         return dumps(self.cipher.seal(parano.EVENT, {"i": event_id, "a": actions}))
 
     async def push(self, actions: dict[str, Any]) -> bool:
-        """htag's ``sendactions``: queue actions for the stream; False once the page is gone."""
+        """htag's ``sendactions``: queue actions for the streams; False once the page is gone."""
         if self.closed:
             return False
-        self.log.append(self.event_data(self.log.last + 1, actions))
+        event_id = self.log.append(self.event_data(self.log.last + 1, actions))
         self._metrics.counts["push"] += 1
-        self._sessions.save(self.session, soon=True)
+        self._sessions.save(self.session)
+        if self._feed is not None:
+            self._publish(event_id)
         return True
+
+    def _publish(self, event_id: int) -> None:
+        """Hand the event to the feed (other hosts' streams read it there), after the previous one."""
+        feed, previous = self._feed, self._published
+        assert feed is not None
+        data = self.log.since(event_id - 1)
+
+        async def publish() -> None:
+            if previous is not None:
+                await asyncio.wait([previous])
+            if data:
+                try:
+                    await feed.publish(self.pid, event_id, data[0][1])
+                except Exception as e:  # the stream of another host will refresh the page instead
+                    log.warning("event %d of %r could not be published: %s", event_id, self, e)
+
+        self._published = asyncio.ensure_future(publish())
 
     def refresh(self) -> dict[str, Any]:
         """Actions that replace the whole body with the page's current state."""
-        hr = self._live()
+        hr = self.live()
         token = current_page.set(self)
         try:
-            return {"body": str(hr.tag), "post": "\n".join(hr.tag._getAllJs())}
+            return adapter.refresh(hr)
         finally:
             current_page.reset(token)
+
+    # ---------------------------------------------------------------- lifecycle
 
     def adopt(self, task: asyncio.Task[Any]) -> None:
         """Own a task started by this page's code, to cancel it when the page goes."""
@@ -246,13 +257,27 @@ class Page:
         for task in list(self.tasks or ()):
             task.cancel()
         if self.hr is not None:
-            self.hr._loop.clear()  # pending generators
+            adapter.drop(self.hr)
         self.hr = None
 
-    def _live(self) -> HRenderer:
+    def live(self) -> HRenderer:
         if self.hr is None:
             raise RequestError(410, "page_gone", f"page {self.pid} is gone")
         return self.hr
+
+
+def encode(outcomes: list[Outcome], batch: bool, generic: bool = False) -> tuple[int, bytes]:
+    """A single interaction's answer keeps its HTTP status; a batch answers 200 with one entry per item.
+
+    ``generic``: refusals do not repeat what the request said (parano mode: it was sealed).
+    """
+    if not batch:
+        only = outcomes[0]
+        if isinstance(only, RequestError):
+            return only.status, (only.generic() if generic else only).body()
+        return 200, dumps(only).encode()
+    entries = [refusal(o.generic() if generic else o) if isinstance(o, RequestError) else o for o in outcomes]
+    return 200, dumps(entries).encode()
 
 
 def track_tasks(loop: asyncio.AbstractEventLoop) -> None:
@@ -264,30 +289,12 @@ def track_tasks(loop: asyncio.AbstractEventLoop) -> None:
     if getattr(previous, "htag_sse", False):
         return
 
-    def factory(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> asyncio.Task[Any]:
+    def factory(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> asyncio.Future[Any]:
         task = previous(loop, coro, **kwargs) if previous else asyncio.Task(coro, loop=loop, **kwargs)
         page = current_page.get()
-        if page is not None and not page.closed:
+        if page is not None and not page.closed and isinstance(task, asyncio.Task):
             page.adopt(task)
         return task
 
     factory.htag_sse = True  # type: ignore[attr-defined]
     loop.set_task_factory(factory)
-
-
-def _encode(outcomes: list[Outcome], batch: bool, generic: bool = False) -> tuple[int, bytes]:
-    """A single interaction's answer keeps its HTTP status; a batch answers 200 with one entry per item.
-
-    ``generic``: refusals do not repeat what the request said (parano mode: it was sealed).
-    """
-    if not batch:
-        only = outcomes[0]
-        if isinstance(only, RequestError):
-            return only.status, (only.generic() if generic else only).body()
-        return 200, dumps(only).encode()
-    entries = [_refusal(o.generic() if generic else o) if isinstance(o, RequestError) else o for o in outcomes]
-    return 200, dumps(entries).encode()
-
-
-def _refusal(e: RequestError) -> dict[str, Any]:
-    return {"error": e.code, "message": e.message, "status": e.status}

@@ -1,11 +1,12 @@
-"""The pages of this process: creation (the one rendering), lookup, limits, expiry and reruns."""
+"""The pages of this worker: creation (the one rendering), takeover on reload, lookup,
+limits, expiry, and reruns of pages whose live instance is gone."""
 
 from __future__ import annotations
 
 import asyncio
 import hmac
+import json
 import logging
-import pickle
 import secrets
 import sys
 import time
@@ -13,20 +14,18 @@ from collections.abc import Callable
 from typing import Any
 
 from htag import Tag
-from htag.render import HRenderer
 
-from . import adapter
+from . import adapter, parano
 from .errors import RequestError
+from .eventlog import Feed
 from .metrics import Metrics
 from .page import Page, current_page, track_tasks
 from .session import Session, Sessions
-from .settings import Settings
+from .settings import Route, Settings
 from .stores import Store
-from .workers import Workers
 
 log = logging.getLogger("htag_sse")
 
-Init = tuple[tuple[Any, ...], dict[str, Any]]
 #: How long a page's record (for a rerun) outlives its creation: a tab left
 #: longer than this reloads instead of rerunning.
 RECORD_TTL_S = 86400.0
@@ -43,27 +42,33 @@ def app_ref(cls: type) -> str:
 class Pages:
     """Every live page of this worker, by id.
 
-    Page ids start with the worker id, so any worker can tell a page's owner.
-    Each page also leaves a small record in the store (session, app, init
-    args) so that, once its live instance is gone, the app can be rerun.
+    Page ids start with the worker id (``me()``), so any worker can tell a
+    page's owner. Each page also leaves a small record in the store (session,
+    app, init arguments, route options; JSON) so that, once its live instance
+    is gone, the app can be rerun.
     """
 
-    def __init__(self, settings: Settings, sessions: Sessions, store: Store, workers: Workers) -> None:
+    def __init__(self, settings: Settings, sessions: Sessions, store: Store, metrics: Metrics,
+                 me: Callable[[], str], feed: Feed | None = None) -> None:  # fmt: skip
         self.settings = settings
+        self.feed = feed
         self.sessions = sessions
         self.store = store
-        self.workers = workers
-        self.metrics = Metrics()
-        self.metrics.gauges.update(pages_open=lambda: len(self._pages), sessions_live=lambda: len(self.sessions),
-                                   streams_open=lambda: sum(p.streams for p in self._pages.values()))  # fmt: skip
+        self.metrics = metrics
+        self.me = me
         self._pages: dict[str, Page] = {}
         self._by_sid: dict[str, list[Page]] = {}
         self._classes: dict[str, type[Tag]] = {}
-        self._statics: dict[type[Tag], tuple[type[Tag], list[Tag]]] = {}
         self._reaper: asyncio.Task[None] | None = None
+        self._hinted = False
+        metrics.gauges.update(pages_open=lambda: len(self._pages),
+                              streams_open=lambda: sum(p.streams for p in self._pages.values()))  # fmt: skip
 
     def __len__(self) -> int:
         return len(self._pages)
+
+    def __iter__(self) -> Any:
+        return iter(list(self._pages.values()))
 
     def get(self, pid: str) -> Page | None:
         return self._pages.get(pid)
@@ -76,42 +81,51 @@ class Pages:
         self._classes[ref] = cls
         return ref
 
-    def create(
-        self, cls: type[Tag], session: Session, init: Init, settings: Settings, head: list[Tag], boot: Boot,
-        reload: Reload | None = None,
-    ) -> tuple[Page, str]:
-        """Create a page and render it: the one and only full rendering.
+    async def create(self, cls: type[Tag], session: Session, init: adapter.Init, route: Route,
+                     head: list[Tag], boot: Boot, reload: Reload | None = None) -> tuple[Page, str]:  # fmt: skip
+        """A page of ``cls`` and its whole HTML document: the one and only full rendering.
 
-        A reload of a tab (``reload``), or a GET of a page its tab released, takes
-        that page over instead: the same live instance, rendered again.
-        """  # fmt: skip
-        taken = self._takeover(cls, session, init, reload)
-        if taken is not None:
-            return taken, self._render_again(taken, head, boot)
-        sid = self.sessions.ensure(session)
-        pid = f"{self.workers.me}.{secrets.token_urlsafe(12)}"
-        page = Page(pid, secrets.token_urlsafe(16), session, settings, self.register(cls), init, self.sessions, self.metrics)
+        A reload of a tab (``reload``), or a GET of a page its tab released,
+        takes that page over instead: the same live instance, rendered again.
+        """
+        taken = await self._takeover(cls, session, init, reload)
+        page = taken or await self._new(cls, session, init, route)
+        key = page.cipher.key if page.cipher else None
+        token = current_page.set(page)
+        try:
+            script = boot(page.pid, page.token, key, page.log.last)
+            html = adapter.document(page.live(), head, adapter.statics_of(cls), script, adapter.title_of(cls))
+        finally:
+            current_page.reset(token)
+        return page, html
+
+    async def _new(self, cls: type[Tag], session: Session, init: adapter.Init, route: Route) -> Page:
+        sid = await self.sessions.ensure(session)
+        pid = f"{self.me()}.{secrets.token_urlsafe(12)}"
+        page = Page(pid, session, self.settings, route, self.register(cls), init, self.sessions, self.metrics,
+                    self.feed)  # fmt: skip
         track_tasks(asyncio.get_running_loop())
         token = current_page.set(page)
         try:
-            page.hr = self._renderer(cls, page, head, boot(pid, page.token, page.cipher.key if page.cipher else None, 0))
-            html = str(page.hr)
+            page.hr = adapter.renderer(cls, init, session, page.push if route.push else None,
+                                       debug=route.debug, lean=self.settings.lean)  # fmt: skip
         finally:
             current_page.reset(token)
-        page.hr._statics = []  # only needed for this first rendering: saves ~35 KB per page
         self._add(page, sid)
-        self._record(page)
+        await self._record(page)
         self.sessions.save(session)
+        await self.sessions.settle(session)
         self.metrics.event("page.created", page=pid, app=page.app_ref)
-        return page, html
+        return page
 
-    def _record(self, page: Page) -> None:
-        """What a rerun needs, once the live instance is gone."""
-        record = {"sid": page.session.sid, "app": page.app_ref, "init": page.init, "token": page.token,
-                  "route": _route(page.settings), "key": page.cipher.key if page.cipher else None}  # fmt: skip
-        self.store.set("p:" + page.pid, pickle.dumps(record), RECORD_TTL_S)
+    async def _record(self, page: Page) -> None:
+        """What a rerun needs, once the live instance is gone (data only: JSON)."""
+        record = {"sid": page.session.sid, "app": page.app_ref, "init": [list(page.init[0]), page.init[1]],
+                  "token": page.token, "route": page.route.to_dict(),
+                  "key": parano.b64(page.cipher.key) if page.cipher else None}  # fmt: skip
+        await self.store.set("p:" + page.pid, json.dumps(record).encode(), RECORD_TTL_S)
 
-    def _takeover(self, cls: type[Tag], session: Session, init: Init, reload: Reload | None) -> Page | None:
+    async def _takeover(self, cls: type[Tag], session: Session, init: adapter.Init, reload: Reload | None) -> Page | None:
         """The page this GET may take over: the one the reloading tab names (with its token),
         else the last one its tab released — of the same session, app and init arguments."""
         if session.sid is None:
@@ -123,90 +137,97 @@ class Pages:
         chosen = named[0] if named else released[-1] if released else None
         if chosen is not None:
             chosen.renew()
-            self._record(chosen)
+            await self._record(chosen)
             self.metrics.event("page.taken_over", page=chosen.pid, app=ref)
         return chosen
 
-    def _render_again(self, page: Page, head: list[Tag], boot: Boot) -> str:
-        hr = page._live()
-        cls = self._classes[page.app_ref]
-        statics = [*head, *self._statics[cls][1]]
-        script = boot(page.pid, page.token, page.cipher.key if page.cipher else None, page.log.last)
-        token = current_page.set(page)
-        try:
-            return adapter.document(hr, statics, script)
-        finally:
-            current_page.reset(token)
-
-    def rerun(self, old_pid: str, session: Session, token: str | None, head: list[Tag], boot: Boot) -> tuple[Page, bytes | None]:
+    async def rerun(self, old_pid: str, session: Session, token: str | None) -> tuple[Page, dict[str, Any], bytes | None]:
         """Recreate a page whose live instance is gone, from its record and the session.
 
-        Returns the new page and, in parano mode, the old page's key (the
-        browser reads the answer with it).
+        Returns the new page, its body (rendered once), and in parano mode the
+        old page's key (the browser reads the answer with it).
         """
-        blob = self.store.get("p:" + old_pid)
-        record = pickle.loads(blob) if blob else None
+        blob = await self.store.get("p:" + old_pid)
+        record = _record_of(blob)
         if not record or record["sid"] != session.sid:
             raise RequestError(410, "page_gone", f"page {old_pid} is gone and cannot be rerun: reload")
-        if not token or not hmac.compare_digest(record["token"], token):
+        if not token or not hmac.compare_digest(str(record["token"]), token):
             raise RequestError(403, "bad_token", "missing or wrong page token (X-Htag-Token)")
         cls = self._resolve(record["app"])
-        settings = self.settings.for_route(**record["route"])
-        page, _ = self.create(cls, session, record["init"], settings, head, boot)
-        self.store.delete("p:" + old_pid)
+        init = (tuple(record["init"][0]), dict(record["init"][1]))
+        page = await self._new(cls, session, init, Route.from_dict(record["route"]))
+        await self.store.delete("p:" + old_pid)
         self.metrics.event("page.rerun", page=page.pid, old=old_pid, app=page.app_ref)
-        return page, record.get("key")
+        old_key = parano.unb64(record["key"]) if record.get("key") else None
+        return page, page.refresh(), old_key
 
     def drop(self, page: Page, reason: str, stopping: bool = False) -> None:
         page.close(stopping)
         self._pages.pop(page.pid, None)
-        same = self._by_sid.get(page.session.sid or "")
+        sid = page.session.sid or ""
+        same = self._by_sid.get(sid)
         if same and page in same:
             same.remove(page)
             if not same:
-                del self._by_sid[page.session.sid or ""]
+                del self._by_sid[sid]
         self.metrics.event("page.dropped", page=page.pid, reason=reason)
+        if not page.connected and not stopping and not self._hinted:
+            self._hinted = True  # once per worker: a hint, not an alarm (bots fetch pages without scripts)
+            log.info(
+                "page %s was never connected by its browser: if the app is behind a proxy with a path prefix, "
+                "give the server that prefix as root_path (docs/deploy.md)", page.pid
+            )
 
-    def close_all(self) -> None:
+    async def own_session(self, page: Page, sid: str | None, cookie_sid: str | None) -> None:
+        """The request's session must be the page's (or what it was rotated to, at a login/logout)."""
+        if page.session.sid == sid:
+            return
+        if sid is not None and page.session.sid and await self.sessions.rotated_to(page.session.sid) == sid:
+            self.rekey(page.session.sid, sid)
+            page.session.sid = sid  # a login on another worker: this page follows its session
+            await self.sessions.refresh(page.session)
+            return
+        if sid is None and cookie_sid is not None and cookie_sid == page.session.sid:
+            self.drop(page, "its session expired")
+            raise RequestError(410, "page_gone", "this page's session expired: reload")
+        log.info("request for page %s from another session refused", page.pid)
+        raise RequestError(403, "foreign_page", "this page belongs to another session")
+
+    def rekey(self, old: str, new: str) -> None:
+        """A session changed its id (login, logout): its pages follow."""
+        pages = self._by_sid.pop(old, None)
+        if pages:
+            self._by_sid.setdefault(new, []).extend(pages)
+
+    def drop_all(self, reason: str, stopping: bool = False) -> None:
+        for page in list(self._pages.values()):
+            self.drop(page, reason, stopping)
+
+    async def close_all(self) -> None:
         """Server shutdown: end every stream and task (records stay, for reruns), write pending sessions."""
         if self._reaper:
             self._reaper.cancel()
             self._reaper = None
-        for page in list(self._pages.values()):
-            self.drop(page, "server stopping", stopping=True)
-        self.sessions.flush()
+        self.drop_all("server stopping", stopping=True)
+        await self.sessions.flush()
 
     def expire(self, now: float) -> None:
         """Drop pages disconnected longer than ``grace_s`` or idle past ``timeout_inactivity``."""
+        grace = self.settings.grace_s
         for page in list(self._pages.values()):
-            s = page.settings
-            if page.streams == 0 and now - page.seen_at > s.grace_s:
-                self.drop(page, f"disconnected for {s.grace_s:g} s")
-            elif s.timeout_inactivity and now - page.acted_at > s.timeout_inactivity:
-                self.drop(page, f"no interaction for {s.timeout_inactivity:g} s")
-
-    def _renderer(self, cls: type[Tag], page: Page, head: list[Tag], js: str) -> HRenderer:
-        prepared = self._statics.get(cls)
-        if prepared is None:
-            # First page of this class: htag discovers its statics (scanning every
-            # Tag subclass alive, slower as pages grow); later pages reuse them.
-            hr = HRenderer(cls, js, init=page.init, fullerror=page.settings.debug, statics=head, session=page.session)
-            twin = type(cls)(cls.__name__, (cls,), {"imports": [], "__module__": cls.__module__, "__qualname__": cls.__qualname__})
-            self._statics[cls] = (twin, hr._statics[len(head) : -1])
-        else:
-            twin, statics = prepared
-            hr = HRenderer(twin, js, init=page.init, fullerror=page.settings.debug, statics=[*head, *statics], session=page.session)
-        if page.settings.push:
-            hr.sendactions = page.push
-        return hr
+            idle = page.route.timeout_inactivity
+            if page.streams == 0 and now - page.seen_at > grace:
+                self.drop(page, f"disconnected for {grace:g} s")
+            elif idle and now - page.acted_at > idle:
+                self.drop(page, f"no interaction for {idle:g} s")
 
     def _add(self, page: Page, sid: str) -> None:
-        same = self._by_sid.setdefault(sid, [])
-        while len(same) >= self.settings.max_pages_per_session:
-            oldest = same[0]
-            self.drop(oldest, f"session has more than {self.settings.max_pages_per_session} pages")
-            self.store.delete("p:" + oldest.pid)  # newer pages replaced it: no rerun, and no record piling up
-        same.append(page)
+        limit = self.settings.max_pages_per_session
+        while len(self._by_sid.get(sid, ())) >= limit:
+            oldest = self._by_sid[sid][0]
+            self.drop(oldest, f"session has more than {limit} pages")
+            asyncio.get_running_loop().create_task(self.store.delete("p:" + oldest.pid))  # no rerun of it
+        self._by_sid.setdefault(sid, []).append(page)
         self._pages[page.pid] = page
         if self._reaper is None or self._reaper.done():
             self._reaper = asyncio.get_running_loop().create_task(self._reap(), name="htag-sse reaper")
@@ -230,6 +251,11 @@ class Pages:
         return cls
 
 
-def _route(settings: Settings) -> dict[str, Any]:
-    return {"transport": settings.transport, "parano": settings.parano, "debug": settings.debug,
-            "timeout_interaction": settings.timeout_interaction, "timeout_inactivity": settings.timeout_inactivity}  # fmt: skip
+def _record_of(blob: bytes | None) -> dict[str, Any] | None:
+    if not blob:
+        return None
+    try:
+        record = json.loads(blob)
+    except ValueError:
+        return None
+    return record if isinstance(record, dict) and {"sid", "app", "init", "token", "route"} <= set(record) else None

@@ -1,15 +1,22 @@
-"""Requests between workers: a call to the worker that owns a page, and its reply, over the bus."""
+"""Calls between workers: a request to the worker that owns a page, and its reply, over the bus.
+
+Messages are data only (JSON; bytes as base64): nothing received is ever
+unpickled. Each call carries its deadline; a reply that comes too late is
+dropped, and no call waits on a dead worker.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import itertools
+import json
 import logging
-import pickle
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from .errors import RequestError
+from .errors import RequestError, StoreError
 from .workers import Workers
 
 log = logging.getLogger("htag_sse")
@@ -18,13 +25,36 @@ Handler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
 
 #: While waiting for a reply, the owner's lease is checked this often.
 LIVENESS_CHECK_S = 1.0
+GONE = "the worker that held this page is gone: rerun it"
+
+
+def encode(message: dict[str, Any]) -> bytes:
+    return json.dumps(message, separators=(",", ":"), default=_bytes).encode()
+
+
+def decode(raw: bytes) -> dict[str, Any]:
+    message = json.loads(raw, object_hook=_unbytes)
+    if not isinstance(message, dict):
+        raise ValueError("a bus message is a JSON object")
+    return message
+
+
+def _bytes(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return {"$b": base64.b64encode(value).decode()}
+    raise TypeError(f"{type(value).__name__} cannot travel between workers")
+
+
+def _unbytes(obj: dict[str, Any]) -> Any:
+    return base64.b64decode(obj["$b"]) if len(obj) == 1 and "$b" in obj else obj
 
 
 class Relay:
-    """Calls a handler (``interact``, ``poll``, ``alive``) in another worker and waits for its reply.
+    """Calls a handler (``interact``, ``events``, ``alive``...) in another worker and waits for its reply.
 
     A call fails with 410 (page gone) as soon as the owner's lease expires,
-    and with 504 past its timeout: no request waits on a dead worker.
+    and with 504 past its timeout. Handlers raise :class:`RequestError` to
+    refuse; it travels back as such.
     """
 
     def __init__(self, workers: Workers, handlers: dict[str, Handler]) -> None:
@@ -35,44 +65,55 @@ class Relay:
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def call(self, to: str, kind: str, payload: dict[str, Any], timeout_s: float) -> dict[str, Any]:
+        """The owner's answer; a :class:`RequestError` it raised is raised here too."""
         await self.workers.start(self.deliver)  # the reply comes to our inbox
-        contact = self.workers.contact(to)
         bus = self.workers.bus
+        contact = await self.workers.contact(to, wait_s=self.workers.lease_s / 2) if bus is not None else None
         if contact is None or bus is None:
-            raise RequestError(410, "page_gone", "the worker that held this page is gone: rerun it")
+            raise RequestError(410, "page_gone", GONE)
         rid = next(self._ids)
         reply = self._waiting[rid] = asyncio.get_running_loop().create_future()
+        message = {"k": kind, "id": rid, "from": self.workers.me, "until": time.time() + timeout_s, "p": payload}
         try:
-            await bus.send(to, contact, pickle.dumps({"k": kind, "id": rid, "from": self.workers.me, "p": payload}))
+            await bus.send(to, contact, encode(message))
         except ConnectionError:  # its process is gone (the lease has not expired yet)
             self._waiting.pop(rid, None)
-            log.warning("worker %s cannot be reached: its pages rerun elsewhere", to)
-            raise RequestError(410, "page_gone", "the worker that held this page is gone: rerun it") from None
+            log.info("worker %s cannot be reached: its pages rerun elsewhere", to)
+            raise RequestError(410, "page_gone", GONE) from None
         try:
             async with asyncio.timeout(timeout_s):
                 while True:
                     done, _ = await asyncio.wait([reply], timeout=LIVENESS_CHECK_S)
                     if done:
-                        return reply.result()
-                    if self.workers.contact(to) is None:
-                        log.warning("worker %s died while answering a %s call", to, kind)
-                        raise RequestError(410, "page_gone", "the worker that held this page died: rerun it")
+                        break
+                    if not await self.workers.alive(to):
+                        log.info("worker %s died while answering a %s call", to, kind)
+                        raise RequestError(410, "page_gone", GONE)
         except TimeoutError:
             raise RequestError(504, "worker_timeout", f"worker {to} did not answer within {timeout_s:g} s") from None
         finally:
             self._waiting.pop(rid, None)
+        answer: dict[str, Any] = reply.result()
+        if "error" in answer:
+            status, code, text = answer["error"]
+            raise RequestError(int(status), str(code), str(text))
+        return answer
 
     def deliver(self, raw: bytes) -> None:
         """A message from the bus: a reply to one of our calls, or a call to answer."""
         try:
-            message = pickle.loads(raw)
-        except Exception:
-            log.exception("bus: unreadable message dropped")
+            message = decode(raw)
+            kind = message["k"]
+        except (ValueError, KeyError, TypeError):
+            log.warning("bus: an unreadable message dropped")
             return
-        if message["k"] == "reply":
-            waiter = self._waiting.get(message["id"])
+        if kind == "reply":
+            waiter = self._waiting.get(message.get("id", -1))
             if waiter is not None and not waiter.done():
-                waiter.set_result(message["p"])
+                waiter.set_result(message.get("p") or {})
+            return
+        if float(message.get("until", 0)) < time.time():
+            log.info("bus: a %s call arrived after its deadline: dropped", kind)
             return
         task = asyncio.get_running_loop().create_task(self._answer(message))
         self._tasks.add(task)
@@ -82,17 +123,22 @@ class Relay:
         handler = self.handlers.get(message["k"])
         try:
             if handler is None:
-                raise RequestError(400, "bad_call", f"no handler for {message['k']!r}")
-            result = await handler(message["p"])
+                raise RequestError(400, "bad_call", f"no handler for {str(message['k'])[:40]!r}")
+            result = await handler(message.get("p") or {})
         except RequestError as e:
-            result = {"status": e.status, "body": e.body()}
-        except Exception as e:
+            result = {"error": [e.status, e.code, e.message]}
+        except StoreError as e:
+            result = {"error": [503, "store_unavailable", str(e)[:200]]}
+        except Exception:
             log.exception("forwarded %s call failed", message["k"])
-            result = {"status": 500, "body": RequestError(500, "server_error", str(e)[:200]).body()}
-        caller = self.workers.contact(message["from"])
-        if caller is not None and self.workers.bus is not None:
-            reply = {"k": "reply", "id": message["id"], "from": self.workers.me, "p": result}
-            try:
-                await self.workers.bus.send(message["from"], caller, pickle.dumps(reply))
-            except ConnectionError:
-                log.warning("the reply to worker %s was lost: it is gone", message["from"])
+            result = {"error": [500, "server_error", "the worker that holds this page failed"]}
+        sender = str(message.get("from", ""))
+        bus = self.workers.bus
+        contact = await self.workers.contact(sender) if bus is not None else None
+        if contact is None or bus is None:
+            log.info("the reply to worker %s was lost: it is gone", sender)
+            return
+        try:
+            await bus.send(sender, contact, encode({"k": "reply", "id": message.get("id"), "p": result}))
+        except ConnectionError:
+            log.info("the reply to worker %s was lost: it is gone", sender)

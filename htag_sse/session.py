@@ -1,8 +1,12 @@
-"""User sessions: one mapping that is ``request.session``, ``tag.state`` and ``tag.root.state``.
+"""User sessions: the mapping that is Starlette's ``request.session`` and htag's ``tag.session``.
 
-A session is stored as one record of separately pickled values, so saving
-writes only when a value really changed (nested mutations included) and
-merges key by key with what other workers wrote meanwhile.
+htag keeps each tag class's ``tag.state`` inside it, under the class's full
+name (``"main.Counter"``): see docs/protocol.md. A session is stored as a map
+of separately pickled values, so a save writes only the values that changed
+and merges key by key with what other workers wrote meanwhile. A click's
+changes are written before its answer leaves (the writes of one turn of the
+event loop share one store call); a write that fails stays pending and is
+tried again, and the request answers 503 meanwhile.
 """
 
 from __future__ import annotations
@@ -16,11 +20,15 @@ import weakref
 from collections.abc import Callable, Iterator, MutableMapping
 from typing import Any
 
-from .stores import MemoryStore, Store
+from .errors import RequestError, StoreError
+from .head import network_of
+from .limits import PerMinute
+from .stores import MapWrite, MemoryStore, Store, Stored
 
 log = logging.getLogger("htag_sse")
 
-_EMPTY = pickle.dumps({})
+#: How long a failed write waits before it is tried again on its own.
+RETRY_S = 1.0
 
 
 def _key(sid: str) -> str:
@@ -34,31 +42,35 @@ class Session(MutableMapping[str, Any]):
     created for it: visitors who never need one cost no storage.
     """
 
-    __slots__ = ("__weakref__", "_blob", "_data", "_saved", "accessed", "cookie_due", "sid", "touched_at")
+    __slots__ = ("__weakref__", "_data", "_saved", "_touched", "address", "cookie_due", "sid", "touched_at", "version")
 
-    def __init__(self, sid: str | None = None, blob: bytes | None = None) -> None:
+    def __init__(self, sid: str | None = None, stored: Stored | None = None, address: str = "") -> None:
         self.sid = sid
-        self._saved: dict[str, bytes] = pickle.loads(blob) if blob else {}
-        self._data: dict[str, Any] = {k: pickle.loads(v) for k, v in self._saved.items()}
-        self._blob = blob
-        self.accessed = False
+        self.version = 0
+        self._saved: dict[str, bytes] = {}
+        self._data: dict[str, Any] = {}
+        self._touched: set[str] = set()  # keys read or written since the last save (values may be mutated)
+        self.address = address  # the client that brought it: new sessions are counted per address
         self.cookie_due = False
         self.touched_at = time.monotonic()
+        if stored is not None:
+            self.merge(stored)
 
     def __getitem__(self, key: str) -> Any:
-        self.accessed = True
-        return self._data[key]
+        value = self._data[key]
+        self._touched.add(key)
+        return value
 
     def __setitem__(self, key: str, value: Any) -> None:
-        self.accessed = True
         self._data[key] = value
+        self._touched.add(key)
 
     def __delitem__(self, key: str) -> None:
-        self.accessed = True
         del self._data[key]
+        self._touched.add(key)
 
     def __iter__(self) -> Iterator[str]:
-        self.accessed = True
+        self._touched.update(self._data)
         return iter(self._data)
 
     def __len__(self) -> int:
@@ -67,175 +79,236 @@ class Session(MutableMapping[str, Any]):
     def __repr__(self) -> str:
         return f"<Session {self.sid and self.sid[:6]}… {sorted(self._data)}>"
 
-    def changes(self) -> tuple[dict[str, bytes], set[str]]:
-        """Values that differ from the stored ones (pickled), and deleted keys."""
+    def changes(self) -> MapWrite | None:
+        """The values that differ from the stored ones (pickled), and the deleted keys."""
+        if not self._touched or self.sid is None:
+            return None
+        touched, self._touched = self._touched, set()
         changed: dict[str, bytes] = {}
-        for k, v in self._data.items():
+        deleted: list[str] = []
+        for k in touched:
+            if k not in self._data:
+                if k in self._saved:
+                    deleted.append(k)
+                continue
             try:
-                raw = pickle.dumps(v, protocol=pickle.HIGHEST_PROTOCOL)
+                raw = pickle.dumps(self._data[k], protocol=pickle.HIGHEST_PROTOCOL)
             except Exception as e:  # keep it in memory; say why it is not stored
                 log.error("session value %r cannot be stored (%s): kept in this process only", k, e)
                 continue
             if self._saved.get(k) != raw:
                 changed[k] = raw
-        return changed, set(self._saved) - set(self._data)
-
-    def wrote(self, changed: dict[str, bytes], deleted: set[str]) -> None:
-        """Record our own write (sent to the store now, or with the next flush)."""
+        if not changed and not deleted:
+            return None
         self._saved.update(changed)
         for k in deleted:
             self._saved.pop(k, None)
+        return MapWrite(_key(self.sid), changed, deleted)
 
-    def merge(self, blob: bytes | None) -> None:
-        """Adopt values that changed in the store since we last read it."""
-        if blob == self._blob:
+    def unsaved(self, write: MapWrite) -> None:
+        """A write failed: its keys count as changed again."""
+        for k in (*write.changed, *write.deleted):
+            self._saved.pop(k, None)
+            self._touched.add(k)
+
+    def merge(self, stored: Stored) -> None:
+        """Adopt the values that changed in the store since we last read it."""
+        version, fields = stored
+        if version == self.version:
             return
-        stored: dict[str, bytes] = pickle.loads(blob) if blob else {}
-        for k, raw in stored.items():
-            if self._saved.get(k) != raw:
-                self._data[k] = pickle.loads(raw)
-        for k in set(self._saved) - set(stored):
-            self._data.pop(k, None)
-        self._saved, self._blob = stored, blob
+        for k, raw in fields.items():
+            if self._saved.get(k) != raw and k not in self._touched:
+                try:
+                    self._data[k] = pickle.loads(raw)
+                except Exception as e:  # a class renamed since: drop the value, keep the session
+                    log.warning("session value %r can no longer be read (%s): dropped", k, e)
+                    self._data.pop(k, None)
+                    self._touched.add(k)
+                    continue
+                self._saved[k] = raw
+        for k in set(self._saved) - set(fields):
+            if k not in self._touched:
+                self._data.pop(k, None)
+                self._saved.pop(k, None)
+        self.version = version
 
 
 class Sessions:
     """Finds, creates, saves and rotates sessions in a :class:`Store`.
 
     Live sessions are shared in-process (every page of a user holds the same
-    object). With a store other workers share, a session is re-read at each
-    request so their writes are seen — unless ``alone()`` says no other
-    worker is alive.
+    object). With a store other workers share, a request first asks the
+    store for the session's version and re-reads it only if it changed —
+    unless ``alone()`` says no other worker is alive. ``fence()`` is this
+    worker's lease deadline: a worker whose lease passed may not write.
     """
 
-    def __init__(self, store: Store, *, max_age_s: float) -> None:
+    def __init__(
+        self, store: Store, *, max_age_s: float, new_per_minute: int,
+        alone: Callable[[], bool] = lambda: False, fence: Callable[[], float | None] = lambda: None,
+    ) -> None:  # fmt: skip
         self.store = store
         self.max_age_s = max_age_s
         self.shared = not isinstance(store, MemoryStore)
-        self.alone: Callable[[], bool] = lambda: False
+        self.alone = alone
+        self.fence = fence
+        self.new_sessions = PerMinute(new_per_minute)
+        self.failing: StoreError | None = None  # the last write failed: health says so
         self._live: weakref.WeakValueDictionary[str, Session] = weakref.WeakValueDictionary()
-        self._pending: dict[str, tuple[Session, dict[str, bytes], set[str]]] = {}
-        self._flush_soon: asyncio.Handle | None = None
+        self._pending: dict[str, Session] = {}
+        self._flushing: asyncio.Future[None] | None = None
+        self._retry: asyncio.TimerHandle | None = None
 
     def __len__(self) -> int:
         """Sessions alive in this process (held by a page or a request)."""
         return len(self._live)
 
-    def resolve(self, sid: str | None) -> Session:
+    async def resolve(self, sid: str | None, address: str = "") -> Session:
         """The session named by a cookie value, or a fresh unsaved one.
 
         An id the store does not know is never adopted (no session fixation).
         """
-        if not sid or len(sid) > 64:
-            return Session()
+        if not sid:
+            return Session(address=address)
         session = self._live.get(sid)
-        if session is not None and (not self.shared or self.alone()):
+        if session is not None and (not self.shared or self.alone() or sid in self._pending):
             return session
-        if sid in self._pending:
-            self.flush()
-        blob = self.store.get(_key(sid))
-        if blob is None:
-            if session is not None:  # expired or deleted elsewhere
-                self._live.pop(sid, None)
-            return Session()
+        if session is not None:
+            version = await self.store.version(_key(sid))
+            if version == session.version:
+                await self._slide(session)
+                return session
+        stored = None if session is not None and version is None else await self.store.load(_key(sid))
+        if stored is None:
+            self._live.pop(sid, None)  # expired or deleted elsewhere
+            return Session(address=address)
         if session is None:
-            session = self._live[sid] = Session(sid, blob)
+            session = self._live[sid] = Session(sid, stored, address)
         else:
-            session.merge(blob)
-        if time.monotonic() - session.touched_at > self.max_age_s / 14:
-            self.store.set(_key(sid), blob, self.max_age_s)  # sliding expiry, and a fresh cookie
-            session.touched_at, session.cookie_due = time.monotonic(), True
+            session.merge(stored)
+        await self._slide(session)
         return session
 
-    def refresh(self, session: Session) -> None:
+    async def _slide(self, session: Session) -> None:
+        """Restart the expiry now and then (not at every request); the cookie follows."""
+        if session.sid and time.monotonic() - session.touched_at > self.max_age_s / 14:
+            session.touched_at = time.monotonic()
+            if await self.store.touch(_key(session.sid), self.max_age_s):
+                session.cookie_due = True
+
+    async def refresh(self, session: Session) -> None:
         """Adopt what other workers wrote to this session since we last read it."""
-        if self.shared and session.sid and not self.alone():
-            if session.sid in self._pending:
-                self.flush()
-            session.merge(self.store.get(_key(session.sid)))
+        if self.shared and session.sid and not self.alone() and session.sid not in self._pending:
+            stored = await self.store.load(_key(session.sid))
+            if stored is not None:
+                session.merge(stored)
 
-    def ensure(self, session: Session) -> str:
-        """Give a fresh session its id (storing it); return the id."""
+    async def ensure(self, session: Session) -> str:
+        """Give a fresh session its id (storing it); return the id. New ids are counted per client
+        address (``max_new_sessions_per_minute``): past it, 429."""
         if session.sid is None:
-            session.sid = secrets.token_urlsafe(24)
-            self.store.set(_key(session.sid), _EMPTY, self.max_age_s)
-            session.merge(_EMPTY)
-            session.cookie_due = True
-            self._live[session.sid] = session
-            log.debug("session %s… created", session.sid[:6])
+            network = network_of(session.address or "unknown")
+            if not self.new_sessions.allow(network):
+                log.info("new session refused: %s opened %d this minute", network, self.new_sessions.limit)
+                raise RequestError(429, "too_many_sessions", "too many new sessions from your address: try again in a minute")
+            sid = secrets.token_urlsafe(24)
+            await self.store.create(_key(sid), self.max_age_s)
+            session.sid, session.version, session.cookie_due = sid, 1, True
+            self._live[sid] = session
+            log.debug("session %s… created", sid[:6])
         return session.sid
 
-    def save(self, session: Session, *, soon: bool = False) -> bool:
-        """Write the values that changed, merged key by key with what other workers wrote.
-
-        ``soon``: at the end of this turn of the event loop, in one store
-        transaction with every other session saved meanwhile (the path of
-        interactions and pushes: one commit for many clicks under load).
-        Returns True if something changed.
-        """
-        if not session.accessed:
-            return False
-        session.accessed = False
-        changed, deleted = session.changes()
-        if not changed and not deleted:
-            return False
-        sid = self.ensure(session)
-        session.wrote(changed, deleted)
-        known = self._pending.get(sid)
-        if known is None:
-            self._pending[sid] = (session, changed, deleted)
-        else:
-            known[1].update(changed)
-            known[2].difference_update(changed)
-            for k in deleted:
-                known[1].pop(k, None)
-            known[2].update(deleted)
-        if not soon:
-            self.flush()
-        elif self._flush_soon is None:
-            self._flush_soon = asyncio.get_running_loop().call_soon(self.flush)
-        return True
-
-    def flush(self) -> None:
-        """Write every pending change now, in one transaction."""
-        if self._flush_soon is not None:
-            self._flush_soon.cancel()
-            self._flush_soon = None
-        pending, self._pending = self._pending, {}
-        if not pending:
+    def save(self, session: Session) -> None:
+        """Queue the session's changes for the next write (at the end of this turn of the loop)."""
+        if session.sid is None or not session._touched:
             return
-        updates = {_key(sid): _merger(changed, deleted) for sid, (_, changed, deleted) in pending.items()}
-        blobs = self.store.update_many(updates, self.max_age_s)
-        now = time.monotonic()
-        for sid, (session, _, _) in pending.items():
-            session.merge(blobs[_key(sid)])  # adopt what other workers wrote meanwhile
-            session.touched_at = now
+        self._pending[session.sid] = session
+        if self._flushing is None:
+            loop = asyncio.get_running_loop()
+            self._flushing = loop.create_future()
+            loop.call_soon(self._start_flush)
 
-    def rotate(self, session: Session) -> str:
-        """Give the session a new id, keeping its data (do it after a login)."""
+    async def settle(self, session: Session) -> None:
+        """Return once the session's changes are written (raise :class:`StoreError` if they cannot be)."""
+        if session.sid is not None and session.sid in self._pending:
+            if self._flushing is None:  # a failed write waits for its retry: try now
+                self.save(session)
+            assert self._flushing is not None
+            await asyncio.shield(self._flushing)
+        if session.sid is not None and session.sid in self._pending and self.failing is not None:
+            raise self.failing
+
+    async def flush(self) -> None:
+        """Write every pending change now (server stopping)."""
+        if self._pending and self._flushing is None:
+            self._flushing = asyncio.get_running_loop().create_future()
+            self._start_flush()
+        if self._flushing is not None:
+            try:
+                await asyncio.shield(self._flushing)
+            except StoreError:
+                log.error("%d session(s) could not be written before stopping", len(self._pending))
+
+    def _start_flush(self) -> None:
+        asyncio.get_running_loop().create_task(self._flush(), name="htag-sse session writes")
+
+    async def _flush(self) -> None:
+        done, self._flushing = self._flushing, None
+        pending, self._pending = self._pending, {}
+        writes = [(s, w) for s in pending.values() if (w := s.changes()) is not None]
+        error: StoreError | None = None
+        try:
+            if writes:
+                stored = await self.store.save([w for _, w in writes], self.max_age_s, self.fence())
+                now = time.monotonic()
+                for (session, _), current in zip(writes, stored, strict=True):
+                    if current is None:
+                        log.info("session %s… expired while in use: its changes are dropped", (session.sid or "")[:6])
+                        self._live.pop(session.sid or "", None)
+                        continue
+                    session.merge(current)
+                    session.touched_at = now
+            if self.failing is not None:
+                log.warning("the session store writes again")
+            self.failing = None
+        except StoreError as e:
+            error = self.failing = e
+            for session, write in writes:
+                session.unsaved(write)
+                self._pending.setdefault(session.sid or "", session)
+            log.error("session writes failed (%s): %d kept, tried again in %g s", e, len(writes), RETRY_S)
+            self._retry = asyncio.get_running_loop().call_later(RETRY_S, self._retry_soon)
+        if done is not None and not done.done():
+            if error is None:
+                done.set_result(None)
+            else:
+                done.set_exception(error)
+                done.exception()  # retrieved: a click waiting on it may have gone
+
+    def _retry_soon(self) -> None:
+        if self._pending and self._flushing is None:
+            self._flushing = asyncio.get_running_loop().create_future()
+            self._start_flush()
+
+    async def rotate(self, session: Session) -> str:
+        """Give the session a new id, keeping its data (after a login); the old id leads to the new one
+        for a while, so pages held by other workers follow."""
         self.save(session)
-        self.flush()
+        await self.settle(session)
         old = session.sid
-        blob = self.store.get(_key(old)) if old else None
-        session.sid = secrets.token_urlsafe(24)
-        self.store.set(_key(session.sid), blob or _EMPTY, self.max_age_s)
+        sid = secrets.token_urlsafe(24)
+        await self.store.create(_key(sid), self.max_age_s)
+        await self.store.save([MapWrite(_key(sid), dict(session._saved))], self.max_age_s, self.fence())
         if old:
-            self.store.delete(_key(old))
+            await self.store.set("rot:" + old, sid.encode(), self.max_age_s)
+            await self.store.delete_map(_key(old))
             self._live.pop(old, None)
-        self._live[session.sid] = session
-        session.cookie_due = True
-        log.info("session %s… rotated to %s…", (old or "new")[:6], session.sid[:6])
-        return session.sid
+        session.sid, session.cookie_due, session.version = sid, True, 0
+        self._live[sid] = session
+        log.info("session %s… rotated to %s…", (old or "new")[:6], sid[:6])
+        return sid
 
-
-def _merger(changed: dict[str, bytes], deleted: set[str]) -> Callable[[bytes | None], bytes]:
-    """The store update applying our changes on top of what is stored (key by key)."""
-
-    def merge(current: bytes | None) -> bytes:
-        stored: dict[str, bytes] = pickle.loads(current) if current else {}
-        stored.update(changed)
-        for k in deleted:
-            stored.pop(k, None)
-        return pickle.dumps(stored, protocol=pickle.HIGHEST_PROTOCOL)
-
-    return merge
+    async def rotated_to(self, old: str) -> str | None:
+        """The id a rotated session got (another worker rotated it)."""
+        raw = await self.store.get("rot:" + old)
+        return raw.decode() if raw else None

@@ -1,176 +1,427 @@
-"""Where sessions and page records live: a small key/value interface and two stores.
+"""Where sessions, page records and worker leases live: the :class:`Store` interface
+and the two embedded stores.
 
 :class:`DiskStore` (diskcache, the default) is shared by every process of a
 host and survives restarts; :class:`MemoryStore` lives and dies with one
-process. A Redis store implements the same five methods.
+process. :class:`~htag_sse.redis.RedisStore` shares them between hosts.
+Every method is async: a store may be remote, and nothing may block the event
+loop on it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import sqlite3
+import stat
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
-from .errors import ConfigError
+from .errors import ConfigError, Fenced, StoreError
 
 log = logging.getLogger("htag_sse")
 
+T = TypeVar("T")
+
 #: A disk store removes expired entries after this many writes.
 EXPIRE_EVERY = 1000
+#: How long a disk store call waits for another process's write lock, in small async steps.
+LOCK_WAIT_S = 5.0
+#: Page records and other plain values a disk store keeps without an explicit expiry are gone after this.
+FOREVER_S = 30 * 86400.0
 
-Updater = Callable[[bytes | None], bytes | None]
+
+@dataclass(frozen=True, slots=True)
+class MapWrite:
+    """Changes to one session map: fields set (opaque bytes) and fields deleted."""
+
+    key: str
+    changed: Mapping[str, bytes]
+    deleted: Collection[str] = ()
+
+
+#: A session map as stored: its version (incremented by every write) and its fields.
+Stored = tuple[int, dict[str, bytes]]
 
 
 @runtime_checkable
 class Store(Protocol):
-    """Bytes under string keys, with optional expiry in seconds.
+    """Bytes under string keys: plain values, session maps and leases.
 
-    Values are opaque bytes: serialisation is the caller's business.
-    ``update`` is an atomic read-modify-write (``fn`` gets the current value
-    or ``None``; returning ``None`` deletes the key).
+    Every method raises :class:`~htag_sse.errors.StoreError` when the store
+    cannot answer (disk full, locked too long, server unreachable); nothing
+    is half-done then.
     """
 
-    def get(self, key: str) -> bytes | None: ...
+    # plain values (page records)
+    async def get(self, key: str) -> bytes | None: ...
 
-    def set(self, key: str, value: bytes, ttl_s: float | None = None) -> None: ...
+    async def set(self, key: str, value: bytes, ttl_s: float) -> None: ...
 
-    def add(self, key: str, value: bytes, ttl_s: float | None = None) -> bool: ...
+    async def delete(self, key: str) -> None: ...
 
-    def delete(self, key: str) -> None: ...
-
-    def update(self, key: str, fn: Updater, ttl_s: float | None = None) -> bytes | None: ...
-
-    def update_many(self, updates: dict[str, Updater], ttl_s: float | None = None) -> dict[str, bytes | None]:
-        """Several :meth:`update` in one transaction (one commit for many writes)."""
+    # session maps: fields of opaque bytes, a version, an expiry
+    async def load(self, key: str) -> Stored | None:
+        """The map and its version; ``None`` if there is none (never created, expired, deleted)."""
         ...
+
+    async def version(self, key: str) -> int | None:
+        """Only the version (cheap: tells whether a cached copy is current)."""
+        ...
+
+    async def create(self, key: str, ttl_s: float) -> bool:
+        """An empty map, only if ``key`` is free; False if it exists."""
+        ...
+
+    async def save(self, writes: Sequence[MapWrite], ttl_s: float, fence: float | None = None) -> list[Stored | None]:
+        """Apply each write to its map (field by field, atomically per map) and refresh its expiry;
+        return each map as stored now, or ``None`` for a map that no longer exists (the write is
+        dropped: the session expired). With ``fence`` (a lease deadline from :meth:`acquire` or
+        :meth:`renew`), raise :class:`~htag_sse.errors.Fenced` and write nothing once it passed."""
+        ...
+
+    async def touch(self, key: str, ttl_s: float) -> bool:
+        """Restart a map's expiry (sliding sessions); False if it is gone."""
+        ...
+
+    async def delete_map(self, key: str) -> None: ...
+
+    # leases: who holds a name, until when (the store's own clock)
+    async def acquire(self, name: str, holder: str, ttl_s: float) -> float | None:
+        """Take a free lease: its deadline (a fence for :meth:`save`), or ``None`` if it is held."""
+        ...
+
+    async def renew(self, name: str, holder: str, ttl_s: float) -> float | None:
+        """Extend a lease ``holder`` still holds; ``None`` once it expired or was taken (never revived)."""
+        ...
+
+    async def release(self, name: str, holder: str) -> None: ...
+
+    async def holders(self) -> dict[str, str]:
+        """Every live lease: name -> holder."""
+        ...
+
+    async def check(self) -> None:
+        """Write and read something: raise :class:`~htag_sse.errors.StoreError` if the store cannot."""
+        ...
+
+    async def close(self) -> None: ...
 
 
 class MemoryStore:
     """An in-process store: fast, lost on restart, not shared between workers."""
 
     def __init__(self) -> None:
-        self._data: dict[str, tuple[bytes, float | None]] = {}
+        self._values: dict[str, tuple[bytes, float]] = {}
+        self._maps: dict[str, tuple[int, dict[str, bytes], float]] = {}
+        self._leases: dict[str, tuple[str, float]] = {}
         self._writes = 0
 
-    def get(self, key: str) -> bytes | None:
-        item = self._data.get(key)
-        if item is None:
-            return None
-        value, expires = item
-        if expires is not None and expires < time.monotonic():
-            del self._data[key]
-            return None
-        return value
+    def __len__(self) -> int:
+        """Entries held (values and maps, expired ones until they are purged)."""
+        return len(self._values) + len(self._maps)
 
-    def set(self, key: str, value: bytes, ttl_s: float | None = None) -> None:
-        self._data[key] = (value, None if ttl_s is None else time.monotonic() + ttl_s)
-        self._writes += 1
-        if self._writes % 1024 == 0:
-            self._purge()
+    async def get(self, key: str) -> bytes | None:
+        item = self._values.get(key)
+        return item[0] if item and item[1] > time.monotonic() else None
 
-    def add(self, key: str, value: bytes, ttl_s: float | None = None) -> bool:
-        if self.get(key) is not None:
+    async def set(self, key: str, value: bytes, ttl_s: float) -> None:
+        self._values[key] = (value, time.monotonic() + ttl_s)
+        self._wrote()
+
+    async def delete(self, key: str) -> None:
+        self._values.pop(key, None)
+
+    def _map(self, key: str) -> tuple[int, dict[str, bytes], float] | None:
+        item = self._maps.get(key)
+        if item is not None and item[2] <= time.monotonic():
+            del self._maps[key]
+            return None
+        return item
+
+    async def load(self, key: str) -> Stored | None:
+        item = self._map(key)
+        return (item[0], dict(item[1])) if item else None
+
+    async def version(self, key: str) -> int | None:
+        item = self._map(key)
+        return item[0] if item else None
+
+    async def create(self, key: str, ttl_s: float) -> bool:
+        if self._map(key) is not None:
             return False
-        self.set(key, value, ttl_s)
+        self._maps[key] = (1, {}, time.monotonic() + ttl_s)
+        self._wrote()
         return True
 
-    def delete(self, key: str) -> None:
-        self._data.pop(key, None)
+    async def save(self, writes: Sequence[MapWrite], ttl_s: float, fence: float | None = None) -> list[Stored | None]:
+        _check_fence(fence)
+        out: list[Stored | None] = []
+        for w in writes:
+            item = self._map(w.key)
+            if item is None:
+                out.append(None)
+                continue
+            fields = {**item[1], **w.changed}
+            for k in w.deleted:
+                fields.pop(k, None)
+            self._maps[w.key] = (item[0] + 1, fields, time.monotonic() + ttl_s)
+            out.append((item[0] + 1, dict(fields)))
+        self._wrote(len(writes))
+        return out
 
-    def update(self, key: str, fn: Updater, ttl_s: float | None = None) -> bytes | None:
-        new = fn(self.get(key))
-        if new is None:
-            self.delete(key)
-        else:
-            self.set(key, new, ttl_s)
-        return new
+    async def touch(self, key: str, ttl_s: float) -> bool:
+        item = self._map(key)
+        if item is None:
+            return False
+        self._maps[key] = (item[0], item[1], time.monotonic() + ttl_s)
+        return True
 
-    def update_many(self, updates: dict[str, Updater], ttl_s: float | None = None) -> dict[str, bytes | None]:
-        return {key: self.update(key, fn, ttl_s) for key, fn in updates.items()}
+    async def delete_map(self, key: str) -> None:
+        self._maps.pop(key, None)
 
-    def __len__(self) -> int:
-        return len(self._data)
-
-    def _purge(self) -> None:
+    async def acquire(self, name: str, holder: str, ttl_s: float) -> float | None:
         now = time.monotonic()
-        for key in [k for k, (_, exp) in self._data.items() if exp is not None and exp < now]:
-            del self._data[key]
+        item = self._leases.get(name)
+        if item is not None and item[1] > now:
+            return None
+        self._leases[name] = (holder, now + ttl_s)
+        return now + ttl_s
+
+    async def renew(self, name: str, holder: str, ttl_s: float) -> float | None:
+        now = time.monotonic()
+        item = self._leases.get(name)
+        if item is None or item[0] != holder or item[1] <= now:
+            return None
+        self._leases[name] = (holder, now + ttl_s)
+        return now + ttl_s
+
+    async def release(self, name: str, holder: str) -> None:
+        if self._leases.get(name, ("", 0.0))[0] == holder:
+            del self._leases[name]
+
+    async def holders(self) -> dict[str, str]:
+        now = time.monotonic()
+        return {name: holder for name, (holder, end) in self._leases.items() if end > now}
+
+    async def check(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+    def _wrote(self, n: int = 1) -> None:
+        self._writes += n
+        if self._writes >= EXPIRE_EVERY:
+            self._writes = 0
+            now = time.monotonic()
+            self._values = {k: v for k, v in self._values.items() if v[1] > now}
+            self._maps = {k: v for k, v in self._maps.items() if v[2] > now}
+
+
+def _check_fence(fence: float | None) -> None:
+    """Monotonic-clock fences (memory and disk stores: one host, one clock for every process)."""
+    if fence is not None and time.monotonic() >= fence:
+        raise Fenced("this worker's lease has expired: it may not write any more")
+
+
+def private_directory(path: Path) -> Path:
+    """Create ``path`` readable by this user only (0700), or check an existing one: refused if another
+    user owns it or others may write into it (a planted file would be unpickled)."""
+    try:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        info = path.stat()
+    except OSError as e:
+        raise ConfigError(f"session directory {str(path)!r} cannot be created: {e}") from None
+    if os.name == "posix":  # Windows: the user's profile ACLs apply
+        if info.st_uid != os.getuid():  # type: ignore[attr-defined,unused-ignore]
+            raise ConfigError(f"session directory {str(path)!r} belongs to another user (uid {info.st_uid}): refused")
+        if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+            raise ConfigError(
+                f"session directory {str(path)!r} can be written by other users "
+                f"(mode {stat.filemode(info.st_mode)}): refused; chmod 700 it"
+            )
+        if info.st_mode & 0o077:
+            path.chmod(0o700)  # readable by others: sessions and tokens would leak
+    return path
 
 
 class DiskStore:
     """A diskcache directory shared by all workers of a host; survives restarts.
 
-    Nothing is ever evicted for size (diskcache evicts past 1 GB by default):
-    entries leave only when their expiry passes or they are deleted.
+    The directory is private (0700, files 0600). Nothing is ever evicted for
+    size: entries leave when their expiry passes or they are deleted. Calls
+    are local SQLite transactions (microseconds); when another process holds
+    the write lock, the call waits in small async steps (the event loop goes
+    on) up to ``lock_wait_s``, then raises :class:`StoreError`. Leases use the
+    host's monotonic clock, which every process shares: a wall-clock jump
+    changes nothing.
     """
 
-    def __init__(self, directory: str | os.PathLike[str] = ".htag-sse", *, timeout_s: float = 30.0) -> None:
+    def __init__(self, directory: str | os.PathLike[str] = ".htag-sse", *, lock_wait_s: float = LOCK_WAIT_S) -> None:
         import diskcache
 
-        self.directory = Path(directory)
+        self.directory = private_directory(Path(directory))
+        self.lock_wait_s = lock_wait_s
+        old = os.umask(0o077)  # the database files: 0600
         try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            raise ConfigError(f"session directory {str(self.directory)!r} cannot be created: {e}") from None
-        deadline = time.monotonic() + timeout_s
-        while True:  # several workers opening one cache at once may see "database is locked"
-            try:
-                self._cache = diskcache.Cache(  # cull_limit=0: expired entries go in batches (see _wrote)
-                    str(self.directory), timeout=timeout_s, eviction_policy="none", statistics=False, cull_limit=0
-                )
-                break
-            except sqlite3.OperationalError as e:
-                if "locked" not in str(e) or time.monotonic() > deadline:
-                    raise
-                time.sleep(0.01)
+            self._cache = _open(diskcache, self.directory)
+        finally:
+            os.umask(old)
+        self._timeout = diskcache.Timeout
         self._writes = 0
-        log.debug("DiskStore opened at %s", self.directory)
 
-    def get(self, key: str) -> bytes | None:
-        value = self._cache.get(key, retry=True)
+    def __repr__(self) -> str:
+        return f"DiskStore({str(self.directory)!r})"
+
+    async def _do(self, call: Callable[[], T]) -> T:
+        """Run a diskcache call; while another process holds the lock, wait asynchronously."""
+        deadline = time.monotonic() + self.lock_wait_s
+        delay = 0.002
+        while True:
+            try:
+                return call()
+            except self._timeout:
+                if time.monotonic() > deadline:
+                    raise StoreError(f"{self!r} stayed locked by another process for {self.lock_wait_s:g} s") from None
+            except (sqlite3.Error, OSError) as e:
+                raise StoreError(f"{self!r} failed: {e}") from e
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.05)
+
+    async def get(self, key: str) -> bytes | None:
+        value = await self._do(lambda: self._cache.get(key, retry=False))
         return value if isinstance(value, bytes) else None
 
-    def set(self, key: str, value: bytes, ttl_s: float | None = None) -> None:
-        self._cache.set(key, value, expire=ttl_s, retry=True)
-        self._wrote()
+    async def set(self, key: str, value: bytes, ttl_s: float) -> None:
+        await self._do(lambda: self._cache.set(key, value, expire=ttl_s, retry=False))
+        await self._wrote()
 
-    def add(self, key: str, value: bytes, ttl_s: float | None = None) -> bool:
-        self._wrote()
-        return bool(self._cache.add(key, value, expire=ttl_s, retry=True))
+    async def delete(self, key: str) -> None:
+        await self._do(lambda: self._cache.delete(key, retry=False))
 
-    def delete(self, key: str) -> None:
-        self._cache.delete(key, retry=True)
+    async def load(self, key: str) -> Stored | None:
+        return _stored(await self._do(lambda: self._cache.get("m:" + key, retry=False)))
 
-    def update(self, key: str, fn: Updater, ttl_s: float | None = None) -> bytes | None:
-        return self.update_many({key: fn}, ttl_s)[key]
+    async def version(self, key: str) -> int | None:
+        stored = await self.load(key)
+        return stored[0] if stored else None
 
-    def update_many(self, updates: dict[str, Updater], ttl_s: float | None = None) -> dict[str, bytes | None]:
-        done: dict[str, bytes | None] = {}
-        with self._cache.transact(retry=True):
-            for key, fn in updates.items():
-                current = self._cache.get(key)
-                new = done[key] = fn(current if isinstance(current, bytes) else None)
-                if new is None:
-                    self._cache.delete(key)
-                else:
-                    self._cache.set(key, new, expire=ttl_s)
-        self._wrote(len(updates))
+    async def create(self, key: str, ttl_s: float) -> bool:
+        added = await self._do(lambda: self._cache.add("m:" + key, (1, {}), expire=ttl_s, retry=False))
+        await self._wrote()
+        return bool(added)
+
+    async def save(self, writes: Sequence[MapWrite], ttl_s: float, fence: float | None = None) -> list[Stored | None]:
+        def write() -> list[Stored | None]:
+            out: list[Stored | None] = []
+            with self._cache.transact(retry=False):
+                _check_fence(fence)  # inside the transaction: no write once the lease has passed
+                for w in writes:
+                    current = _stored(self._cache.get("m:" + w.key))
+                    if current is None:
+                        out.append(None)
+                        continue
+                    fields = {**current[1], **w.changed}
+                    for k in w.deleted:
+                        fields.pop(k, None)
+                    self._cache.set("m:" + w.key, (current[0] + 1, fields), expire=ttl_s)
+                    out.append((current[0] + 1, fields))
+            return out
+
+        done = await self._do(write)
+        await self._wrote(len(writes))
         return done
 
-    def _wrote(self, n: int = 1) -> None:
+    async def touch(self, key: str, ttl_s: float) -> bool:
+        return bool(await self._do(lambda: self._cache.touch("m:" + key, expire=ttl_s, retry=False)))
+
+    async def delete_map(self, key: str) -> None:
+        await self._do(lambda: self._cache.delete("m:" + key, retry=False))
+
+    async def acquire(self, name: str, holder: str, ttl_s: float) -> float | None:
+        def take() -> float | None:
+            with self._cache.transact(retry=False):
+                now = time.monotonic()
+                leases: dict[str, tuple[str, float]] = self._cache.get("leases") or {}
+                current = leases.get(name)
+                if current is not None and current[1] > now:
+                    return None
+                leases = {n: v for n, v in leases.items() if v[1] > now}  # forget expired ones
+                leases[name] = (holder, now + ttl_s)
+                self._cache.set("leases", leases)
+                return now + ttl_s
+
+        return await self._do(take)
+
+    async def renew(self, name: str, holder: str, ttl_s: float) -> float | None:
+        def extend() -> float | None:
+            with self._cache.transact(retry=False):
+                now = time.monotonic()
+                leases: dict[str, tuple[str, float]] = self._cache.get("leases") or {}
+                current = leases.get(name)
+                if current is None or current[0] != holder or current[1] <= now:
+                    return None
+                leases[name] = (holder, now + ttl_s)
+                self._cache.set("leases", leases)
+                return now + ttl_s
+
+        return await self._do(extend)
+
+    async def release(self, name: str, holder: str) -> None:
+        def drop() -> None:
+            with self._cache.transact(retry=False):
+                leases: dict[str, tuple[str, float]] = self._cache.get("leases") or {}
+                if leases.get(name, ("", 0.0))[0] == holder:
+                    del leases[name]
+                    self._cache.set("leases", leases)
+
+        await self._do(drop)
+
+    async def holders(self) -> dict[str, str]:
+        leases: dict[str, tuple[str, float]] = await self._do(lambda: self._cache.get("leases", retry=False)) or {}
+        now = time.monotonic()
+        return {name: holder for name, (holder, end) in leases.items() if end > now}
+
+    async def check(self) -> None:
+        key = f"health:{os.getpid()}"
+        await self.set(key, b"1", 60)
+        if await self.get(key) != b"1":
+            raise StoreError(f"{self!r} did not give back what was written")
+
+    async def close(self) -> None:
+        self._cache.close()
+
+    async def _wrote(self, n: int = 1) -> None:
         """Every ``EXPIRE_EVERY`` writes, delete the entries whose expiry passed (rather than
         diskcache's look for expired entries at every write)."""
         self._writes += n
         if self._writes >= EXPIRE_EVERY:
             self._writes = 0
-            self._cache.expire(retry=True)
+            await self._do(lambda: self._cache.expire(retry=False))
 
-    def close(self) -> None:
-        self._cache.close()
 
-    def __repr__(self) -> str:
-        return f"DiskStore({str(self.directory)!r})"
+def _open(diskcache: Any, directory: Path) -> Any:
+    """Open the cache; several workers opening it at once may meet "database is locked"."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:  # cull_limit=0: expired entries go in batches (see _wrote); timeout: lock waits are ours
+            return diskcache.Cache(
+                str(directory), timeout=0.01, eviction_policy="none", statistics=False, cull_limit=0
+            )
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) or time.monotonic() > deadline:
+                raise ConfigError(f"session directory {str(directory)!r} cannot be opened: {e}") from None
+            time.sleep(0.01)  # startup only, before serving
+        except sqlite3.DatabaseError as e:
+            raise ConfigError(f"session directory {str(directory)!r} holds a damaged database: {e}") from None
+
+
+def _stored(value: Any) -> Stored | None:
+    if isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], int) and isinstance(value[1], dict):
+        return value[0], value[1]
+    return None

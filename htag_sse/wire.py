@@ -1,4 +1,4 @@
-"""The wire format as pure functions: interaction payloads, answers and SSE frames.
+"""The wire format as pure functions: interaction payloads, answers, SSE frames and poll answers.
 
 Nothing here does I/O; see ``docs/protocol.md`` for the protocol these encode.
 """
@@ -10,12 +10,16 @@ import keyword
 from dataclasses import dataclass, field
 from typing import Any
 
+from sse_starlette.event import ServerSentEvent
+
 from .errors import RequestError
 
 _SCALARS = (str, int, float, bool, type(None))
 MAX_METHOD_CHARS = 200
 #: At most this many interactions in one POST (the client sends what queued while one was in flight).
 MAX_BATCH = 64
+#: Names of DOM event fields are short; a longer one is not from a browser.
+MAX_FIELD_NAME = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,52 +36,43 @@ class Interaction:
     event: dict[str, Any] = field(default_factory=dict)
 
 
-def _bad(message: str) -> RequestError:
-    return RequestError(400, "bad_interaction", message)
-
-
 #: One item of a POST: an interaction to run, or the refusal that takes its place (it still uses its number).
 Item = Interaction | RequestError
 
 
-def parse_interaction(body: bytes) -> Interaction:
-    """Decode and validate a POST body of one interaction; raise a 400 :class:`RequestError` if bad."""
-    try:
-        data = json.loads(body)
-    except (ValueError, RecursionError) as e:
-        raise _bad(f"body is not valid JSON: {str(e)[:80]}") from None
-    return interaction_from(data)
+def _bad(message: str) -> RequestError:
+    return RequestError(400, "bad_interaction", message)
 
 
-def parse_items(body: bytes) -> tuple[list[Item], bool]:
+def parse_items(body: bytes, max_fields: int) -> tuple[list[Item], bool]:
     """A POST body: one interaction, or a JSON array of them (a batch). Returns the items and
     whether it was a batch. A bad item (or an undecodable body) becomes its refusal."""
     try:
         data = json.loads(body)
     except (ValueError, RecursionError) as e:
         return [_bad(f"body is not valid JSON: {str(e)[:80]}")], False
-    return items_from(data)
+    return items_from(data, max_fields)
 
 
-def items_from(data: Any) -> tuple[list[Item], bool]:
+def items_from(data: Any, max_fields: int) -> tuple[list[Item], bool]:
     if not isinstance(data, list):
-        return [_item(data)], False
+        return [_item(data, max_fields)], False
     if not 0 < len(data) <= MAX_BATCH:
         return [_bad(f"a batch holds 1 to {MAX_BATCH} interactions")], False
-    return [_item(d) for d in data], True
+    return [_item(d, max_fields) for d in data], True
 
 
-def _item(data: Any) -> Item:
+def _item(data: Any, max_fields: int) -> Item:
     try:
-        return interaction_from(data)
+        return interaction_from(data, max_fields)
     except RequestError as e:
         return e
 
 
-def interaction_from(data: Any) -> Interaction:
+def interaction_from(data: Any, max_fields: int = 128) -> Interaction:
     """Validate a decoded interaction; raise a 400 :class:`RequestError` if bad."""
     if not isinstance(data, dict):
-        raise _bad("body must be a JSON object {id, method, args, kargs, event}")
+        raise _bad("an interaction is a JSON object {id, method, args, kargs, event}")
     oid = data.get("id")
     if not isinstance(oid, int) or isinstance(oid, bool):
         raise _bad("'id' must be an integer (a tag or generator id)")
@@ -93,6 +88,8 @@ def interaction_from(data: Any) -> Interaction:
         raise _bad("'kargs' must be an object whose keys are Python identifiers")
     if not isinstance(event, dict):
         raise _bad("'event' must be an object")
+    if len(event) > max_fields:  # htag makes a class with a field per key: bounded work per click
+        raise _bad(f"'event' has {len(event)} fields, at most {max_fields} are accepted (max_event_fields)")
     return Interaction(oid, method, tuple(args), kargs, clean_event(event))
 
 
@@ -106,7 +103,7 @@ def clean_event(event: dict[str, Any]) -> dict[str, Any]:
     for k, v in event.items():
         if not isinstance(v, _SCALARS):
             raise _bad(f"event field {k[:40]!r} must be a string, number, boolean or null")
-        if _is_name(k) and not k.startswith("_") and k != "target":
+        if len(k) <= MAX_FIELD_NAME and _is_name(k) and not k.startswith("_") and k != "target":
             out[k] = v
     return out
 
@@ -120,33 +117,35 @@ def dumps(obj: Any) -> str:
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
 
 
+def refusal(e: RequestError) -> dict[str, Any]:
+    """A refused item of a batch, in the batch's answer."""
+    return {"error": e.code, "message": e.message, "status": e.status}
+
+
+# ---------------------------------------------------------------- SSE frames (sse-starlette's encoding)
+
+#: A comment line: keeps proxies from closing an idle stream; clients see a live stream.
+HEARTBEAT = ServerSentEvent(comment="").encode()
+
+
 def sse_event(event_id: int, data: str, event: str | None = None) -> bytes:
-    """One SSE event. ``data`` is a single line (JSON escapes newlines)."""
-    head = f"event: {event}\n" if event else ""
-    return f"{head}id: {event_id}\ndata: {data}\n\n".encode()
-
-
-def sse_comment(text: str = "") -> bytes:
-    return f": {text}\n\n".encode()
+    """One SSE event. ``data`` is one line of JSON."""
+    return ServerSentEvent(data=data, id=str(event_id), event=event).encode()
 
 
 def sse_hello(last_id: int, retry_ms: int, padding_bytes: int) -> bytes:
     """The first bytes of a stream: reconnection delay, a padding comment (so
     proxies with small buffers flush at once) and a ``hello`` event."""
-    pad = f":{' ' * padding_bytes}\n" if padding_bytes else ""
-    return f"retry: {retry_ms}\n{pad}event: hello\nid: {last_id}\ndata: {{}}\n\n".encode()
+    pad = ServerSentEvent(comment=" " * padding_bytes).encode() if padding_bytes else b""
+    return pad + ServerSentEvent(data="{}", id=str(last_id), event="hello", retry=retry_ms).encode()
 
 
-def parse_count(raw: str | None, max_digits: int = 18) -> int | None:
-    """A non-negative integer written in ASCII digits, or None ('²' is a digit to ``str.isdigit``)."""
-    if raw is None or not 0 < len(raw) <= max_digits or not raw.isascii() or not raw.isdigit():
-        return None
-    return int(raw)
+def sse_gone(pid: str) -> bytes:
+    """The page is gone: the client asks for a rerun."""
+    return ServerSentEvent(data=dumps({"page": pid}), id="0", event="gone").encode()
 
 
-def parse_event_id(raw: str | None) -> int | None:
-    """The client's last event id (``Last-Event-ID`` or ``?last=``), or None if absent/garbled."""
-    return parse_count(raw)
+# ---------------------------------------------------------------- long-poll answers
 
 
 def multi_poll_answer(pages: dict[str, list[tuple[int, str]]], gone: list[str]) -> bytes:

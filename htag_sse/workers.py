@@ -1,138 +1,209 @@
-"""This process among the worker processes sharing a store: its id, its lease,
-and who else is alive.
+"""This process among the workers sharing a store: its id, its lease, and who else is alive.
 
-Each worker owns the pages it created (their ids start with its id) and keeps
+Each worker owns the pages it created (their ids start with its id) and holds
 a lease in the store, renewed every ``lease_s / 3``; a worker whose lease has
-expired is dead, and its pages are rerun elsewhere. A worker serving only its
-own pages never touches the bus.
+expired is dead, and its pages rerun elsewhere. A worker that could not renew
+in time — it was paused, or cut off from the store — stops serving its pages
+(they answer 410 and rerun) and starts over under a new id: it never comes
+back as a second owner, and the store refuses its late session writes (the
+lease deadline is their fence). Liveness uses the monotonic clock (or the
+store's own clock), never the wall clock.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
-import pickle
 import secrets
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
 from .bus import Bus, Deliver
+from .errors import StoreError
 from .stores import Store
 
 log = logging.getLogger("htag_sse")
 
-#: How long an unrenewed lease lasts: a killed worker is known dead within this.
-LEASE_S = 3.0
-#: How long another worker's liveness is taken as known.
+#: How long another worker's liveness and contact are taken as known.
 LIVENESS_CACHE_S = 0.5
-#: The store key listing the live workers and their leases' ends.
-REGISTRY = "workers"
+#: Past this many lease times without seeing another worker, this one is alone (it stops re-reading sessions).
+ALONE_AFTER_LEASES = 2
 
 
 class Workers:
-    def __init__(self, store: Store, bus: Bus | None, *, lease_s: float = LEASE_S) -> None:
+    def __init__(self, store: Store, bus: Bus | None, *, lease_s: float,
+                 epoch: Callable[[], Awaitable[str]] | None = None) -> None:  # fmt: skip
         self.store = store
         self.bus = bus
         self.lease_s = lease_s
+        self.epoch = epoch  # changes when the shared store lost its data (Redis restarted empty)
         self._pid = 0
         self._id = ""
-        self._contact: dict[str, Any] = {}
-        self._renewer: asyncio.Task[None] | None = None
-        self._seen: dict[str, tuple[float, dict[str, Any] | None]] = {}
-        self.alone = False  # no other live worker shares the store (known at each renewal)
-        self._registered = False
+        self._holder = ""
+        self._fence: float | None = None  # the lease's deadline in the store's clock
+        self._valid_until = 0.0  # ... and in ours, counted from before the renewal was asked
+        self._keeper: asyncio.Task[None] | None = None
+        self._starting: asyncio.Lock | None = None
+        self._contact: dict[str, Any] | None = None
+        self._deliver: Deliver | None = None
+        self._known: tuple[float, dict[str, str]] = (0.0, {})
+        self._contacts: dict[str, tuple[float, dict[str, Any] | None]] = {}
+        self._others_seen = 0.0
+        self._epoch: str | None = None
+        self._lost: list[Callable[[str], None]] = []
 
     @property
     def me(self) -> str:
         """This process's worker id (a new one after a fork: ``gunicorn --preload``)."""
         if self._pid != os.getpid():
-            self._pid, self._id, self._renewer, self._seen = os.getpid(), secrets.token_hex(3), None, {}
+            self._pid, self._id, self._keeper, self._starting = os.getpid(), secrets.token_hex(3), None, None
+            self._known, self._contacts, self._contact = (0.0, {}), {}, None
         return self._id
+
+    def my_id(self) -> str:
+        return self.me
+
+    def on_lost(self, hook: Callable[[str], None]) -> None:
+        """``hook(reason)`` runs when this worker lost its lease (its pages must go)."""
+        self._lost.append(hook)
+
+    @property
+    def alone(self) -> bool:
+        """No other worker shares the store (then sessions need no re-reading)."""
+        return self._keeper is not None and time.monotonic() - self._others_seen > ALONE_AFTER_LEASES * self.lease_s
+
+    def fence(self) -> float | None:
+        return self._fence
+
+    @property
+    def valid(self) -> bool:
+        """Whether this worker's lease still holds by its own clock (false after a long pause)."""
+        return time.monotonic() < self._valid_until
 
     @staticmethod
     def owner_of(pid: str) -> str:
         return pid.partition(".")[0]
 
     async def start(self, deliver: Deliver) -> None:
-        """Take a lease and start receiving messages (once per process)."""
+        """Take a lease (once per process, before the first page is made)."""
         me = self.me
-        if self._renewer is not None:
+        if self._keeper is not None and self.valid:
             return
-        if self.bus is not None:
-            self._contact = await self.bus.open(me, deliver)
-        self._renew()
-        self._renewer = asyncio.get_running_loop().create_task(self._keep(), name="htag-sse lease")
-        log.info("worker %s (pid %d) started", me, os.getpid())
+        if self._starting is None:
+            self._starting = asyncio.Lock()
+        async with self._starting:
+            if self._keeper is not None and self.valid:
+                return
+            self._deliver = deliver
+            await self._take(me)
+            if self.epoch is not None:
+                self._epoch = await self.epoch()
+            await self._look_around()
+            self._keeper = asyncio.get_running_loop().create_task(self._keep(), name="htag-sse lease")
+            log.info("worker %s (pid %d) started", self.me, os.getpid())
 
-    def stop(self) -> None:
-        if self._renewer is not None:
-            self._renewer.cancel()
-            self._renewer = None
-        if self._registered:
-            self._registered = False
-            self.store.delete("w:" + self.me)
-            self._register(leaving=True)
-        if self.bus is not None:
-            self.bus.close()
+    async def _take(self, me: str) -> None:
+        self._holder = f"{me}:{secrets.token_hex(8)}"
+        asked = time.monotonic()
+        fence = await self.store.acquire("w:" + me, self._holder, self.lease_s)
+        if fence is None:  # an id already in use (a fork): take another
+            self._id = secrets.token_hex(3)
+            return await self._take(self._id)
+        self._fence, self._valid_until = fence, asked + self.lease_s
 
-    def contact(self, wid: str) -> dict[str, Any] | None:
-        """How to reach worker ``wid``, or None if it is dead (its lease expired)."""
-        if wid == self.me:
-            return self._contact
+    async def stop(self) -> None:
+        if self._keeper is not None:
+            self._keeper.cancel()
+            self._keeper = None
+        if self._holder:
+            try:
+                await self.store.release("w:" + self.me, self._holder)
+                await self.store.delete("c:" + self.me)
+            except StoreError as e:
+                log.warning("worker %s could not unregister: %s", self.me, e)
+            self._holder = ""
+        if self.bus is not None:
+            await self.bus.close()
+
+    async def alive(self, wid: str) -> bool:
+        """Whether worker ``wid`` holds its lease (known within ``LIVENESS_CACHE_S``)."""
+        return "w:" + wid in await self._holders()
+
+    async def contact(self, wid: str, wait_s: float = 0.0) -> dict[str, Any] | None:
+        """How to reach a live worker (it publishes that once it knows it is not alone), or None."""
+        deadline = time.monotonic() + wait_s
+        while True:
+            now = time.monotonic()
+            known = self._contacts.get(wid)
+            if known is None or now - known[0] > LIVENESS_CACHE_S or (known[1] is None and wait_s):
+                raw = await self.store.get("c:" + wid)
+                known = self._contacts[wid] = (now, json.loads(raw) if raw else None)
+                if len(self._contacts) > 1024:
+                    self._contacts = {k: v for k, v in self._contacts.items() if now - v[0] <= LIVENESS_CACHE_S}
+            if known[1] is not None or now >= deadline or not await self.alive(wid):
+                return known[1]
+            await asyncio.sleep(0.05)  # a worker that just learnt it has company opens its inbox
+
+    async def _holders(self) -> dict[str, str]:
         now = time.monotonic()
-        known = self._seen.get(wid)
-        if known is None or now - known[0] > LIVENESS_CACHE_S:
-            blob = self.store.get("w:" + wid)
-            known = self._seen[wid] = (now, pickle.loads(blob) if blob else None)
-            if len(self._seen) > 1024:
-                self._seen = {k: v for k, v in self._seen.items() if now - v[0] <= LIVENESS_CACHE_S}
-        return known[1]
+        if now - self._known[0] > LIVENESS_CACHE_S:
+            self._known = (now, await self.store.holders())
+        return self._known[1]
 
-    def _renew(self) -> None:
-        lease = {"pid": os.getpid(), **self._contact}
-        self.store.set("w:" + self.me, pickle.dumps(lease), self.lease_s)
-        self._register()
-        self._registered = True
-
-    def _register(self, leaving: bool = False) -> None:
-        """Keep this worker in the list of live workers; learn whether it is alone."""
-        now, me = time.time(), self.me
-
-        def update(current: bytes | None) -> bytes:
-            live = {w: end for w, end in (pickle.loads(current) if current else {}).items() if end > now and w != me}
-            self.alone = not live and not leaving
-            if not leaving:
-                live[me] = now + self.lease_s
-            return pickle.dumps(live)
-
-        self.store.update(REGISTRY, update)
+    async def _look_around(self) -> None:
+        """Learn who else is alive; with company, open the inbox and publish how to reach it."""
+        self._known = (time.monotonic(), await self.store.holders())
+        if any(name != "w:" + self.me for name in self._known[1]):
+            self._others_seen = time.monotonic()
+        if self._contact is None and self.bus is not None and not self.alone:
+            assert self._deliver is not None
+            self._contact = await self.bus.open(self.me, self._deliver)
+            log.debug("worker %s opened its inbox: %s", self.me, self._contact)
+        if self._contact is not None:
+            await self.store.set("c:" + self.me, json.dumps(self._contact).encode(), 3 * self.lease_s)
 
     async def _keep(self) -> None:
         while True:
             await asyncio.sleep(self.lease_s / 3)
+            asked = time.monotonic()
+            if not self.valid:
+                await self._lose("paused past its lease")
+                continue
             try:
-                self._renew()
-            except Exception:  # a store hiccup: try again next time, the lease lasts 3 renewals
-                log.exception("worker %s could not renew its lease", self.me)
+                fence = await self.store.renew("w:" + self.me, self._holder, self.lease_s)
+                if fence is None:
+                    await self._lose("its lease expired")
+                    continue
+                self._fence, self._valid_until = fence, asked + self.lease_s
+                if self.epoch is not None and await self.epoch() != self._epoch:
+                    await self._lose("the shared store lost its data")
+                    continue
+                await self._look_around()
+            except StoreError as e:  # a hiccup: the lease lasts three renewals
+                log.warning("worker %s could not renew its lease: %s", self.me, e)
 
+    async def ensure_valid(self) -> None:
+        """Before serving one of its pages: a worker whose lease passed (it was paused) gives them up first."""
+        if self._keeper is not None and self._fence is not None and not self.valid:
+            await self._lose("paused past its lease")
 
-class WorkerHeader:
-    """Debug mode: every response says which worker process answered (``X-Htag-Worker: <os pid>``)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_pid(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), (b"x-htag-worker", str(os.getpid()).encode())]
-            await send(message)
-
-        await self.app(scope, receive, send_with_pid)
+    async def _lose(self, reason: str) -> None:
+        """This worker may no longer serve its pages: they go (and rerun), and it starts over."""
+        old = self.me
+        log.warning("worker %s stops serving its pages: %s", old, reason)
+        self._fence = None
+        for hook in self._lost:
+            hook(reason)
+        self._id = secrets.token_hex(3)
+        self._contact = None
+        try:
+            await self._take(self._id)
+            if self.epoch is not None:
+                self._epoch = await self.epoch()
+            await self._look_around()
+            log.info("worker %s continues as %s", old, self._id)
+        except StoreError as e:
+            log.warning("worker %s cannot take a new lease yet: %s", self._id, e)

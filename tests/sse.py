@@ -39,7 +39,7 @@ class Stream:
 
     def feed(self, chunk: bytes) -> None:
         self.raw += chunk
-        self._buffer += chunk.decode()
+        self._buffer += chunk.decode().replace("\r\n", "\n")  # sse-starlette ends lines with CRLF
         while "\n\n" in self._buffer:
             block, self._buffer = self._buffer.split("\n\n", 1)
             ev, fields = Event(), False

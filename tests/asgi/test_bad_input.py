@@ -10,7 +10,7 @@ from ..pageclient import Tab, text_of
 
 @pytest.fixture
 async def tab(asgi_client):
-    app = build("counter", session_store=MemoryStore(), max_body_bytes=2048)
+    app = build("counter", session_store=MemoryStore(), max_body_bytes=2048, max_interaction_bytes=4096)
     tab = await Tab.open(asgi_client(app))
     assert text_of(await tab.click("inc")) == "1"
     tab.app = app

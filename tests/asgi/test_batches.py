@@ -42,7 +42,7 @@ async def test_a_double_click_on_a_button_that_removes_itself_does_not_break_the
 
 
 async def test_every_kind_of_refusal_uses_up_its_number(asgi_client):
-    app, tab = await tally(asgi_client, max_body_bytes=4096)
+    app, tab = await tally(asgi_client, max_body_bytes=1024, max_interaction_bytes=4096)
     refusals = [
         (await tab.post(None, raw=b"{not json"), 400),
         (await tab.post({**tab.calls["inc"], "method": "__init__"}), 403),

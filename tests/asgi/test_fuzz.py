@@ -80,8 +80,7 @@ def world():
 
 
 async def shutdown(app: HtagSSE) -> None:
-    app.pages.close_all()
-    app.workers.stop()
+    await app.stop()
     tasks = asyncio.all_tasks() - {asyncio.current_task()}
     for task in tasks:
         task.cancel()

@@ -42,16 +42,17 @@ async def test_a_protected_app_sends_strangers_to_the_login_and_remembers_where_
     client = asgi_client(app)
     r = await client.get("/?tab=2")
     assert r.status_code == 303 and r.headers["location"] == "http://testserver/login"
-    assert app.sessions.resolve(client.cookies["htag_sid"])["_htag_sse_login_next"] == "/?tab=2"
+    assert (await app.sessions.resolve(client.cookies["htag_sid"]))["_htag_sse_login_next"] == "/?tab=2"
 
 
 async def test_a_logged_in_user_gets_the_app_which_sees_the_claims(asgi_client):
     app, login = make()
     client = asgi_client(app)
     await client.get("/")  # a session
-    session = app.sessions.resolve(client.cookies["htag_sid"])
+    session = await app.sessions.resolve(client.cookies["htag_sid"])
     session["user"] = {"sub": "42", "name": "Ann"}
     app.sessions.save(session)
+    await app.sessions.settle(session)
     tab = await Tab.open(client)
     assert "{&#x27;sub&#x27;: &#x27;42&#x27;" in tab.html or "'sub': '42'" in tab.html
 
@@ -61,11 +62,14 @@ async def test_logout_forgets_the_user_and_changes_the_session_id(asgi_client):
     client = asgi_client(app)
     await client.get("/")
     sid = client.cookies["htag_sid"]
-    session = app.sessions.resolve(sid)
+    session = await app.sessions.resolve(sid)
     session["user"] = {"sub": "42"}
+    session["cart"] = ["book"]
     app.sessions.save(session)
+    await app.sessions.settle(session)
     r = await client.get("/logout")
     assert r.status_code == 303 and client.cookies["htag_sid"] != sid
+    assert dict(await app.sessions.resolve(client.cookies["htag_sid"])) == {}  # nothing of the user is kept
     assert (await client.get("/")).status_code == 303  # no user anymore
 
 

@@ -2,15 +2,15 @@
 
 import logging
 
-from htag_sse import MemoryStore
+from htag_sse import MemoryStore, StoreError
 
 from ..apps import build
 from ..pageclient import Tab
 
 
 class BrokenStore(MemoryStore):
-    def get(self, key):
-        raise OSError("disk gone")
+    async def check(self):
+        raise StoreError("disk gone")
 
 
 async def test_health_says_ok_with_facts_and_503_when_the_store_fails(asgi_client):

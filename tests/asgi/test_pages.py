@@ -31,7 +31,7 @@ async def test_the_app_is_initialised_once_per_page_no_second_rendering(asgi_cli
     tab = await Tab.open(client)
     for _ in range(3):
         await tab.click("inc")
-    session_dump = app.sessions.resolve(client.cookies["htag_sid"])
+    session_dump = await app.sessions.resolve(client.cookies["htag_sid"])
     assert session_dump["tests.apps.Counter"]["inits"] == 1
 
 

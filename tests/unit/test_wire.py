@@ -6,16 +6,27 @@ import pytest
 
 from htag_sse.errors import RequestError
 from htag_sse.wire import (
+    MAX_BATCH,
     Interaction,
-    multi_poll_answer,
     clean_event,
     dumps,
-    parse_event_id,
-    parse_interaction,
+    interaction_from,
+    multi_poll_answer,
+    parse_items,
     poll_answer,
     sse_event,
+    sse_gone,
     sse_hello,
 )
+
+
+def parse_interaction(raw, max_fields=128):
+    """One interaction, or the refusal it became."""
+    items, batch = parse_items(raw, max_fields)
+    assert not batch and len(items) == 1
+    if isinstance(items[0], RequestError):
+        raise items[0]
+    return items[0]
 
 
 def body(**fields):
@@ -36,7 +47,7 @@ def test_a_generator_pull_has_no_method_nor_args():
     "raw, words",
     [
         (b"{not json", "not valid JSON"),
-        (b"[1, 2]", "JSON object"),
+        (b"7", "JSON object"),
         (b"\xff\xfe", "not valid JSON"),
         (b"[" * 100_000 + b"]" * 100_000, "not valid JSON"),
         (body(id="12"), "'id' must be an integer"),
@@ -61,20 +72,35 @@ def test_event_fields_htag_cannot_use_are_dropped():
     assert clean_event({"target": 1, "_x": 2, "class": 3, "1a": 4, "ok": 5}) == {"ok": 5}
 
 
-def test_sse_frames():
-    assert sse_event(3, '{"a":1}') == b'id: 3\ndata: {"a":1}\n\n'
-    assert sse_event(0, "{}", event="gone") == b"event: gone\nid: 0\ndata: {}\n\n"
+def test_a_batch_is_a_list_of_interactions_and_each_bad_one_becomes_its_refusal():
+    good = json.loads(body())
+    items, batch = parse_items(json.dumps([good, {"id": "x"}, good]).encode(), 128)
+    assert batch and items[0] == items[2] == interaction_from(good)
+    assert isinstance(items[1], RequestError) and items[1].status == 400
+    for bad in ([], [good] * (MAX_BATCH + 1)):
+        items, batch = parse_items(json.dumps(bad).encode(), 128)
+        assert not batch and isinstance(items[0], RequestError)  # one refusal: it uses up one number
+
+
+def test_an_event_with_too_many_fields_is_refused_before_htag_builds_a_class_of_them():
+    event = {f"f{i}": i for i in range(200)}
+    with pytest.raises(RequestError) as e:
+        parse_interaction(body(event=event), max_fields=128)
+    assert "200 fields" in e.value.message and "max_event_fields" in e.value.message
+    assert len(parse_interaction(body(event=dict(list(event.items())[:128]))).event) == 128
+
+
+def test_sse_frames_are_sse_starlettes():
+    assert sse_event(3, '{"a":1}') == b'id: 3\r\ndata: {"a":1}\r\n\r\n'
+    assert sse_event(4, "{}", event="p.1") == b"id: 4\r\nevent: p.1\r\ndata: {}\r\n\r\n"
+    assert sse_gone("p.1") == b'id: 0\r\nevent: gone\r\ndata: {"page":"p.1"}\r\n\r\n'
     hello = sse_hello(5, 2000, 16)
-    assert hello.startswith(b"retry: 2000\n:" + b" " * 16 + b"\n") and hello.endswith(b"event: hello\nid: 5\ndata: {}\n\n")
+    assert hello.startswith(b": " + b" " * 16 + b"\r\n\r\n")
+    assert hello.endswith(b"id: 5\r\nevent: hello\r\ndata: {}\r\nretry: 2000\r\n\r\n")
 
 
 def test_json_answers_are_compact_and_keep_unicode():
     assert dumps({1: "é</script>"}) == '{"1":"é</script>"}'
-
-
-@pytest.mark.parametrize("raw, expected", [("12", 12), ("0", 0), (None, None), ("", None), ("-1", None), ("1e3", None), ("9" * 30, None), ("²", None), ("٣", None)])
-def test_event_ids_from_the_client(raw, expected):
-    assert parse_event_id(raw) == expected
 
 
 def test_poll_answers_embed_events_without_reencoding():

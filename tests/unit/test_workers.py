@@ -1,25 +1,44 @@
-"""Workers know who else is alive (leases), and whether they are alone."""
+"""Workers know who else is alive (leases), whether they are alone, and stop serving once their
+lease has passed."""
+
+import asyncio
 
 from htag_sse import MemoryStore
 from htag_sse.workers import Workers
 
 
-def test_a_worker_knows_when_it_is_alone():
+async def deliver(message):
+    return None
+
+
+async def test_a_worker_knows_when_it_is_alone_and_how_to_reach_the_others():
     store = MemoryStore()
-    first, second = Workers(store, None), Workers(store, None)
-    first._renew()
+    first, second = Workers(store, None, lease_s=5), Workers(store, None, lease_s=5)
+    await first.start(lambda m: None)
     assert first.alone
-    second._renew()
-    assert not second.alone
-    first._renew()
+    await second.start(lambda m: None)
+    assert not second.alone and await second.alive(first.me)
+    await first._look_around()
     assert not first.alone  # learnt at its next renewal
-    assert second.contact(first.me) == {"pid": first._pid} and first.contact(second.me) is not None
-    second.stop()
-    first._renew()
-    assert first.alone
-    assert first.contact("nobody") is None
+    await second.stop()
+    first._known = (0.0, {})
+    assert not await first.alive(second.me)
+    await first.stop()
 
 
-def test_page_ids_name_their_owner():
-    w = Workers(MemoryStore(), None)
+async def test_page_ids_name_their_owner():
+    w = Workers(MemoryStore(), None, lease_s=5)
     assert Workers.owner_of(f"{w.me}.abcdef") == w.me
+
+
+async def test_a_worker_paused_past_its_lease_gives_up_its_pages_and_takes_a_new_id():
+    store = MemoryStore()
+    w = Workers(store, None, lease_s=0.2)
+    lost = []
+    w.on_lost(lost.append)
+    await w.start(lambda m: None)
+    old, fence = w.me, w.fence()
+    w._valid_until = 0.0  # as after a long pause (SIGSTOP): its own clock says the lease has passed
+    await w.ensure_valid()
+    assert lost == ["paused past its lease"] and w.me != old and w.valid and w.fence() != fence
+    await asyncio.wait_for(w.stop(), 2)
