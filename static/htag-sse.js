@@ -1,179 +1,464 @@
 /* htag-sse browser client: interactions over HTTP POST, pushes over Server-Sent
- * Events or long-poll. Plain JS, no build step. See docs/protocol.md and
- * docs/transport.md.
+ * Events or long-poll. Plain JS, no build step. See docs/client.md,
+ * docs/protocol.md and docs/transport.md.
  *
- * htag's own page script defines start(), action(), _error() and jevent();
- * this file defines interact() (which htag's event handlers call) and boots
- * with htagSSE({...}) from that same script. morph.js must be loaded first.
+ * htag's own page script defines start() and jevent(); its event handlers call
+ * interact(), defined here. That script ends with htagSSE({...}), which boots
+ * this client with every setting it needs. morph.js must be loaded first.
+ *
+ * The first part has no window/document: it is exported for the node tests
+ * (tests/js/) when this file is loaded as a CommonJS module.
  */
 (function () {
   "use strict";
 
-  let cfg = null;        // {page, token, base, transport, last, grace_s, heartbeat_s, probe_s}
-  let seq = 0;           // number of the interaction in flight (a retry reuses it)
-  let last = 0;          // id of the last pushed event applied to this tab's page
-  let rerunning = null;  // promise of a rerun in progress
-  let renamed = new Map();  // old tag id -> new id, from the last rerun
-  let hub = null;        // how this tab receives its pushes (see Hub below)
-  const queue = [];      // interactions wait here: one in flight at a time, in order
-  let busy = false;
+  // ================================================================ pure parts
 
-  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-  const backoff = (n) => Math.min(10000, 250 * 2 ** Math.min(n, 6)) * (0.75 + Math.random() / 2);
-  const pageUrl = (what) => cfg.base + "/" + cfg.page + "/" + what;
+  /** At most this many interactions in one POST (the server refuses more). */
+  const MAX_BATCH = 64;
+  /** Answers meaning "the server cannot be reached right now": retried with backoff. */
+  const RETRIED = [502, 503, 504];
+  /** Refusals of what a POST carried: the server used up one number for it
+   * (a batch's own refusals come inside its answer). Every other refusal
+   * (token, origin, order, page gone) changed nothing on the server. */
+  const USED_UP = ["bad_interaction", "unknown_event", "forbidden_method", "unknown_id", "too_large"];
+  /** Associated data of sealed messages (parano mode): which way they travel. */
+  const PURPOSE = { up: "htag-sse up", down: "htag-sse down", event: "htag-sse event", rerun: "htag-sse rerun" };
+
+  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  /** Milliseconds to wait before retry number `attempt`: 0.25 s doubling up to 10 s, jittered ±25%. */
+  function backoff(attempt, random = Math.random) {
+    return Math.min(10000, 250 * 2 ** Math.min(attempt, 6)) * (0.75 + random() / 2);
+  }
 
   // ------------------------------------------------------------ parano mode
   // Bodies, answers and events sealed with AES-GCM under the page's key
   // (WebCrypto: browsers offer it on https and on localhost only).
-  let key = null;  // the page's CryptoKey in parano mode
-  const text = new TextEncoder();
-  const unb64 = (s) => Uint8Array.from(atob(s.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0));
-  const b64 = (bytes) => btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+
+  /** base64url without padding (the server's parano.b64). */
+  function b64(bytes) {
+    let binary = "";
+    for (let i = 0; i < bytes.length; i += 0x8000) {  // in slices: spreading a big array overflows the stack
+      binary += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
+    }
+    return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+
+  function unb64(text) {
+    const binary = atob(text.trim().replace(/-/g, "+").replace(/_/g, "/"));
+    const bytes = new Uint8Array(binary.length);
+    for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+    return bytes;
+  }
+
   const importKey = (raw) => crypto.subtle.importKey("raw", unb64(raw), "AES-GCM", false, ["encrypt", "decrypt"]);
-  async function seal(purpose, message) {
+
+  /** base64url(nonce[12] + ciphertext + tag[16]) of the JSON `message`. */
+  async function seal(key, purpose, message) {
     const iv = crypto.getRandomValues(new Uint8Array(12));
-    const sealed = await crypto.subtle.encrypt({ name: "AES-GCM", iv, additionalData: text.encode(purpose) },
-      key, text.encode(JSON.stringify(message)));
+    const sealed = await crypto.subtle.encrypt({ name: "AES-GCM", iv, additionalData: new TextEncoder().encode(purpose) },
+      key, new TextEncoder().encode(JSON.stringify(message)));
     const out = new Uint8Array(12 + sealed.byteLength);
     out.set(iv);
     out.set(new Uint8Array(sealed), 12);
     return b64(out);
   }
-  async function open(purpose, sealed, withKey) {
+
+  /** The message inside `sealed`; rejects what was not sealed with `key` for `purpose`. */
+  async function openSealed(key, purpose, sealed) {
     const raw = unb64(sealed);
-    const plain = await crypto.subtle.decrypt({ name: "AES-GCM", iv: raw.slice(0, 12), additionalData: text.encode(purpose) },
-      withKey || key, raw.slice(12));
+    const plain = await crypto.subtle.decrypt({ name: "AES-GCM", iv: raw.slice(0, 12), additionalData: new TextEncoder().encode(purpose) },
+      key, raw.slice(12));
     return JSON.parse(new TextDecoder().decode(plain));
   }
 
-  function setOffline(on) {
-    document.documentElement.classList.toggle("htag-offline", on);
-  }
+  // ------------------------------------------------------------ SSE parsing
+  /** A Server-Sent Events parser: feed it chunks (bytes or text, cut anywhere);
+   * it calls onEvent(name, id, data) for each complete event. Lines end with
+   * LF, CRLF or CR; ":" lines are comments (heartbeats); an event's id is its
+   * own `id:` field (null without one). */
+  function sseParser(onEvent) {
+    const decoder = new TextDecoder();
+    let buffer = "", started = false, afterCR = false;
+    let name = "", id = null, data = null;
 
-  function showError(text) {
-    const box = document.createElement("div");
-    box.className = "htag-sse-error";
-    box.title = "click to dismiss";
-    box.textContent = text === null ? "communication error" : String(text);
-    box.onclick = () => box.remove();
-    document.documentElement.appendChild(box);
-  }
-
-  // Apply htag actions (update/stream/post/next/err), plus "body": a whole new
-  // <body>, morphed in place so scroll, focus and typed text survive.
-  function apply(actions) {
-    if (actions.body !== undefined) {
-      window.htagMorph.morphBody(actions.body);
-      delete actions.body;
+    function line(text) {
+      if (text === "") {
+        if (data !== null) onEvent(name || "message", id, data);
+        name = "";
+        id = data = null;
+        return;
+      }
+      if (text[0] === ":") return;
+      const colon = text.indexOf(":");
+      const field = colon < 0 ? text : text.slice(0, colon);
+      let value = colon < 0 ? "" : text.slice(colon + 1);
+      if (value[0] === " ") value = value.slice(1);
+      if (field === "data") data = data === null ? value : data + "\n" + value;
+      else if (field === "event") name = value;
+      else if (field === "id" && !value.includes("\0")) id = value;
     }
-    try {
-      action(actions);
-    } catch (e) {
-      // htag's action() reports an "err" through _error(), then throws: already shown
-    }
+
+    return function push(chunk) {
+      let text = typeof chunk === "string" ? chunk : decoder.decode(chunk, { stream: true });
+      if (!text) return;
+      if (!started) {
+        started = true;
+        if (text[0] === "\uFEFF") text = text.slice(1);
+      }
+      if (afterCR && text[0] === "\n") text = text.slice(1);  // the LF of a CRLF cut after its CR
+      const from = buffer.length;
+      buffer += text;
+      const ends = /\r\n|\r|\n/g;
+      ends.lastIndex = from;  // the buffer before `from` holds no line end
+      let start = 0;
+      afterCR = false;
+      for (let m; (m = ends.exec(buffer)); ) {
+        line(buffer.slice(start, m.index));
+        start = ends.lastIndex;
+        afterCR = m[0] === "\r" && start === buffer.length;
+      }
+      buffer = buffer.slice(start);
+    };
   }
 
-  // ------------------------------------------------------------ interactions
-  window.interact = function (o) {
-    return new Promise((resolve) => {
-      queue.push([o, cfg.page, resolve]);
-      pump();
-    });
-  };
-
-  async function pump() {
-    if (busy) return;
-    busy = true;
-    while (queue.length) {
-      const [o, page, resolve] = queue.shift();
-      try {
-        await send(o, page);
-      } catch (e) {
-        console.error("htag-sse:", e);
-      }
-      resolve();
+  // ------------------------------------------------------------ batches
+  /** Interactions wait here while a POST is in flight; the next POST carries
+   * all that queued meanwhile (up to MAX_BATCH), in order. `send(items)`
+   * delivers one batch; `onBusy(true/false)` says whether one is in flight. */
+  class Outbox {
+    constructor(send, onBusy) {
+      this.send = send;
+      this.onBusy = onBusy;
+      this.queue = [];
+      this.sending = false;
     }
-    busy = false;
-  }
 
-  async function send(o, page) {
-    let n = null;
-    for (let attempt = 0; ; attempt++) {
-      if (rerunning) await rerunning;
-      if (page !== cfg.page) {  // the page was rerun since: replay on its new self, or give up
-        o = replayable(o);
-        if (!o) return;
-        page = cfg.page;
-        n = null;
+    /** Queue `item`; resolves once its batch was answered (or given up). */
+    add(item) {
+      return new Promise((resolve) => {
+        this.queue.push({ item, resolve });
+        if (!this.sending) this.pump();
+      });
+    }
+
+    async pump() {
+      this.sending = true;
+      this.onBusy(true);
+      await Promise.resolve();  // interactions queued by the same script run leave in one POST
+      while (this.queue.length) {
+        const batch = this.queue.splice(0, MAX_BATCH);
+        try {
+          await this.send(batch.map((b) => b.item));
+        } catch (e) {
+          console.error("htag-sse: interactions lost:", e);
+        }
+        batch.forEach((b) => b.resolve());
       }
-      if (n === null) n = ++seq;  // a retry keeps its number: the server runs it once
-      const body = key ? await seal("htag-sse up", { n, o }) : JSON.stringify(o);
-      let r;
-      try {
-        r = await fetch(pageUrl("interact"), {
-          method: "POST", body, credentials: "same-origin", cache: "no-store",
-          headers: { "X-Htag-Token": cfg.token, "Content-Type": key ? "text/plain" : "application/json",
-                     "X-Htag-Seq": String(n) },
-        });
-      } catch (e) {  // network down: retry
-        setOffline(true);
-        await sleep(backoff(attempt));
-        continue;
-      }
-      if (r.status === 410) {  // the page is gone: rerun it (the loop then replays the click)
-        await rerun(page);
-        attempt = -1;
-        continue;
-      }
-      if (r.status === 502 || r.status === 503 || r.status === 504) {
-        setOffline(true);
-        await sleep(backoff(attempt));
-        continue;
-      }
-      const answer = await r.text();
-      if (r.ok) {
-        if (!hub || !hub.feed || hub.feed.online) setOffline(false);
-        if (!key) return apply(JSON.parse(answer));
-        const opened = await open("htag-sse down", answer);
-        if (opened.n !== n) throw new Error("an answer to another interaction");
-        return apply(opened.a);
-      }
-      let message = answer;
-      try { message = JSON.parse(answer).message || answer; } catch (e) { /* not JSON */ }
-      if (r.status === 404) return console.warn("htag-sse:", message);  // an element removed meanwhile
-      return showError("HTTP " + r.status + ": " + message);
+      this.sending = false;
+      this.onBusy(false);
     }
   }
 
-  // An interaction meant for the old page, rewritten for the rerun one: the
-  // element it targeted was morphed in place, so it now has the new tag's id.
-  // Only when that element still carries the same handler.
-  function replayable(o) {
-    const old = String(o.id), fresh = renamed.get(old);
-    if (!fresh) return null;
-    const again = JSON.parse(JSON.stringify(o).split(old).join(fresh));
+  /** A POST body: one interaction as itself, several as an array. */
+  const payloadOf = (interactions) => (interactions.length === 1 ? interactions[0] : interactions);
+
+  /** The answer to a POST of `count` interactions, as one outcome per interaction. */
+  function outcomesOf(answer, count) {
+    if (count === 1) return [answer];
+    if (!Array.isArray(answer) || answer.length !== count) {
+      throw new Error("the answer does not match the " + count + " interactions sent");
+    }
+    return answer;
+  }
+
+  /** A batch entry refusing its interaction: {"error": code, "message": text, "status": 4xx}. */
+  const isRefusal = (outcome) => outcome !== null && typeof outcome === "object"
+    && typeof outcome.error === "string" && typeof outcome.status === "number";
+
+  // ------------------------------------------------------------ reruns
+  /** After a rerun's morph: old tag id -> new id of every tagged element that
+   * survived, chained with the `previous` rerun's map. `before`: [id, element]
+   * pairs taken before the morph (elements keep their object, not their id). */
+  function renamedAfter(before, previous) {
+    const next = new Map();
+    for (const [old, el] of before) if (el.isConnected && /^\d+$/.test(el.id)) next.set(old, el.id);
+    for (const [old, mid] of previous) if (!next.has(old) && next.has(mid)) next.set(old, next.get(mid));
+    return next;
+  }
+
+  /** Interaction `o`, queued for a page rerun since, rewritten for the new one;
+   * null when its tags did not survive. Only ids change: `o.id` and, for an
+   * event handler, the tag id in its name (`args[0]`, "<event>-<tag id>") —
+   * never the user's values. `hasHandler(tag id, event, name)` tells whether
+   * that element still carries this handler. */
+  function replayFor(o, renamed, hasHandler) {
+    const id = renamed.get(String(o.id));
+    if (id === undefined) return null;
+    const again = Object.assign({}, o, { id: typeof o.id === "number" ? Number(id) : id });
     if (o.method === "__on__" || o.method === "__on_event__") {
-      const handler = String(again.args[0]);
-      const el = document.getElementById(fresh);
-      const attr = el && el.getAttribute(handler.split("-")[0]);
-      if (!attr || !attr.includes(handler)) return null;
+      if (!Array.isArray(o.args)) return null;
+      const name = String(o.args[0]);
+      const dash = name.lastIndexOf("-");
+      const owner = dash > 0 ? renamed.get(name.slice(dash + 1)) : undefined;
+      if (owner === undefined) return null;
+      const event = name.slice(0, dash);
+      again.args = [event + "-" + owner].concat(o.args.slice(1));
+      if (!hasHandler(owner, event, again.args[0])) return null;
     }
     return again;
   }
 
+  const pure = { MAX_BATCH, backoff, b64, unb64, importKey, seal, openSealed, sseParser, Outbox, payloadOf,
+    outcomesOf, isRefusal, renamedAfter, replayFor };
+  if (typeof module === "object" && module && module.exports) module.exports = pure;
+  if (typeof window === "undefined" || typeof document === "undefined") return;
+
+  // ================================================================ the browser
+
+  /** Boot settings the server must send (htag_sse/assets.py). */
+  const REQUIRED = ["base", "page", "token", "transport", "grace_s", "heartbeat_s", "probe_s", "last", "reload_cookie",
+    "cookie_path"];
+  const RELOAD_COOKIE_S = 5;  // the reload's GET leaves right after beforeunload
+  const BUSY_DELAY_MS = 150;  // fast clicks never show the busy cursor
+  const MAX_ERROR_BOXES = 5;
+
+  let cfg = null;       // the boot settings, frozen
+  let state = null;     // this tab's page {page, token, seq, last, key, renamed}: replaced whole by a rerun
+  let ready = null;     // resolves once the page's key is imported
+  let hub = null;       // how this tab receives its pushes (see Hub below)
+  let rerunning = null; // promise of the rerun in progress
+  const root = document.documentElement;
+  const pageUrl = (st, what) => cfg.base + "/" + st.page + "/" + what;
+
+  // ------------------------------------------------------------ what the page shows
+  // The banner lives on <html> (htag may replace <body>); \u2014 and \u2026 are
+  // JS escapes, so the CSS text holds the characters themselves.
+  const CSS = `
+html.htag-offline::after { content: "Connection lost \u2014 reconnecting\u2026"; position: fixed; left: 50%;
+  bottom: 16px; transform: translateX(-50%); background: #333; color: #fff; padding: 6px 13px; border-radius: 4px;
+  font: 14px/1.4 system-ui, sans-serif; z-index: 2147483647; pointer-events: none; }
+html.htag-busy, html.htag-busy * { cursor: progress; }
+.htag-sse-errors { position: fixed; top: 16px; right: 16px; z-index: 2147483646; display: flex; flex-direction: column;
+  gap: 8px; max-width: min(40em, calc(100vw - 32px)); max-height: calc(100vh - 96px); overflow: auto;
+  pointer-events: none; }
+.htag-sse-error { flex: none; max-height: 50vh; overflow: auto; background: #b00020; color: #fff; padding: 8px 13px;
+  border-radius: 4px; white-space: pre-wrap; font: 13px/1.4 ui-monospace, monospace; cursor: pointer;
+  pointer-events: auto; }`;
+
+  const offline = { push: false, requests: false };  // the push channel / POSTs cannot reach the server
+  function paintOffline() {
+    const on = offline.push || offline.requests;
+    if (root.classList.contains("htag-offline") !== on) root.classList.toggle("htag-offline", on);
+    const body = document.body;  // htagweb's class, which its apps style
+    if (body && body.classList.contains("htagoff") !== on) body.classList.toggle("htagoff", on);
+  }
+  function setOffline(what, on) {
+    offline[what] = on;
+    paintOffline();
+  }
+
+  let busyTimer = null;
+  function setBusy(on) {
+    clearTimeout(busyTimer);
+    if (on) busyTimer = setTimeout(() => root.classList.add("htag-busy"), BUSY_DELAY_MS);
+    else root.classList.remove("htag-busy");
+  }
+
+  let errorColumn = null;
+  /** The default window.error: a dismissable box, stacked top-right. */
+  function showError(text) {
+    if (!errorColumn || !errorColumn.isConnected) {
+      errorColumn = document.createElement("div");
+      errorColumn.className = "htag-sse-errors";
+      root.appendChild(errorColumn);
+    }
+    const box = document.createElement("div");
+    box.className = "htag-sse-error";
+    box.title = "click to dismiss";
+    box.textContent = text === null || text === undefined ? "communication error" : String(text);
+    box.onclick = () => box.remove();
+    errorColumn.appendChild(box);
+    while (errorColumn.children.length > MAX_ERROR_BOXES) errorColumn.firstChild.remove();
+  }
+
+  // ------------------------------------------------------------ errors
+  // As htag's runner does: the console, and window.error(text) when it is a
+  // function (the app's own, or showError). An element with id="error" makes
+  // window.error that element: then the console only.
+  const reported = new WeakSet();  // errors reported already: thrown on by _error, caught again by runJS
+  let rethrown;  // the same for a thrown string (or other non-object), until it is caught
+
+  /** Report `text`; `error` (what was thrown, if anything) is reported once. */
+  function report(text, error) {
+    if (error !== null && typeof error === "object") {
+      if (reported.has(error)) return;
+      reported.add(error);
+    } else if (error !== undefined && error === rethrown) {
+      rethrown = undefined;
+      return;
+    }
+    console.error("htag-sse: " + (text === null ? "communication error" : text), ...(error instanceof Error ? [error] : []));
+    const hook = window.error;
+    if (typeof hook !== "function") return;
+    try {
+      hook(text);
+    } catch (e) {
+      console.error("htag-sse: window.error failed:", e);
+    }
+  }
+
+  /** htag's _error(txt, env), which its handlers call when they throw: reported once, then thrown on. */
+  function htagError(txt, env) {
+    rethrown = undefined;
+    report(txt === null && env === "COM" ? null : env + " ERROR: " + txt, txt);
+    if (txt === null || typeof txt !== "object") rethrown = txt;
+    throw txt;
+  }
+
+  /** Run JS of an answer or event (`post`, `next`): in the global scope, as htag's try_js does. */
+  function runJS(code) {
+    try {
+      new Function(code)();  // eslint-disable-line no-new-func
+    } catch (e) {
+      report("JS ERROR: " + e, e);
+    }
+  }
+
+  // ------------------------------------------------------------ actions
+  /** Apply htag's actions (update/stream/post/next/err), plus "body": a whole
+   * new <body>, morphed in place so scroll, focus and typed text survive. */
+  function apply(actions) {
+    if (actions.body !== undefined) window.htagMorph.morphBody(actions.body);
+    for (const [id, html] of Object.entries(actions.update || {})) {
+      const el = document.getElementById(id);
+      if (el) el.outerHTML = html;
+      else console.warn("htag-sse: no element", id, "to update");
+    }
+    for (const [id, html] of Object.entries(actions.stream || {})) {
+      const el = document.getElementById(id);
+      if (el) el.insertAdjacentHTML("beforeend", html);
+      else console.warn("htag-sse: no element", id, "to stream into");
+    }
+    paintOffline();  // a new body lost the offline class
+    if (actions.post !== undefined) runJS(actions.post);
+    if (actions.next !== undefined) runJS(actions.next);
+    if (actions.err !== undefined) report("PYTHON ERROR: " + actions.err);
+  }
+
+  // ------------------------------------------------------------ requests
+  /** fetch() for interactions, reruns and releases. `init()` gives the
+   * request's options for each attempt. With `retry`, network errors and
+   * 502/503/504 are retried with backoff (the page shows offline meanwhile). */
+  async function request(url, init, retry) {
+    for (let attempt = 0; ; attempt++) {
+      let r = null;
+      try {
+        r = await fetch(url, Object.assign({ credentials: "same-origin", cache: "no-store" }, await init()));
+      } catch (e) {
+        setOffline("requests", true);
+        if (!retry) throw e;
+      }
+      if (r !== null) setOffline("requests", RETRIED.includes(r.status));
+      if (r !== null && (!retry || !RETRIED.includes(r.status))) return r;
+      await sleep(backoff(attempt));
+    }
+  }
+
+  // ------------------------------------------------------------ interactions
+  const outbox = new Outbox(sendBatch, setBusy);
+  window.interact = (o) => outbox.add({ o, st: state });
+
+  const hasHandler = (id, event, name) => {
+    const el = document.getElementById(id);
+    const attr = el && el.getAttribute(event);
+    return !!attr && attr.includes(name);
+  };
+
+  async function sendBatch(items) {
+    await ready;
+    for (;;) {
+      if (rerunning) await rerunning;
+      const st = state;
+      const sent = [];
+      for (const item of items) {
+        if (item.o && item.st !== st) {  // queued before a rerun: replay it on the new page, or drop it
+          item.o = replayFor(item.o, st.renamed, hasHandler);
+          item.st = st;
+          if (!item.o) console.info("htag-sse: an interaction dropped: its element did not survive the rerun");
+        }
+        if (item.o) sent.push(item.o);
+      }
+      if (!sent.length) return;
+      const n = st.seq + 1;  // X-Htag-Seq: the number of the first; a retry sends the same
+      st.seq += sent.length;
+      const payload = payloadOf(sent);
+      const r = await request(pageUrl(st, "interact"), async () => ({
+        method: "POST",
+        headers: { "X-Htag-Token": st.token, "X-Htag-Seq": String(n), "Content-Type": st.key ? "text/plain" : "application/json" },
+        body: st.key ? await seal(st.key, PURPOSE.up, { n, o: payload }) : JSON.stringify(payload),  // sealed anew: a fresh nonce
+      }), true);
+      if (r.status === 410) {  // the page is gone: rerun it, then replay these on the new page
+        await rerun(st.page);
+        continue;
+      }
+      const text = await r.text();
+      if (!r.ok) return refused(st, n, r.status, text);
+      let outcomes;
+      try {
+        outcomes = outcomesOf(st.key ? await openAnswer(st, n, text) : JSON.parse(text), sent.length);
+      } catch (e) {  // not an answer of ours (a proxy's page?)
+        return report("COM ERROR: " + e.message, e);
+      }
+      for (const outcome of outcomes) {
+        try {
+          if (isRefusal(outcome)) refusal(outcome.status, outcome.message);
+          else apply(outcome);
+        } catch (e) {
+          console.error("htag-sse: an answer could not be applied:", e);
+        }
+      }
+      return;
+    }
+  }
+
+  async function openAnswer(st, n, text) {
+    const message = await openSealed(st.key, PURPOSE.down, text);
+    if (message.n !== n) throw new Error("an answer to other interactions");
+    return message.a;
+  }
+
+  /** A whole POST refused (a single interaction's refusal keeps its status too). */
+  function refused(st, n, status, text) {
+    let body = {};
+    try {
+      body = JSON.parse(text) || {};
+    } catch (e) { /* not JSON: a proxy's page */ }
+    st.seq = n - 1 + (USED_UP.includes(body.error) ? 1 : 0);  // the numbers nothing used are free again
+    refusal(status, body.message || text.slice(0, 300));
+  }
+
+  function refusal(status, message) {
+    if (status === 404) console.warn("htag-sse: removed meanwhile:", message);  // an element gone by the time it arrived
+    else report("HTTP " + status + ": " + message);
+  }
+
   // ------------------------------------------------------------ pushes
   let events = Promise.resolve();  // events are applied in order, after any decryption
-  function onEvent(id, data) {
+  function onEvent(pid, id, data) {
+    const st = state;
+    if (pid !== st.page) return;
     events = events.then(async () => {
-      const actions = key ? await unseal(id, data) : data;
-      if (actions && (id > last || actions.body !== undefined)) {
-        last = id;
+      const actions = st.key ? await openEvent(st.key, id, data) : data;
+      if (st === state && actions && (id > st.last || actions.body !== undefined)) {
+        st.last = id;
         apply(actions);
       }
     }).catch((e) => console.error("htag-sse: event", id, e));
   }
-  async function unseal(id, sealed) {
-    const message = await open("htag-sse event", sealed);
+  async function openEvent(key, id, sealed) {
+    const message = await openSealed(key, PURPOSE.event, sealed);
     return message.i === id ? message.a : null;  // an event replayed or moved by a proxy is ignored
   }
 
@@ -198,38 +483,6 @@
     } catch (e) { /* no storage */ }
   }
 
-  // Reads an SSE response body; calls onEvent(name, id, data) and, for every
-  // chunk (heartbeats included), onBytes().
-  async function readStream(response, onEvent, onBytes) {
-    const reader = response.body.getReader();
-    const decoder = new TextDecoder();
-    let buffer = "";
-    let ev = { name: "message", id: null, data: null };
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) return;
-      onBytes();
-      buffer += decoder.decode(value, { stream: true });
-      const lines = buffer.split("\n");
-      buffer = lines.pop();
-      for (const raw of lines) {
-        const line = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
-        if (line === "") {
-          if (ev.data !== null) onEvent(ev.name, ev.id, ev.data);
-          ev = { name: "message", id: null, data: null };
-        } else if (line[0] !== ":") {
-          const c = line.indexOf(":");
-          const field = c < 0 ? line : line.slice(0, c);
-          let value = c < 0 ? "" : line.slice(c + 1);
-          if (value[0] === " ") value = value.slice(1);
-          if (field === "data") ev.data = ev.data === null ? value : ev.data + "\n" + value;
-          else if (field === "event") ev.name = value;
-          else if (field === "id") ev.id = value;
-        }
-      }
-    }
-  }
-
   // A Feed holds ONE connection (stream or long-poll) for a set of pages
   // {page id: last event id}, and hands their events to `deliver`.
   class Feed {
@@ -244,7 +497,7 @@
     set(pid, lastId) { this.pages.set(pid, lastId); this.restart(); }
     remove(pid) { if (this.pages.delete(pid)) this.restart(); }
     stop() { this.gen++; if (this.abort) this.abort(); }
-    restart() {  // batch joins that come together into one reconnection
+    restart() {  // joins that come together make one reconnection
       clearTimeout(this.timer);
       this.timer = setTimeout(() => { this.stop(); this.run(this.gen); }, 20);
     }
@@ -264,10 +517,9 @@
     }
     async run(gen) {
       for (let failures = 0; gen === this.gen && this.pages.size; ) {
-        const mode = chosenTransport();
         let ok;
         try {
-          ok = mode === "poll" ? await this.pollOnce(gen) : await this.streamOnce(gen);
+          ok = chosenTransport() === "poll" ? await this.pollOnce(gen) : await this.streamOnce(gen);
         } catch (e) {
           ok = false;
         }
@@ -280,25 +532,32 @@
     async streamOnce(gen) {
       const ctrl = new AbortController();
       this.abort = () => ctrl.abort();
-      const probeMs = cfg.probe_s * 1000;
-      const stallMs = (cfg.heartbeat_s * 2 + 5) * 1000;
+      const probe = "no first event within " + cfg.probe_s + " s";
+      const stallMs = (cfg.heartbeat_s * 2 + 5) * 1000;  // heartbeats come every heartbeat_s at the latest
       let hello = false, verdict = null, timer = null;
-      const arm = (ms, why) => {
+      const arm = () => {
         clearTimeout(timer);
+        const [ms, why] = hello ? [stallMs, "stream stalled"] : [cfg.probe_s * 1000, probe];
         timer = setTimeout(() => { verdict = why; ctrl.abort(); }, ms);
       };
-      arm(probeMs, "no first event within " + cfg.probe_s + " s");
+      arm();
       try {
         const r = await fetch(cfg.base + "/events?" + this.params(), {
           signal: ctrl.signal, credentials: "same-origin", cache: "no-store", headers: { Accept: "text/event-stream" },
         });
         if (!r.ok) return false;
-        await readStream(r, (name, id, data) => {
-          if (name === "hello") { hello = true; arm(stallMs, "stream stalled"); this.setOnline(true); }
+        const push = sseParser((name, id, data) => {
+          if (name === "hello") { hello = true; arm(); this.setOnline(true); }
           else if (name === "gone") this.lost(JSON.parse(data).page);
           else this.received(name, Number(id), JSON.parse(data));
-        }, () => arm(hello ? stallMs : probeMs, hello ? "stream stalled" : "no first event within " + cfg.probe_s + " s"));
-        return hello;  // the server ended the stream (it is stopping): reconnect
+        });
+        const reader = r.body.getReader();
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) return hello;  // the server ended the stream (it is stopping): reconnect
+          arm();  // any byte, heartbeats included, shows the stream flows
+          push(value);
+        }
       } catch (e) {
         if (verdict && cfg.transport === "auto" && gen === this.gen) rememberPoll(verdict);
         return false;
@@ -309,7 +568,7 @@
     async pollOnce(gen) {
       const ctrl = new AbortController();
       this.abort = () => ctrl.abort();
-      const timer = setTimeout(() => ctrl.abort(), 60000);
+      const timer = setTimeout(() => ctrl.abort(), 60000);  // the server answers within poll_timeout_s (25 s)
       try {
         const r = await fetch(cfg.base + "/poll?" + this.params(), {
           signal: ctrl.signal, credentials: "same-origin", cache: "no-store",
@@ -349,112 +608,140 @@
       }
     }
     say(message) { if (this.channel) this.channel.postMessage(message); }
-    announce() { if (!this.feed) this.say({ t: "join", p: cfg.page, l: last }); }
+    announce() { if (!this.feed) this.say({ t: "join", p: state.page, l: state.last }); }
     lead() {
       this.feed = new Feed(
-        (pid, id, actions) => (pid === cfg.page ? onEvent(id, actions) : this.say({ t: "ev", p: pid, i: id, a: actions })),
-        (pid) => (pid === cfg.page ? rerun(pid) : this.say({ t: "gone", p: pid })),
-        (offline) => { setOffline(offline); this.say({ t: "net", off: offline }); },
+        (pid, id, actions) => (pid === state.page ? onEvent(pid, id, actions) : this.say({ t: "ev", p: pid, i: id, a: actions })),
+        (pid) => (pid === state.page ? rerun(pid) : this.say({ t: "gone", p: pid })),
+        (off) => { setOffline("push", off); this.say({ t: "net", off }); },
       );
-      this.feed.set(cfg.page, last);
+      this.feed.set(state.page, state.last);
       this.say({ t: "who" });  // followers answer with their page
     }
     heard(m) {
-      if (m.t === "ev" && m.p === cfg.page) onEvent(m.i, m.a);
-      else if (m.t === "gone" && m.p === cfg.page) rerun(m.p);
-      else if (m.t === "net") setOffline(m.off);
+      if (m.t === "ev") onEvent(m.p, m.i, m.a);
+      else if (m.t === "gone" && m.p === state.page) rerun(m.p);
+      else if (m.t === "net") setOffline("push", m.off);
       else if (m.t === "who") this.announce();
       else if (m.t === "join" && this.feed) this.feed.set(m.p, m.l);
       else if (m.t === "leave" && this.feed) this.feed.remove(m.p);
     }
     switchPage(oldPage) {  // after a rerun: follow the new page instead of the old one
-      if (this.feed) { this.feed.remove(oldPage); this.feed.set(cfg.page, last); }
+      if (this.feed) { this.feed.remove(oldPage); this.feed.set(state.page, state.last); }
       else { this.say({ t: "leave", p: oldPage }); this.announce(); }
     }
     leave() {
       if (this.feed) this.feed.stop();
-      else this.say({ t: "leave", p: cfg.page });
+      else this.say({ t: "leave", p: state.page });
+    }
+    rejoin() {  // back from the back/forward cache
+      if (this.feed) this.feed.set(state.page, state.last);
+      else this.announce();
     }
   }
 
   async function aliveLoop() {  // transport "none": only keep the page from expiring
     for (;;) {
       await sleep((cfg.grace_s * 1000) / 3);
+      const st = state;
       try {
-        const page = cfg.page;
-        const r = await fetch(pageUrl("alive"), { credentials: "same-origin", cache: "no-store" });
-        if (r.status === 410) rerun(page);
-      } catch (e) { /* the next interaction will tell */ }
+        const r = await request(pageUrl(st, "alive"), () => ({}), false);
+        if (r.status === 410) rerun(st.page);
+      } catch (e) { /* offline: the next round or interaction tells */ }
     }
   }
 
   // ------------------------------------------------------------ rerun
-  // The server lost this page (restart, expiry): recreate it from the session
-  // and morph its fresh body in.
-  function rerun(page) {
-    if (page !== cfg.page) return rerunning || Promise.resolve();  // that page was rerun already
-    if (!rerunning) rerunning = doRerun().finally(() => { rerunning = null; });
+  // The server lost this page (restart, expiry): recreate it from the session,
+  // morph its fresh body in, and switch to the new page.
+  function rerun(pid) {
+    if (pid !== state.page) return rerunning || Promise.resolve();  // that page was rerun already
+    if (!rerunning) rerunning = rerunPage(state).finally(() => { rerunning = null; });
     return rerunning;
   }
 
-  async function doRerun() {
-    for (let attempt = 0; ; attempt++) {
-      let r;
-      try {
-        r = await fetch(pageUrl("rerun"), { method: "POST", credentials: "same-origin", headers: { "X-Htag-Token": cfg.token } });
-      } catch (e) {
-        setOffline(true);
-        await sleep(backoff(attempt));
-        continue;
-      }
-      if (r.status >= 500) { await sleep(backoff(attempt)); continue; }
-      if (!r.ok) { location.reload(); return; }  // no record of the page left: load it anew
-      const fresh = key ? await open("htag-sse rerun", await r.text()) : await r.json();
-      if (fresh.key) key = await importKey(fresh.key);
-      const oldPage = cfg.page;
-      Object.assign(cfg, { page: fresh.page, token: fresh.token });
-      last = fresh.last;
-      seq = 0;
-      const tagged = Array.from(document.querySelectorAll("[id]"), (el) => [el.id, el]).filter(([id]) => /^\d+$/.test(id));
-      apply({ body: fresh.body, post: fresh.post });
-      const next = new Map(tagged.filter(([id, el]) => el.isConnected && el.id !== id).map(([id, el]) => [id, el.id]));
-      for (const [old, mid] of renamed) if (next.has(mid)) next.set(old, next.get(mid));  // across several reruns
-      renamed = next;
-      if (hub) hub.switchPage(oldPage);
-      if (!hub || !hub.feed || hub.feed.online) setOffline(false);
-      return;
+  async function rerunPage(st) {
+    const r = await request(pageUrl(st, "rerun"), () => ({ method: "POST", headers: { "X-Htag-Token": st.token } }), true);
+    if (!r.ok) {  // no record of the page left: load it anew (and wait for that)
+      location.reload();
+      return new Promise(() => {});
     }
+    const fresh = st.key ? await openSealed(st.key, PURPOSE.rerun, await r.text()) : await r.json();
+    const key = fresh.key ? await importKey(fresh.key) : null;
+    const before = Array.from(document.querySelectorAll("[id]"), (el) => [el.id, el]).filter(([id]) => /^\d+$/.test(id));
+    window.htagMorph.morphBody(fresh.body);
+    state = { page: fresh.page, token: fresh.token, seq: 0, last: fresh.last, key, renamed: renamedAfter(before, st.renamed) };
+    if (hub) hub.switchPage(st.page);
+    apply({ post: fresh.post });
+  }
+
+  // ------------------------------------------------------------ F5 and release
+  // F5 keeps the live instance: as the tab is about to unload, a short-lived
+  // cookie names its page, so that the reload's GET takes the page over. Then,
+  // as it unloads (F5, closed, navigated away), it releases its page: the next
+  // GET of the same app in this session may take it over.
+  function nameForReload() {
+    const st = state;
+    if (!st) return;
+    document.cookie = cfg.reload_cookie + "=" + st.page + "~" + st.token + "; path=" + cfg.cookie_path
+      + "; max-age=" + RELOAD_COOKIE_S + "; samesite=lax" + (location.protocol === "https:" ? "; secure" : "");
+  }
+  function forgetReload() {  // the tab stayed (back from the back/forward cache)
+    if (cfg) document.cookie = cfg.reload_cookie + "=; path=" + cfg.cookie_path + "; max-age=0";
+  }
+
+  function release() {
+    const st = state;
+    if (!st) return;
+    const url = pageUrl(st, "release");
+    if (navigator.sendBeacon && navigator.sendBeacon(url, st.token)) return;
+    request(url, () => ({ method: "POST", keepalive: true, headers: { "X-Htag-Token": st.token } }), false).catch(() => {});
   }
 
   // ------------------------------------------------------------ boot
-  const CSS = `
-html.htag-offline::after { content: "Connection lost \\2014 reconnecting\\2026"; position: fixed; left: 50%;
-  bottom: 1em; transform: translateX(-50%); background: #333; color: #fff; padding: .4em .9em; border-radius: 4px;
-  font: 14px/1.4 system-ui, sans-serif; z-index: 2147483647; pointer-events: none; }
-.htag-sse-error { position: fixed; top: 1em; right: 1em; max-width: 40em; max-height: 50vh; overflow: auto;
-  background: #b00020; color: #fff; padding: .6em .9em; border-radius: 4px; white-space: pre-wrap;
-  font: 13px/1.4 ui-monospace, monospace; z-index: 2147483647; cursor: pointer; }`;
-
   window.htagSSE = function (config) {
-    cfg = Object.assign({ probe_s: 3, heartbeat_s: 25 }, config);
-    last = cfg.last || 0;
-    if (!window.error) window.error = showError;  // htag's _error() shows errors through it
+    const missing = REQUIRED.filter((k) => config[k] === undefined);
+    if (config.parano && !config.key) missing.push("key");
+    if (missing.length) throw new Error("htag-sse: the boot settings lack " + missing.join(", "));
+    cfg = Object.freeze(Object.assign({}, config));
+    state = { page: cfg.page, token: cfg.token, seq: 0, last: cfg.last, key: null, renamed: new Map() };
+    window._error = htagError;  // htag's handlers report their errors through it
+    ready = (cfg.parano ? importKey(cfg.key) : Promise.resolve(null)).then((key) => { state.key = key; });
     const go = async () => {
       const style = document.createElement("style");
       style.textContent = CSS;
-      document.head.appendChild(style);
-      if (cfg.parano) key = await importKey(cfg.key);
-      start();
+      document.head.prepend(style);  // first: the app's own rules for the same selectors win
+      if (!window.error) window.error = showError;  // unless the app has its own (or an element id="error")
+      await ready;
+      try {
+        start();  // htag's: the page's initial JS
+      } catch (e) {
+        report("JS ERROR: " + e, e);
+      }
       if (cfg.transport === "none") aliveLoop();
       else hub = new Hub();
     };
     if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", go);
     else go();
   };
-  window.addEventListener("pagehide", () => { if (hub) hub.leave(); });
-  // debugging/tests: which transport this tab ended up with, and whether it leads
+
+  window.addEventListener("beforeunload", nameForReload);
+  window.addEventListener("pagehide", () => {
+    if (hub) hub.leave();
+    release();
+  });
+  window.addEventListener("pageshow", (e) => {
+    if (!e.persisted) return;
+    forgetReload();
+    if (hub) hub.rejoin();
+  });
+
+  /** For debugging and tests: this tab's page, transport, leadership, queue and offline state. */
   window.htagSSEState = () => ({
-    page: cfg && cfg.page, last, parano: !!key, transport: cfg && (cfg.transport === "none" ? "none" : chosenTransport()),
+    page: state && state.page, last: state && state.last, seq: state && state.seq, parano: !!(state && state.key),
+    transport: cfg && (cfg.transport === "none" ? "none" : chosenTransport()),
     leader: !!(hub && hub.feed), following: hub && hub.feed ? Array.from(hub.feed.pages.keys()) : null,
+    queued: outbox.queue.length, sending: outbox.sending, offline: Object.assign({}, offline),
+    renamed: state ? Object.fromEntries(state.renamed) : {},
   });
 })();
