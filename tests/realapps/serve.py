@@ -1,0 +1,45 @@
+"""``hypercorn tests.realapps.serve:app``: the real-world apps of this package, served by htag-sse.
+
+``HTAG_SSE_REALAPPS`` names a group (``ui``: the htagui apps, ``bulma``: the
+htbulma apps, ``plain``: the plain htag apps, ``shoelace``: htagui's shoelace
+flavour), served at ``/<module name>``;
+or one module, served at ``/``. One kit per process, as with htag's own
+runner: htagui picks its flavour per process, and an app without
+``imports`` carries the statics of every Tag class its process imported.
+"""
+
+import importlib
+import os
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from htag_sse import HtagSSE
+
+GROUPS = {
+    "ui": ["ui_form", "ui_dialog", "ui_tabs", "ui_split", "ui_sortable", "ui_scroll", "ui_view", "ui_upload"],
+    "bulma": ["bulma_form", "bulma_dialogs", "bulma_widgets", "bulma_storage"],
+    "plain": ["crud", "calc", "counter", "bindings"],
+    "shoelace": ["sl_fields"],
+}
+
+
+def app_of(name: str) -> type:
+    return importlib.import_module(f"tests.realapps.{name}").App
+
+
+def route(name: str) -> Route:
+    App = app_of(name)
+
+    async def page(request: Request) -> Response:
+        return await app.handle(request, App)
+
+    return Route(f"/{name}", page)
+
+
+wanted = os.environ.get("HTAG_SSE_REALAPPS", "plain")
+if wanted in GROUPS:
+    app = HtagSSE(routes=[route(name) for name in GROUPS[wanted]])
+else:
+    app = HtagSSE(app_of(wanted))
