@@ -21,6 +21,7 @@ from typing import Any, ClassVar, cast
 
 from htag import Tag
 from htag.render import HRenderer
+from htag.runners.commons import url2ak
 from htag.tag import TAG_KEYWORDS, BaseCaller, HTagException
 
 from .errors import RequestError
@@ -287,6 +288,12 @@ def renderer(cls: type[Tag], init: Init, session: Any, push: Push | None, *, deb
     hr._statics = []
     hr.sendactions = push  # htag's HRenderer takes it no other way
     return hr
+
+
+def init_of(url: str) -> Init:
+    """A page's init arguments from its URL's query string, with htag's rules (``?a&b=2`` -> ``("a",), {"b": "2"}``)."""
+    args, kargs = url2ak(url)
+    return tuple(args), dict(kargs)
 
 
 def _init_error_text(tag: Tag) -> str:

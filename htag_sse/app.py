@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any, Unpack
 
 from htag import Tag
-from htag.runners.commons import url2ak
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -18,7 +17,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .adapter import InitError
+from .adapter import InitError, init_of
 from .assets import RELOAD_COOKIE, Assets
 from .bus import Bus, LoopbackBus, bus_secret
 from .cookie import SessionMiddleware
@@ -142,7 +141,7 @@ class HtagSSE(Starlette):
             await self.workers.start(self.relay.deliver)
             root = request.scope.get("root_path", "")
             reload = _reload_of(request.cookies.get(RELOAD_COOKIE))
-            _, html = await self.pages.create(App, session, url2ak(str(request.url)), route, self.assets.head(root),
+            _, html = await self.pages.create(App, session, init_of(str(request.url)), route, self.assets.head(root),
                                               self.assets.boot(root, self.settings, route), reload)  # fmt: skip
         except RequestError as e:
             return Response(e.message + "\n", e.status, {"Retry-After": "60"} if e.status == 429 else {}, "text/plain")

@@ -86,6 +86,7 @@ class LoopbackBus:
         self.max_frame = max_frame
         self._server: asyncio.Server | None = None
         self._links: dict[str, asyncio.StreamWriter] = {}
+        self._accepted: set[asyncio.StreamWriter] = set()
         self._deliver: Deliver | None = None
 
     async def open(self, me: str, deliver: Deliver) -> dict[str, Any]:
@@ -118,6 +119,7 @@ class LoopbackBus:
                     raise ConnectionError(f"worker {to} cannot be reached: {e}") from e
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._accepted.add(writer)
         try:
             while True:
                 size = int.from_bytes(await reader.readexactly(4), "big")
@@ -132,15 +134,21 @@ class LoopbackBus:
                     return
                 if self._deliver is not None:
                     self._deliver(message)
-        except (asyncio.IncompleteReadError, ConnectionError, TimeoutError):
+        except (asyncio.IncompleteReadError, ConnectionError, TimeoutError, asyncio.CancelledError):
             pass
         finally:
+            self._accepted.discard(writer)
             writer.close()
 
     async def close(self) -> None:
         if self._server is not None:
             self._server.close()
             self._server = None
-        for link in self._links.values():
-            link.close()
+        for writer in [*self._links.values(), *self._accepted]:
+            writer.close()
+        for writer in [*self._links.values(), *self._accepted]:
+            try:
+                await writer.wait_closed()
+            except OSError:
+                pass
         self._links.clear()

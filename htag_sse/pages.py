@@ -20,6 +20,7 @@ from .errors import RequestError
 from .eventlog import Feed
 from .metrics import Metrics
 from .page import Page, current_page, track_tasks
+from .security import check_token
 from .session import Session, Sessions
 from .settings import Route, Settings
 from .stores import Store
@@ -132,7 +133,7 @@ class Pages:
             return None
         ref = app_ref(cls)
         same = [p for p in self._by_sid.get(session.sid, ()) if not p.closed and p.app_ref == ref and p.init == init]
-        named = [p for p in same if reload and p.pid == reload[0] and hmac.compare_digest(p.token, reload[1])]
+        named = [p for p in same if reload and p.pid == reload[0] and _same(p.token, reload[1])]
         released = sorted((p for p in same if p.released_at is not None), key=lambda p: p.released_at or 0)
         chosen = named[0] if named else released[-1] if released else None
         if chosen is not None:
@@ -151,8 +152,7 @@ class Pages:
         record = _record_of(blob)
         if not record or record["sid"] != session.sid:
             raise RequestError(410, "page_gone", f"page {old_pid} is gone and cannot be rerun: reload")
-        if not token or not hmac.compare_digest(str(record["token"]), token):
-            raise RequestError(403, "bad_token", "missing or wrong page token (X-Htag-Token)")
+        check_token(str(record["token"]), token)
         cls = self._resolve(record["app"])
         init = (tuple(record["init"][0]), dict(record["init"][1]))
         page = await self._new(cls, session, init, Route.from_dict(record["route"]))
@@ -249,6 +249,10 @@ class Pages:
                 raise RequestError(410, "page_gone", f"app {ref} is not loaded here: reload")
             cls = obj
         return cls
+
+
+def _same(expected: str, given: str) -> bool:
+    return hmac.compare_digest(expected.encode(), given.encode("utf-8", "replace"))
 
 
 def _record_of(blob: bytes | None) -> dict[str, Any] | None:

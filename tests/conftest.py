@@ -138,15 +138,22 @@ def serve(session_dir: Path) -> Iterator[Callable[..., Server]]:
 async def asgi_client() -> AsyncIterator[Callable[..., httpx.AsyncClient]]:
     """``client(app)``: an httpx client talking to an ASGI app in-process."""
     clients: list[httpx.AsyncClient] = []
+    apps: list[Any] = []
 
     def make(app: Any, base_url: str = "http://testserver") -> httpx.AsyncClient:
         c = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=base_url)
         clients.append(c)
+        if app not in apps:
+            apps.append(app)
         return c
 
     yield make
     for c in clients:
         await c.aclose()
+    for app in apps:  # what a server's shutdown does: pages, streams, leases and bus closed
+        stop = getattr(app, "stop", None)
+        if stop is not None:
+            await stop()
 
 
 @pytest.fixture(scope="module")
