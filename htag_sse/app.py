@@ -195,6 +195,10 @@ class HtagSSE(Starlette):
         self.shutdown.begin()
         await self.pages.close_all()
         await self.workers.stop()
+        for part in (self.store, self.locator.feed):
+            close = getattr(part, "close", None)
+            if close is not None:
+                await close()
 
 
 def session_of(request: Request) -> Session:

@@ -111,7 +111,8 @@ class RemoteRef:
             found = await self.feed.read(self.pid, cursor, timeout_s)
             if found is not None:
                 return found
-            cursor = None  # lost (trimmed, or the store lost its data): a full refresh from the owner
+            # Not in the feed (trimmed, expired, or the store lost its data): the owner's own
+            # backlog decides — the events after the cursor, or a full refresh.
         try:
             answer = await self.relay.call(self.owner, "events", self._call(cursor=cursor, timeout_s=timeout_s),
                                            timeout_s + RELAY_MARGIN_S)  # fmt: skip
