@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import webbrowser
 from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any, Unpack
@@ -116,6 +117,7 @@ class HtagSSE(Starlette):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """``<prefix>/`` goes to the router: straight, unless the application added middleware of
         its own (which must then see those requests too: they go through Starlette's stack)."""
+        scope["htag_sse.root"] = scope.get("root_path", "")  # this app's own mount point
         if (
             scope["type"] == "http"
             and len(self.user_middleware) == self._own_middleware
@@ -165,13 +167,20 @@ class HtagSSE(Starlette):
 
     def run(self, host: str | None = None, port: int | None = None, **options: Any) -> None:
         """Serve with hypercorn until Ctrl-C/SIGTERM; see :func:`htag_sse.server.run` for options.
-        htagweb's ``openBrowser=True`` opens a browser tab."""
+
+        The address: the arguments, else the constructor's ``host``/``port``, else the environment
+        (``HTAG_SSE_HOST``; ``PORT``, as platforms like Cloud Run or Heroku set it, or ``HTAG_SSE_PORT``),
+        else ``127.0.0.1:8000`` (only this machine: give ``host="0.0.0.0"`` to serve the network).
+        htagweb's ``openBrowser=True`` (or ``open_browser=True``) opens a browser tab.
+        """
         from .server import run
 
-        if options.pop("openBrowser", False):
-            options["open_browser"] = True
-        run(self, host=host or self.run_options.get("host", "127.0.0.1"),
-            port=port if port is not None else self.run_options.get("port", 8000), **options)  # fmt: skip
+        host = host or self.run_options.get("host") or os.environ.get("HTAG_SSE_HOST") or "127.0.0.1"
+        if port is None:
+            port = self.run_options.get("port") or _env_port() or 8000
+        if options.pop("openBrowser", False) | options.pop("open_browser", False):
+            webbrowser.open(f"http://{'localhost' if host in ('0.0.0.0', '::') else host}:{port}")
+        run(self, host=host, port=port, **options)
 
     def _lifespan(
         self, user: Callable[[Any], contextlib.AbstractAsyncContextManager[Any]] | None
@@ -199,6 +208,15 @@ class HtagSSE(Starlette):
             close = getattr(part, "close", None)
             if close is not None:
                 await close()
+
+
+def _env_port() -> int | None:
+    raw = os.environ.get("PORT") or os.environ.get("HTAG_SSE_PORT")
+    if raw is None:
+        return None
+    if not raw.isdigit():
+        raise ConfigError(f"the port in the environment (PORT/HTAG_SSE_PORT) must be a number, got {raw!r}")
+    return int(raw)
 
 
 def session_of(request: Request) -> Session:

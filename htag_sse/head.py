@@ -109,9 +109,9 @@ class Head:
 
 
 def head_of(scope: Scope, settings: Settings) -> Head:
-    """The scope's head, parsed at most once per request."""
+    """The scope's head, parsed at most once per request (and application: a mount changes the path)."""
     head = scope.get("htag_sse.head")
-    if not isinstance(head, Head):
+    if not isinstance(head, Head) or head.root_path != scope.get("root_path", ""):
         head = scope["htag_sse.head"] = Head.parse(scope, settings)
     return head
 

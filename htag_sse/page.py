@@ -36,7 +36,7 @@ class Page:
     __slots__ = (
         "_feed", "_metrics", "_published", "_sessions", "acted_at", "app_ref", "cipher", "closed", "connected", "hr", "init", "last_reply",
         "last_seq", "lock", "log", "nonces", "outcomes", "pid", "released_at", "route", "seen_at", "session",
-        "settings", "stopping", "streams", "tasks", "token",
+        "settings", "stopping", "streams", "tasks", "token", "tokens_before",
     )  # fmt: skip
 
     def __init__(
@@ -45,6 +45,7 @@ class Page:
     ) -> None:  # fmt: skip
         self.pid = pid
         self.token = secrets.token_urlsafe(16)
+        self.tokens_before: tuple[str, ...] = ()  # of the tabs it was taken from (reloads)
         self.session = session
         self.settings = settings
         self.route = route
@@ -237,6 +238,7 @@ class Page:
 
     def renew(self) -> None:
         """A new tab takes this page over (a reload): a new token (and key), its numbering starts again."""
+        self.tokens_before = (*self.tokens_before[-3:], self.token)
         self.token = secrets.token_urlsafe(16)
         self.last_seq, self.outcomes, self.last_reply, self.nonces = 0, {}, None, ()
         if self.cipher is not None:

@@ -147,6 +147,8 @@ class Locator:
         if page is not None and not page.closed:
             await self.pages.own_session(page, session.sid, cookie_sid)
             if check:
+                if token is not None and token in page.tokens_before:  # a tab back from the back/forward cache
+                    raise RequestError(410, "page_taken", "this page was taken over by a reload of its tab: reload")
                 check_token(page.token, token)
             page.seen_at = time.monotonic()
             page.released_at = None  # its tab is still there (back from the back/forward cache)

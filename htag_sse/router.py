@@ -69,6 +69,9 @@ class Router:
         return path.startswith(self.prefix)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        root = scope.get("htag_sse.root")
+        if root is not None and root != scope.get("root_path", ""):
+            scope = {**scope, "root_path": root}  # reached through Starlette's Mount of <prefix>
         head = head_of(scope, self.settings)
         rest = head.path[len(self.prefix) :]
         method = "GET" if head.method == "HEAD" else head.method

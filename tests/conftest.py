@@ -100,6 +100,9 @@ class Server:
         except ProcessLookupError:
             pass
         self.proc.wait()
+        self.output()  # read what is left, then close the pipe
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
 
     def output(self) -> str:
         if self.proc and self.proc.stdout and self.proc.poll() is not None:
