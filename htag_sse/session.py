@@ -171,8 +171,8 @@ class Sessions:
         if not sid:
             return Session(address=address)
         session = self._live.get(sid)
-        if session is not None and (not self.shared or self.alone() or sid in self._pending):
-            return session
+        if session is not None and (sid in self._pending or (self.shared and self.alone())):
+            return session  # a lone worker's copy is the truth (a write that finds it expired drops it)
         if session is not None:
             version = await self.store.version(_key(sid))
             if version == session.version:
@@ -264,7 +264,8 @@ class Sessions:
                 for (session, _), current in zip(writes, stored, strict=True):
                     if current is None:
                         log.info("session %s… expired while in use: its changes are dropped", (session.sid or "")[:6])
-                        self._live.pop(session.sid or "", None)
+                        if self._live.get(session.sid or "") is session:
+                            del self._live[session.sid or ""]  # its next request finds no session: 410, reload
                         continue
                     session.merge(current)
                     session.touched_at = now

@@ -118,3 +118,46 @@ async def test_server_shutdown_ends_pages_and_streams(asgi_client):
     await eventually(task.done, 1, "the clock task to end")
     assert len(app.pages) == 0 and task.cancelled()
     assert b"event: gone" not in stream.raw  # stopping is not "gone": clients reconnect to the next server
+
+
+async def test_one_page_per_session_is_enforced(asgi_client):
+    app = build("counter", session_store=MemoryStore(), max_pages_per_session=1)
+    client = asgi_client(app)
+    first = await Tab.open(client)
+    second = await Tab.open(client)
+    assert len(app.pages) == 1 and app.pages.get(first.page) is None
+    assert (await first.post(first.calls["inc"])).status_code == 410
+    assert text_of(await second.click("inc")) == "1"
+
+
+async def test_a_page_whose_session_expired_answers_410_not_403_for_ever(asgi_client):
+    store = MemoryStore()
+    app = build("counter", session_store=store)
+    tab = await Tab.open(asgi_client(app))
+    await store.delete_map("s:" + tab.client.cookies["htag_sid"])  # the session expired in the store
+    r = await tab.post(tab.calls["inc"])
+    assert r.status_code == 410, r.text
+    r = await tab.client.post(tab.url("rerun"), headers={"X-Htag-Token": tab.config["token"]})
+    assert r.status_code == 410  # no rerun without the session: the client reloads
+
+
+async def test_rotating_sessions_leaks_neither_pages_nor_sessions(asgi_client):
+    from starlette.requests import Request
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+
+    async def login(request: Request):
+        request.session["user"] = request.query_params.get("u", "ann")
+        await request.app.rotate_session(request)
+        return PlainTextResponse("ok")
+
+    app = build("counter", session_store=MemoryStore(), routes=[Route("/login", login)], max_pages_per_session=2)
+    client = asgi_client(app)
+    for i in range(200):
+        await Tab.open(client)
+        assert (await client.get(f"/login?u={i}")).status_code == 200
+    import gc
+
+    gc.collect()
+    assert len(app.pages) <= 2 and len(app.sessions) <= 2
+    assert sum(len(v) for v in app.pages._by_sid.values()) == len(app.pages)
