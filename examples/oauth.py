@@ -5,14 +5,38 @@
 
 Register http://127.0.0.1:8000/auth as the redirect URI at the provider.
 PORT and WORKERS (default 8000 and 1) choose where and how many processes.
+
+To see it work without registering anywhere:
+
+    python examples/oauth.py --demo
+
+starts a local DEMO provider (examples/demo_provider.py, needs Flask) in this
+process and logs in with it: user alice, password wonderland. Never for production.
 """
 
 import html
 import os
+import sys
 
 from htag import Tag
 
 from htag_sse import HtagSSE, OAuthLogin
+
+PORT = int(os.environ.get("PORT", "8000"))
+
+if __name__ == "__main__" and "--demo" in sys.argv[1:]:
+    try:
+        import demo_provider  # next to this file (Python puts the script's folder on sys.path)
+    except ImportError as e:
+        sys.exit(f"--demo needs the demo provider's dependencies ({e}): pip install flask")
+    redirects = [f"http://{host}:{PORT}/auth" for host in ("127.0.0.1", "localhost")]
+    issuer = demo_provider.start("demo-app", "demo-secret", redirects)
+    # In the environment: worker processes (WORKERS > 1) read it too.
+    os.environ.update(OIDC_SERVER_METADATA_URL=f"{issuer}/.well-known/openid-configuration",
+                      OIDC_CLIENT_ID="demo-app", OIDC_CLIENT_SECRET="demo-secret")  # fmt: skip
+    print(f"DEMO provider at {issuer}: log in as {demo_provider.DEMO_USER} / {demo_provider.DEMO_PASSWORD}.\n"
+          "It is a demo: anyone can log in as that user. Never use it in production.\n"
+          f"Open http://127.0.0.1:{PORT}/", flush=True)  # fmt: skip
 
 
 class App(Tag.div):
@@ -36,4 +60,4 @@ login = OAuthLogin(app, "oidc", server_metadata_url=os.environ.get("OIDC_SERVER_
 app.add_route("/", login.required(App))
 
 if __name__ == "__main__":
-    app.run(port=int(os.environ.get("PORT", "8000")), workers=int(os.environ.get("WORKERS", "1")))
+    app.run(port=PORT, workers=int(os.environ.get("WORKERS", "1")))

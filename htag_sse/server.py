@@ -1,26 +1,31 @@
 """Serving an :class:`~htag_sse.HtagSSE` app with hypercorn (``app.run()``), in one
-process or in several worker processes kept alive by a small supervisor."""
+process or in several worker processes kept alive by a small supervisor; the
+server processes of ``--reload``."""
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import gc
 import importlib
+import inspect
 import logging
 import multiprocessing
 import signal
 import sys
+import threading
 import time
 from collections.abc import Awaitable, Callable
-from multiprocessing.connection import wait
-from multiprocessing.synchronize import Event as ProcessEvent
-from typing import TYPE_CHECKING, Any
+from multiprocessing.connection import Connection, wait
+from typing import TYPE_CHECKING, Any, Protocol
 
 from hypercorn.asyncio.run import worker_serve
 from hypercorn.config import Config, Sockets
 from hypercorn.utils import wrap_app
 
 from .errors import ConfigError
+from .explorer import Guard
+from .loader import explain
 
 if TYPE_CHECKING:
     from .app import HtagSSE
@@ -34,6 +39,14 @@ EARLY_DEATH_S = 2.0
 MAX_EARLY_DEATHS = 5
 #: Garbage collection thresholds ``run()`` sets (Python's defaults: 700, 10, 10), see :func:`tune_gc`.
 GC_THRESHOLDS = (10_000, 20, 20)
+#: The signals that stop a server process.
+STOP_SIGNALS = ("SIGINT", "SIGTERM", "SIGBREAK")
+
+
+class Flag(Protocol):
+    """A stop flag: a process-shared event, or a thread's."""
+
+    def is_set(self) -> bool: ...
 
 
 def config(host: str = "127.0.0.1", port: int = 8000, *, log_level: str = "info", access_log: bool = False,
@@ -46,31 +59,42 @@ def config(host: str = "127.0.0.1", port: int = 8000, *, log_level: str = "info"
     cfg = Config()
     cfg.bind = [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
     cfg.loglevel = log_level.upper()
-    cfg.accesslog = "-" if access_log else None
-    cfg.errorlog = "-"
+    cfg.accesslog = _log_target("hypercorn.access") if access_log else None
+    cfg.errorlog = _log_target("hypercorn.error")
     cfg.graceful_timeout = graceful_timeout_s
     if certfile:
         cfg.certfile, cfg.keyfile = certfile, keyfile
     return cfg
 
 
-def run(app: HtagSSE, host: str = "127.0.0.1", port: int = 8000, *, workers: int = 1, loop: str = "asyncio",
-        **options: Any) -> None:  # fmt: skip
-    """Serve ``app`` until Ctrl-C or SIGTERM.
-
-    On a stop signal every page's stream is ended first (hypercorn would
-    otherwise wait for them), then hypercorn shuts down gracefully. With
-    ``workers > 1`` the app is imported by each worker process (it must be a
-    module-level variable) and a worker that dies is replaced.
-    """
-    cfg = config(host, port, **options)
-    run_with(app, cfg, cfg.create_sockets(), workers=workers, loop=loop)
+def _log_target(name: str) -> logging.Logger | str:
+    """Hypercorn's logger ``name`` through the logging configuration if there is one, else
+    printed by hypercorn's own handler (which then does not propagate: each line once)."""
+    return logging.getLogger(name) if logging.getLogger().handlers else "-"
 
 
-def run_with(app: Any, cfg: Config, sockets: Sockets, *, workers: int = 1, loop: str = "asyncio",
-             import_path: str | None = None) -> None:  # fmt: skip
-    """Serve on already bound ``sockets``; worker processes import ``import_path`` (default: found)."""
-    if not isinstance(workers, int) or workers < 1:
+def setup_logging(level: str) -> None:
+    """The command line's logging (set up again in each of its server processes: spawn starts them blank)."""
+    logging.basicConfig(level=level.upper(), format="%(asctime)s [%(process)d] %(levelname)s %(name)s: %(message)s")
+    if level != "debug":  # htag tells every tag creation at INFO, watchfiles every change it sees
+        for name in ("htag", "watchfiles"):
+            logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def bind(cfg: Config) -> Sockets:
+    """Bind ``cfg``'s address now; a port in use (or refused) is a :class:`ConfigError` that says so."""
+    try:
+        return cfg.create_sockets()
+    except OSError as e:
+        host, _, port = cfg.bind[0].rpartition(":")
+        if e.errno == errno.EADDRINUSE or getattr(e, "winerror", None) == 10048:  # WSAEADDRINUSE
+            raise ConfigError(f"port {port} is in use on {host.strip('[]')}: {e.strerror}") from e
+        raise ConfigError(f"cannot listen on {host.strip('[]')} port {port}: {e.strerror or e}") from e
+
+
+def check(workers: int, loop: str) -> None:
+    """:class:`ConfigError` unless ``workers`` and ``loop`` can be used here."""
+    if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
         raise ConfigError(f"workers must be an integer >= 1, got {workers!r}")
     if loop not in LOOPS:
         raise ConfigError(f"loop must be one of {LOOPS}, got {loop!r}")
@@ -79,13 +103,41 @@ def run_with(app: Any, cfg: Config, sockets: Sockets, *, workers: int = 1, loop:
             import uvloop  # noqa: F401
         except ImportError:
             raise ConfigError("loop='uvloop' needs uvloop: pip install 'htag-sse[uvloop]'") from None
+
+
+def run(app: HtagSSE, host: str = "127.0.0.1", port: int = 8000, *, workers: int = 1, loop: str = "asyncio",
+        **options: Any) -> None:  # fmt: skip
+    """Serve ``app`` until Ctrl-C or SIGTERM.
+
+    Options: ``log_level`` (``"info"``), ``access_log`` (``False``: no line
+    per request; ``True``: logged to the ``hypercorn.access`` logger, through
+    your logging configuration if you set one, else printed on stdout),
+    ``certfile``/``keyfile`` (https, HTTP/2 by ALPN), ``graceful_timeout_s``.
+    A port in use raises :class:`ConfigError`.
+
+    On a stop signal every page's stream is ended first (hypercorn would
+    otherwise wait for them), then hypercorn shuts down gracefully. With
+    ``workers > 1`` the app is imported by each worker process (it must be a
+    module-level variable) and a worker that dies is replaced; a logging
+    configuration made under ``if __name__ == "__main__":`` is not theirs.
+    """
+    check(workers, loop)
+    cfg = config(host, port, **options)
+    run_with(app, cfg, bind(cfg), workers=workers, loop=loop)
+
+
+def run_with(app: Any, cfg: Config, sockets: Sockets, *, workers: int = 1, loop: str = "asyncio",
+             import_path: str | None = None, log_level: str | None = None) -> None:  # fmt: skip
+    """Serve on already bound ``sockets``; worker processes import ``import_path`` (default: found)
+    and, given a ``log_level``, set up :func:`setup_logging` first."""
+    check(workers, loop)
     cfg.worker_class = loop
     if workers == 1:
         _run_loop(loop, _serve(app, cfg, sockets=sockets))
         return
     cfg.application_path = import_path or globals()["import_path"](app)
     cfg.workers = workers
-    supervise(cfg, sockets, workers)
+    supervise(cfg, sockets, workers, log_level)
 
 
 def import_path(app: object) -> str:
@@ -105,19 +157,20 @@ def import_path(app: object) -> str:
     )
 
 
-def supervise(cfg: Config, sockets: Sockets, workers: int) -> None:
+def supervise(cfg: Config, sockets: Sockets, workers: int, log_level: str | None = None) -> None:
     """Run ``workers`` worker processes on shared sockets; replace any that dies; stop on a signal."""
     ctx = multiprocessing.get_context("spawn")  # the portable way: Windows and macOS spawn too
     stop = ctx.Event()
     procs: list[tuple[Any, float]] = []
     early_deaths = 0
-    for name in ("SIGINT", "SIGTERM", "SIGBREAK"):
+    for name in STOP_SIGNALS:
         if hasattr(signal, name):
             signal.signal(getattr(signal, name), lambda *_: stop.set())
     try:
         while not stop.is_set():
             while len(procs) < workers:
-                proc = ctx.Process(target=worker_process, kwargs={"cfg": cfg, "sockets": sockets, "stop": stop})
+                kwargs = {"cfg": cfg, "sockets": sockets, "stop": stop, "log_level": log_level}
+                proc = ctx.Process(target=worker_process, kwargs=kwargs)
                 proc.start()
                 procs.append((proc, time.monotonic()))
             wait([p.sentinel for p, _ in procs], timeout=0.5)
@@ -140,11 +193,52 @@ def supervise(cfg: Config, sockets: Sockets, workers: int) -> None:
             sock.close()
 
 
-def worker_process(cfg: Config, sockets: Sockets, stop: ProcessEvent) -> None:
+def worker_process(cfg: Config, sockets: Sockets, stop: Flag, log_level: str | None = None) -> None:
     """One worker process: import the app, serve until the supervisor says stop."""
-    module, _, name = cfg.application_path.partition(":")
-    app = getattr(importlib.import_module(module), name)  # spawn gave us the parent's sys.path
-    _run_loop(cfg.worker_class, _serve(app, cfg, sockets=sockets, stop=stop))
+    if log_level is not None:
+        setup_logging(log_level)
+    _run_loop(cfg.worker_class, _serve(_import(cfg.application_path), cfg, sockets=sockets, stop=stop))
+
+
+def _import(path: str) -> Any:
+    module, _, name = path.partition(":")
+    return getattr(importlib.import_module(module), name)  # spawn gave us the parent's sys.path
+
+
+def reload_worker(cfg: Config, sockets: Sockets, conn: Connection, log_level: str, error: str | None = None) -> None:
+    """A server process of ``--reload``: load the app (unless ``error`` says why not), tell the
+    parent (``("ready",)`` or ``("broken", why)``), serve once it answers ``("serve",)``.
+
+    Ctrl-C is the parent's: it stops this process with ``("stop",)``, or by
+    going away. ``("broken", why)`` while serving: the code on disk is broken
+    (see :class:`~htag_sse.explorer.Guard`).
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    setup_logging(log_level)
+    app = None
+    if error is None:
+        try:
+            app = _import(cfg.application_path)
+        except (Exception, SystemExit) as e:  # noqa: BLE001 - whatever the user's code raised: shown, served
+            error = explain(e)
+    try:
+        conn.send(("broken", error) if error is not None else ("ready",))
+        if conn.recv() != ("serve",):
+            return
+    except (EOFError, OSError):
+        return
+    guard, stop = Guard(app, error), threading.Event()
+    threading.Thread(target=_listen, args=(conn, guard, stop), daemon=True).start()
+    _run_loop(cfg.worker_class, _serve(app, cfg, sockets=sockets, stop=stop, served=guard, signals=("SIGTERM",)))
+
+
+def _listen(conn: Connection, guard: Guard, stop: threading.Event) -> None:
+    try:
+        while (message := conn.recv())[0] == "broken":
+            guard.error = message[1]
+    except (EOFError, OSError):
+        pass
+    stop.set()
 
 
 def tune_gc() -> None:
@@ -173,19 +267,34 @@ def _run_loop(loop: str, main: Awaitable[None]) -> None:
         asyncio.run(main)  # type: ignore[arg-type]
 
 
-async def _serve(app: Any, cfg: Config, sockets: Sockets | None = None, stop: ProcessEvent | None = None) -> None:
+async def close_pages(app: Any) -> None:
+    """End every page's stream of an htag-sse app (a stopping hypercorn waits for open requests)."""
+    pages = getattr(app, "pages", None)
+    if pages is not None:
+        log.info("stopping: closing %d page(s)", len(pages))
+        closed = pages.close_all()
+        if inspect.isawaitable(closed):  # close_all() may be a coroutine function
+            await closed
+
+
+async def _serve(app: Any, cfg: Config, sockets: Sockets | None = None, stop: Flag | None = None,
+                 served: Any = None, signals: tuple[str, ...] = STOP_SIGNALS) -> None:  # fmt: skip
+    """Serve ``served`` (default: ``app``) until a signal or ``stop``; ``app``'s pages are closed first."""
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
+    closing: list[asyncio.Task[None]] = []
 
-    def on_signal(*_: Any) -> None:
-        if not stopping.is_set():
-            pages = getattr(app, "pages", None)
-            if pages is not None:
-                log.info("stopping: closing %d page(s)", len(pages))
-                pages.close_all()
+    async def shut_down() -> None:
+        try:
+            await close_pages(app)
+        finally:
             stopping.set()
 
-    for name in ("SIGINT", "SIGTERM", "SIGBREAK"):
+    def on_signal(*_: Any) -> None:
+        if not closing:
+            closing.append(loop.create_task(shut_down()))
+
+    for name in signals:
         sig = getattr(signal, name, None)
         if sig is None:
             continue
@@ -195,15 +304,15 @@ async def _serve(app: Any, cfg: Config, sockets: Sockets | None = None, stop: Pr
             signal.signal(sig, lambda *a: loop.call_soon_threadsafe(on_signal))
     watcher = loop.create_task(_watch(stop, on_signal)) if stop is not None else None
     try:
-        await worker_serve(wrap_app(app, cfg.wsgi_max_body_size, "asgi"), cfg, sockets=sockets,
+        await worker_serve(wrap_app(served or app, cfg.wsgi_max_body_size, "asgi"), cfg, sockets=sockets,
                            shutdown_trigger=stopping.wait)  # fmt: skip
     finally:
         if watcher is not None:
             watcher.cancel()
 
 
-async def _watch(stop: ProcessEvent, on_stop: Callable[[], None]) -> None:
-    """Relay the supervisor's stop event (a process-shared flag) to this worker's loop."""
+async def _watch(stop: Flag, on_stop: Callable[[], None]) -> None:
+    """Relay the supervisor's stop flag (process-shared, or a thread's) to this worker's loop."""
     while not stop.is_set():
         await asyncio.sleep(0.2)
     on_stop()

@@ -105,8 +105,10 @@ class Server:
             self.proc.stdout.close()
 
     def output(self) -> str:
-        if self.proc and self.proc.stdout and self.proc.poll() is not None:
-            self.log += self.proc.stdout.read() or b""
+        out = self.proc.stdout if self.proc else None
+        if out is not None and not out.closed and self.proc is not None and self.proc.poll() is not None:
+            data = out.read() or b""
+            self.log += data.encode() if isinstance(data, str) else data
         return self.log.decode(errors="replace")[-4000:]
 
 

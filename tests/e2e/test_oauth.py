@@ -1,5 +1,5 @@
 """OAuth2 / OpenID Connect login against a real provider (authlib's server
-components, tests/oidc_provider.py), in headless Chromium, with examples/oauth.py."""
+components, examples/demo_provider.py), in headless Chromium, with examples/oauth.py."""
 
 import subprocess
 import sys
@@ -18,7 +18,7 @@ def provider():
 
     def start(app_port: int) -> str:
         proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "tests" / "oidc_provider.py"), "--client-id", "htag-app",
+            [sys.executable, str(ROOT / "examples" / "demo_provider.py"), "--client-id", "htag-app",
              "--client-secret", "s3cret", "--redirect-uri", f"http://127.0.0.1:{app_port}/auth"],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
         )  # fmt: skip
@@ -31,6 +31,7 @@ def provider():
     for proc in procs:
         proc.terminate()
         proc.wait(10)
+        proc.stdout.close()
 
 
 def start_app(serve, provider, workers: int):
@@ -85,3 +86,21 @@ def test_a_forged_state_on_the_callback_is_refused(serve, provider, browser_page
     assert "mismatching_state" in page.inner_text("body")
     page.goto(server.url)
     assert page.url.startswith(issuer)  # nobody got logged in
+
+
+def test_the_demo_mode_logs_in_with_its_own_provider_and_says_it_is_a_demo(serve, browser_page):
+    port = free_port()
+    server = serve(argv=[sys.executable, str(ROOT / "examples" / "oauth.py"), "--demo"], port=port,
+                   env={"PORT": str(port)})  # fmt: skip
+    page = browser_page
+    page.goto(server.url)  # off to the demo provider, on another loopback port
+    assert page.url.startswith("http://127.0.0.1:") and f":{port}/" not in page.url
+    assert "alice" in page.inner_text("body") and "wonderland" in page.inner_text("body")
+    sign_in(page, page.url.split("/authorize")[0])
+    page.wait_for_selector(".hello")
+    assert page.inner_text(".hello") == "Hello Alice Liddell"
+    server.proc.terminate()
+    server.proc.wait(20)
+    banner = server.output()
+    assert "DEMO provider at http://127.0.0.1:" in banner and "log in as alice / wonderland" in banner
+    assert "Never use it in production" in banner

@@ -1,28 +1,35 @@
-"""Minimal in-memory OpenID Connect provider for tests (authlib + Flask).
+"""A DEMO OpenID Connect provider, in memory (authlib + Flask): for the tests and for
+``python examples/oauth.py --demo``. NEVER for production: one fixed user,
+alice / wonderland, anyone may log in as her; keys and clients live in memory.
 
-Usage: python oidc_provider.py [--port 0] [--client-id ID] [--client-secret S]
+Usage: python demo_provider.py [--port 0] [--client-id ID] [--client-secret S]
                                [--redirect-uri URI ...]
 Binds 127.0.0.1 (port 0 = a free one) and prints "OIDC_PROVIDER_READY <issuer>"
-on stdout once it accepts connections.  One user: alice / wonderland.
+on stdout once it accepts connections. In a program: ``start(...)`` serves it
+from a thread and returns its issuer URL.
 """
 
 import argparse
 import html
 import secrets
 import sys
+import threading
 import time
-
-from flask import Flask, jsonify, request
-from joserfc.jwk import RSAKey
-from werkzeug.serving import make_server
+from typing import ClassVar
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer, ResourceProtector
 from authlib.oauth2.rfc6749 import OAuth2Error, grants
 from authlib.oauth2.rfc6750 import BearerTokenValidator
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core import OpenIDCode, UserInfo, UserInfoEndpoint
+from flask import Flask, jsonify, request
+from joserfc.jwk import RSAKey
+from werkzeug.serving import BaseWSGIServer, make_server
 
-USERS = {"alice": {"password": "wonderland", "sub": "alice-0001", "name": "Alice Liddell",
+#: The demo user's name and password.
+DEMO_USER, DEMO_PASSWORD = "alice", "wonderland"
+
+USERS = {DEMO_USER: {"password": DEMO_PASSWORD, "sub": "alice-0001", "name": "Alice Liddell",
                    "preferred_username": "alice", "email": "alice@example.test", "email_verified": True}}
 KEY = RSAKey.generate_key(2048, parameters={"kid": "test-key-1", "use": "sig", "alg": "RS256"})
 ISSUER = ""  # set in main() once the port is known
@@ -35,7 +42,7 @@ class Obj:
 
 
 class Client(Obj):  # implements authlib's ClientMixin duck-typed
-    client_metadata = {}
+    client_metadata: ClassVar[dict[str, str]] = {}
     def get_client_id(self): return self.client_id
     def get_default_redirect_uri(self): return self.redirect_uris[0]
     def get_allowed_scope(self, scope): return " ".join(s for s in (scope or "").split() if s in ("openid", "profile", "email"))
@@ -70,7 +77,7 @@ def user_info(user, scope):
 
 
 class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
-    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+    TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = ["client_secret_basic", "client_secret_post"]
 
     def save_authorization_code(self, code, req):
         CODES[code] = AuthCode(code=code, client_id=req.client.client_id, redirect_uri=req.payload.redirect_uri,
@@ -118,8 +125,9 @@ protector = ResourceProtector()
 protector.register_token_validator(MyBearerTokenValidator())
 server.register_endpoint(MyUserInfoEndpoint(resource_protector=protector))
 
-LOGIN_PAGE = """<!doctype html><html><head><title>Test OP login</title></head><body>
-<h1>Sign in to the test provider</h1>{error}
+LOGIN_PAGE = """<!doctype html><html><head><title>DEMO provider login</title></head><body>
+<h1>Sign in to the DEMO provider</h1>{error}
+<p>Not a real provider: the demo user is <b>alice</b>, password <b>wonderland</b>.</p>
 <form method="post"><!-- posts back to the same /authorize?... URL, keeping the OAuth params -->
 <label>Username <input name="username" id="username" autocomplete="username"></label>
 <label>Password <input name="password" id="password" type="password"></label>
@@ -169,18 +177,30 @@ def discovery():
         claims_supported=["sub", "name", "preferred_username", "email", "email_verified"])
 
 
-def main():
+def bind(port: int, client_id: str, client_secret: str, redirect_uris: list[str]) -> BaseWSGIServer:
+    """The provider on 127.0.0.1:``port`` (0: a free one), with one client; call its ``serve_forever()``."""
     global ISSUER
+    httpd = make_server("127.0.0.1", port, app, threaded=True)
+    ISSUER = f"http://127.0.0.1:{httpd.server_port}"
+    CLIENTS[client_id] = Client(client_id=client_id, client_secret=client_secret, redirect_uris=redirect_uris)
+    return httpd
+
+
+def start(client_id: str, client_secret: str, redirect_uris: list[str], port: int = 0) -> str:
+    """Serve the provider from a daemon thread of this process; returns its issuer URL."""
+    httpd = bind(port, client_id, client_secret, redirect_uris)
+    threading.Thread(target=httpd.serve_forever, name="demo OIDC provider", daemon=True).start()
+    return ISSUER
+
+
+def main():
     p = argparse.ArgumentParser()
     p.add_argument("--port", type=int, default=0)
     p.add_argument("--client-id", default="test-client")
     p.add_argument("--client-secret", default="test-secret")
     p.add_argument("--redirect-uri", action="append", default=[])
     args = p.parse_args()
-    httpd = make_server("127.0.0.1", args.port, app, threaded=True)
-    ISSUER = f"http://127.0.0.1:{httpd.server_port}"
-    CLIENTS[args.client_id] = Client(client_id=args.client_id, client_secret=args.client_secret,
-                                     redirect_uris=args.redirect_uri)
+    httpd = bind(args.port, args.client_id, args.client_secret, args.redirect_uri)
     print("OIDC_PROVIDER_READY", ISSUER, flush=True)
     try:
         httpd.serve_forever()
