@@ -48,6 +48,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--session-dir", default=os.environ.get("HTAG_SSE_DIR", ".htag-sse"),
                    help="where sessions are kept (diskcache; HTAG_SSE_DIR)")  # fmt: skip
     p.add_argument("--parano", action="store_true", help="seal every body and event with AES-GCM")
+    p.add_argument("--redis", default=os.environ.get("HTAG_SSE_REDIS"),
+                   help="share sessions, pages and pushes between hosts through this Redis (HTAG_SSE_REDIS); "
+                        "needs HTAG_SSE_SECRET, the same on every host")  # fmt: skip
     p.add_argument("--debug", action="store_true", help="full tracebacks in pages and in errors")
     p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"], help="log level")
     p.add_argument("--access-log", action=argparse.BooleanOptionalAction, default=True, help="a line per request")
@@ -72,7 +75,8 @@ def chosen(options: dict[str, Any]) -> str | None:
 def build(options: dict[str, Any]) -> HtagSSE:
     """The app the options describe (also run by each server process)."""
     cwd = Path(options["cwd"])
-    common = {"session_dir": options["session_dir"], "parano": options["parano"], "debug": options["debug"]}
+    common = {"session_dir": options["session_dir"], "parano": options["parano"], "debug": options["debug"],
+              "redis": options.get("redis")}  # fmt: skip
     spec = chosen(options)
     if spec is None:
         routes = [open_route(cwd, options["debug"], local_hosts(options["host"]))]

@@ -32,6 +32,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("htag_sse")
 
+#: Hypercorn closes a connection whose client sent nothing for this long (it has none by default).
+READ_TIMEOUT_S = 300.0
+
 LOOPS = ("asyncio", "uvloop")
 #: A worker that dies sooner than this after its start counts as crashing at startup.
 EARLY_DEATH_S = 2.0
@@ -50,8 +53,11 @@ class Flag(Protocol):
 
 
 def config(host: str = "127.0.0.1", port: int = 8000, *, log_level: str = "info", access_log: bool = False,
-           certfile: str | None = None, keyfile: str | None = None, graceful_timeout_s: float = 5.0) -> Config:  # fmt: skip
-    """A hypercorn configuration: bind address, optional TLS (HTTP/2 by ALPN), logs."""
+           certfile: str | None = None, keyfile: str | None = None, graceful_timeout_s: float = 5.0,
+           read_timeout_s: float = READ_TIMEOUT_S) -> Config:  # fmt: skip
+    """A hypercorn configuration: bind address, optional TLS (HTTP/2 by ALPN), logs, and a read
+    timeout (``read_timeout_s``): a connection whose client sent nothing for that long is closed —
+    a stream's client then reconnects and resumes by event id, nothing lost."""
     if not isinstance(port, int) or not 0 <= port <= 65535:
         raise ConfigError(f"port must be an integer in 0..65535, got {port!r}")
     if (certfile is None) != (keyfile is None):
@@ -62,6 +68,7 @@ def config(host: str = "127.0.0.1", port: int = 8000, *, log_level: str = "info"
     cfg.accesslog = _log_target("hypercorn.access") if access_log else None
     cfg.errorlog = _log_target("hypercorn.error")
     cfg.graceful_timeout = graceful_timeout_s
+    cfg.read_timeout = read_timeout_s
     if certfile:
         cfg.certfile, cfg.keyfile = certfile, keyfile
     return cfg

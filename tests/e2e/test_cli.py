@@ -314,3 +314,36 @@ def test_worker_processes_log_at_the_level_asked(project):
     assert pids - {parent}, out  # DEBUG lines from the workers
     out, _ = run_and_stop(project, "--workers", "2", "--log-level", "warning", requests=3)
     assert " INFO " not in out and " DEBUG " not in out and '"GET / 1.1" 200' not in out, out
+
+
+def test_redis_serves_one_app_from_several_workers_sharing_a_redis(project, servers):
+    from ..pageclient import BOOT, interactions
+    from ..redisserver import RedisServer
+
+    redis = RedisServer(port=free_port()).start()
+    try:
+        port = free_port()
+        argv = [sys.executable, "-m", "htag_sse", "main:App", "--redis", f"redis://127.0.0.1:{redis.port}/0",
+                "--workers", "2", "--port", str(port), "--debug"]  # fmt: skip
+        env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "HTAG_SSE_SECRET": "s" * 32,
+               "HTAG_SSE_DIR": str(project / "sessions")}  # fmt: skip
+        servers.append(Server(argv, port, env, cwd=project).start())
+        import json
+
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"Connection": "close"}) as client:
+            page = client.get("/")
+            config = json.loads(BOOT.search(page.text).group(1))
+            call = interactions(page.text)["inc"]
+            answers = [client.post(f"{config['base']}/{config['page']}/interact", json=call,
+                                   headers={"X-Htag-Token": config["token"], "X-Htag-Seq": str(n)})
+                       for n in range(1, 21)]  # fmt: skip
+        assert [a.status_code for a in answers] == [200] * 20 and ">20</span>" in answers[-1].text
+        assert len({a.headers["x-htag-worker"] for a in answers}) == 2  # both workers answered, through Redis
+        assert redis.raw("DBSIZE") != b"0"  # the sessions and pages are in Redis
+    finally:
+        redis.stop()
+
+
+def test_redis_without_a_secret_is_one_clear_line(project):
+    done = cli(project, "main:App", "--redis", "redis://127.0.0.1:1/0")
+    assert done.returncode == 2 and "needs a secret" in done.stderr and "Traceback" not in done.stderr
