@@ -48,6 +48,8 @@ async def hello(request: Request):
 
 
 async def session_dump(request: Request):
+    # Counter's root.state is here under its class's full name: "examples.multi.Counter" under
+    # `hypercorn examples.multi:app`, "__main__.Counter" when this file runs as a script (README: State).
     return JSONResponse(dict(request.session))
 
 
