@@ -57,9 +57,10 @@ class HtagSSE(Starlette):
     ``App`` may also be named as a string (``"main:App"``, htagweb's ``"main.App"``).
 
     Options (keywords, durations in seconds) are listed with their defaults in
-    :class:`~htag_sse.settings.Settings` and in the README. ``host``, ``port``
-    and ``ssl`` are htagweb's: defaults for :meth:`run` (``ssl``: cookies are
-    always ``Secure``, the app being served over https behind a proxy).
+    :class:`~htag_sse.settings.Settings` and in the README. ``host`` and
+    ``port`` are htagweb's: defaults for :meth:`run`. htagweb's ``ssl`` is
+    accepted and not needed: cookies get ``Secure`` by themselves under https
+    (directly, or behind a trusted proxy's ``X-Forwarded-Proto``).
     """
 
     def __init__(
@@ -80,7 +81,8 @@ class HtagSSE(Starlette):
         self.settings = settings = Settings.build(**options)
         self.run_options: dict[str, Any] = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
         self.page_headers = {**PAGE_HEADERS, **(page_headers or {})}
-        self.force_secure = bool(ssl)
+        if ssl:
+            log.debug("ssl=True (htagweb's) is not needed: cookies are Secure under https by themselves")
         store, bus, feed, epoch = _backend(settings, session_store, bus)
         self.store = store
         self.shutdown = Shutdown()

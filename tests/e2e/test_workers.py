@@ -23,9 +23,9 @@ pytestmark = pytest.mark.server
 PY = sys.executable
 RUNNERS = {
     "hypercorn": [PY, "-m", "hypercorn", "tests.serve:app", "--workers", "4", "--bind", "127.0.0.1:{port}"],
-    "gunicorn": [PY, "-m", "gunicorn", "-w", "4", "-k", "uvicorn.workers.UvicornWorker", "-b", "127.0.0.1:{port}",
+    "gunicorn": [PY, "-m", "gunicorn", "-w", "4", "-k", "uvicorn_worker.UvicornWorker", "-b", "127.0.0.1:{port}",
                  "tests.serve:app"],
-    "gunicorn --preload": [PY, "-m", "gunicorn", "-w", "4", "-k", "uvicorn.workers.UvicornWorker", "--preload",
+    "gunicorn --preload": [PY, "-m", "gunicorn", "-w", "4", "-k", "uvicorn_worker.UvicornWorker", "--preload",
                            "-b", "127.0.0.1:{port}", "tests.serve:app"],
     "uvicorn": [PY, "-m", "uvicorn", "--workers", "4", "--port", "{port}", "tests.serve:app"],
     "run": [PY, "-c", "from tests.serve import app; app.run(port={port}, workers=4)"],
