@@ -5,8 +5,10 @@ import re
 
 import pytest
 
+from htag_sse.testing import HtagTestClient
+
 from ..conftest import ROOT
-from ..pageclient import Tab, text_of
+from ..pageclient import text_of
 
 
 def load(name, monkeypatch, tmp_path):
@@ -17,45 +19,53 @@ def load(name, monkeypatch, tmp_path):
     return module.app
 
 
-async def test_hello(monkeypatch, tmp_path, asgi_client):
-    r = await asgi_client(load("hello", monkeypatch, tmp_path)).get("/")
-    assert "hello world" in r.text
+def browse(name, monkeypatch, tmp_path):
+    """A user's browser on the example's app (stopped at the end, as a server stops it)."""
+    return HtagTestClient(app=load(name, monkeypatch, tmp_path), stop_app=True)
 
 
-async def test_counter_counts_and_keeps_the_count_across_f5(monkeypatch, tmp_path, asgi_client):
-    client = asgi_client(load("counter", monkeypatch, tmp_path))
-    tab = await Tab.open(client)
-    assert text_of(await tab.click("inc")) == "1"
-    assert re.search(r'class="count" id="\d+">1<', (await client.get("/")).text)
+async def test_hello(monkeypatch, tmp_path):
+    async with browse("hello", monkeypatch, tmp_path) as client:
+        tab = await client.open()
+        assert tab.text == "hello world"
 
 
-async def test_clock_pushes_the_time(monkeypatch, tmp_path, asgi_client):
-    client = asgi_client(load("clock", monkeypatch, tmp_path))
-    tab = await Tab.open(client)
-    r = await client.get(tab.url("poll?after=0"))
-    assert re.search(r"\d\d:\d\d:\d\d", r.text)
+async def test_counter_counts_and_keeps_the_count_across_f5(monkeypatch, tmp_path):
+    async with browse("counter", monkeypatch, tmp_path) as client:
+        tab = await client.open()
+        assert text_of(await tab.find(".inc").click()) == "1"
+        assert re.search(r'class="count" id="\d+">1<', (await client.http.get("/")).text)
+        await tab.reload()
+        assert tab.find(".count").text == "1"
 
 
-async def test_state_greets_by_name_streams_and_reports_errors(monkeypatch, tmp_path, asgi_client):
-    client = asgi_client(load("state", monkeypatch, tmp_path))
-    tab = await Tab.open(client)
-    call = tab.calls["name"]
-    assert call["args"] == ["this.value"]  # the browser sends the input's value
-    r = await tab.post({**call, "args": ["Ann"]})
-    assert "Hello Ann" in r.text
-    assert "Hello Ann" in (await client.get("/")).text  # F5: from the session
-    assert "next" in await tab.click("count")
-    assert "fails on purpose" in (await tab.click("fail"))["err"]
+async def test_clock_pushes_the_time(monkeypatch, tmp_path):
+    async with browse("clock", monkeypatch, tmp_path) as client:
+        tab = await client.open()
+        await tab.next_push(timeout=10)
+        assert re.fullmatch(r"\d\d:\d\d:\d\d", tab.find(".clock").text)
 
 
-async def test_multi_serves_several_apps_and_plain_routes(monkeypatch, tmp_path, asgi_client):
-    client = asgi_client(load("multi", monkeypatch, tmp_path))
-    assert "Home" in (await client.get("/")).text
-    tab = await Tab.open(client, "/counter")
-    await tab.post(next(iter(tab.calls.values())))
-    assert (await client.get("/session")).json()["example_multi.Counter"] == {"n": 1}
-    hello = await Tab.open(client, "/hello?name=Bob")
-    assert "Hello Bob" in hello.html and hello.config["transport"] == "none"
+async def test_state_greets_by_name_streams_and_reports_errors(monkeypatch, tmp_path):
+    async with browse("state", monkeypatch, tmp_path) as client:
+        tab = await client.open()
+        await tab.find("input.name").type("Ann")  # its handler gets the input's value (this.value)
+        assert tab.find(".hello").text == "Hello Ann"
+        assert "Hello Ann" in (await client.open()).text  # F5: from the session
+        assert "next" in await tab.find("button.count").click()
+        assert [li.text for li in tab.find_all(".items li")] == ["1", "2", "3", "4", "5"]
+        assert "fails on purpose" in (await tab.find(".fail").click())["err"]
+
+
+async def test_multi_serves_several_apps_and_plain_routes(monkeypatch, tmp_path):
+    async with browse("multi", monkeypatch, tmp_path) as client:
+        assert "Home" in (await client.open("/")).text
+        tab = await client.open("/counter")
+        await tab.find(text="+1").click()
+        assert tab.find("span").text == "1"
+        assert (await client.http.get("/session")).json()["example_multi.Counter"] == {"n": 1}
+        hello = await client.open("/hello?name=Bob")
+        assert "Hello Bob" in hello.text and hello.config["transport"] == "none"
 
 
 @pytest.mark.parametrize("name", ["hello", "counter", "clock", "state", "multi"])
