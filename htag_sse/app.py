@@ -23,9 +23,9 @@ from .assets import RELOAD_COOKIE, Assets
 from .bus import Bus, LoopbackBus, bus_secret
 from .cookie import SessionMiddleware
 from .errors import ConfigError, RequestError
+from .eventlog import Feed
 from .head import head_of
 from .metrics import Metrics
-from .eventlog import Feed
 from .pageref import Locator, Owner
 from .pages import Pages
 from .relay import Relay
@@ -224,7 +224,7 @@ def _env_port() -> int | None:
 def session_of(request: Request) -> Session:
     session = request.scope.get("session")
     if not isinstance(session, Session):
-        raise RuntimeError("htag-sse's SessionMiddleware is missing from this application")
+        raise RuntimeError("htag-sse's SessionMiddleware is missing from this application")  # noqa: TRY004
     return session
 
 

@@ -124,7 +124,9 @@ class LoopbackBus:
             while True:
                 size = int.from_bytes(await reader.readexactly(4), "big")
                 if size > self.max_frame:
-                    log.warning("bus: a frame of %d bytes announced (limit %d): connection closed", size, self.max_frame)
+                    log.warning(
+                        "bus: a frame of %d bytes announced (limit %d): connection closed", size, self.max_frame
+                    )
                     return
                 async with asyncio.timeout(FRAME_TIMEOUT_S):
                     mac = await reader.readexactly(32)

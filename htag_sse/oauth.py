@@ -71,7 +71,9 @@ class OAuthLogin:
         if not client_id:
             raise ConfigError(f"OAuthLogin {name!r}: give client_id=... or set {env}_CLIENT_ID")
         if not server_metadata_url and not (authorize_url and access_token_url):
-            raise ConfigError(f"OAuthLogin {name!r}: give server_metadata_url (OIDC) or authorize_url and access_token_url")
+            raise ConfigError(
+                f"OAuthLogin {name!r}: give server_metadata_url (OIDC) or authorize_url and access_token_url"
+            )
         self.app = app
         self.name = name
         self.login_path, self.callback_path, self.logout_path = login_path, callback_path, logout_path
@@ -108,7 +110,9 @@ class OAuthLogin:
 
         async def endpoint(request: Request) -> Response:
             if self.user(request) is None:
-                request.session[NEXT_KEY] = _local(str(request.url.path) + (f"?{request.url.query}" if request.url.query else ""))
+                request.session[NEXT_KEY] = _local(
+                    str(request.url.path) + (f"?{request.url.query}" if request.url.query else "")
+                )
                 return RedirectResponse(request.url_for(f"{self.name}_login"), 303)
             return await self.app.handle(request, App, **handle_options)
 
@@ -156,4 +160,6 @@ def _local(target: str) -> str:
 
 
 def _page(title: str, message: str) -> str:
-    return f"<!DOCTYPE html><title>{html.escape(title)}</title><h1>{html.escape(title)}</h1><p>{html.escape(message)}</p>"
+    return (
+        f"<!DOCTYPE html><title>{html.escape(title)}</title><h1>{html.escape(title)}</h1><p>{html.escape(message)}</p>"
+    )

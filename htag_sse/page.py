@@ -13,7 +13,7 @@ from typing import Any
 from htag.render import HRenderer
 
 from . import adapter, parano
-from .errors import RequestError
+from .errors import RequestError, StoreError
 from .eventlog import EventLog, Feed
 from .metrics import Metrics
 from .session import Session, Sessions
@@ -166,7 +166,9 @@ class Page:
         token = current_page.set(self)
         try:
             async with asyncio.timeout(self.route.timeout_interaction):
-                actions: dict[str, Any] = await hr.interact(item.id, item.method, list(item.args), item.kargs, item.event)
+                actions: dict[str, Any] = await hr.interact(
+                    item.id, item.method, list(item.args), item.kargs, item.event
+                )
         except TimeoutError:
             actions = {"err": f"the server gave up after {self.route.timeout_interaction:g} s", **self.refresh()}
         finally:
@@ -213,7 +215,7 @@ class Page:
             if data:
                 try:
                     await feed.publish(self.pid, event_id, data[0][1])
-                except Exception as e:  # the stream of another host will refresh the page instead
+                except StoreError as e:  # the stream of another host asks the owner instead
                     log.warning("event %d of %r could not be published: %s", event_id, self, e)
 
         self._published = asyncio.ensure_future(publish())

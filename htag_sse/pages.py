@@ -126,7 +126,9 @@ class Pages:
                   "key": parano.b64(page.cipher.key) if page.cipher else None}  # fmt: skip
         await self.store.set("p:" + page.pid, json.dumps(record).encode(), RECORD_TTL_S)
 
-    async def _takeover(self, cls: type[Tag], session: Session, init: adapter.Init, reload: Reload | None) -> Page | None:
+    async def _takeover(
+        self, cls: type[Tag], session: Session, init: adapter.Init, reload: Reload | None
+    ) -> Page | None:
         """The page this GET may take over: the one the reloading tab names (with its token),
         else the last one its tab released — of the same session, app and init arguments."""
         if session.sid is None:
@@ -142,7 +144,9 @@ class Pages:
             self.metrics.event("page.taken_over", page=chosen.pid, app=ref)
         return chosen
 
-    async def rerun(self, old_pid: str, session: Session, token: str | None) -> tuple[Page, dict[str, Any], bytes | None]:
+    async def rerun(
+        self, old_pid: str, session: Session, token: str | None
+    ) -> tuple[Page, dict[str, Any], bytes | None]:
         """Recreate a page whose live instance is gone, from its record and the session.
 
         Returns the new page, its body (rendered once), and in parano mode the
@@ -175,7 +179,8 @@ class Pages:
             self._hinted = True  # once per worker: a hint, not an alarm (bots fetch pages without scripts)
             log.info(
                 "page %s was never connected by its browser: if the app is behind a proxy with a path prefix, "
-                "give the server that prefix as root_path (docs/deploy.md)", page.pid
+                "give the server that prefix as root_path (docs/deploy.md)",
+                page.pid,
             )
 
     async def own_session(self, page: Page, sid: str | None, cookie_sid: str | None) -> None:

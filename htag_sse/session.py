@@ -93,7 +93,7 @@ class Session(MutableMapping[str, Any]):
                 continue
             try:
                 raw = pickle.dumps(self._data[k], protocol=pickle.HIGHEST_PROTOCOL)
-            except Exception as e:  # keep it in memory; say why it is not stored
+            except Exception as e:  # noqa: BLE001 - any object may refuse pickling: keep it in memory, say why
                 log.error("session value %r cannot be stored (%s): kept in this process only", k, e)
                 continue
             if self._saved.get(k) != raw:
@@ -120,7 +120,7 @@ class Session(MutableMapping[str, Any]):
             if self._saved.get(k) != raw and k not in self._touched:
                 try:
                     self._data[k] = pickle.loads(raw)
-                except Exception as e:  # a class renamed since: drop the value, keep the session
+                except Exception as e:  # noqa: BLE001 - a class renamed since: drop the value, keep the session
                     log.warning("session value %r can no longer be read (%s): dropped", k, e)
                     self._data.pop(k, None)
                     self._touched.add(k)
@@ -210,7 +210,9 @@ class Sessions:
             network = network_of(session.address or "unknown")
             if not self.new_sessions.allow(network):
                 log.info("new session refused: %s opened %d this minute", network, self.new_sessions.limit)
-                raise RequestError(429, "too_many_sessions", "too many new sessions from your address: try again in a minute")
+                raise RequestError(
+                    429, "too_many_sessions", "too many new sessions from your address: try again in a minute"
+                )
             sid = secrets.token_urlsafe(24)
             await self.store.create(_key(sid), self.max_age_s)
             session.sid, session.version, session.cookie_due = sid, 1, True

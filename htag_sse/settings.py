@@ -108,7 +108,9 @@ class Settings:
                 f"max_interaction_bytes ({self.max_interaction_bytes}) must be >= max_body_bytes ({self.max_body_bytes})"
             )
         if self.max_stream_s and self.max_stream_s < 2 * self.sse_probe_s:
-            raise ConfigError(f"max_stream_s must be 0 (off) or at least {2 * self.sse_probe_s:g} s, got {self.max_stream_s!r}")
+            raise ConfigError(
+                f"max_stream_s must be 0 (off) or at least {2 * self.sse_probe_s:g} s, got {self.max_stream_s!r}"
+            )
         for origin in self.allowed_origins:
             if not isinstance(origin, str) or not origin.startswith(("http://", "https://")) or origin.count("/") != 2:
                 raise ConfigError(f"allowed_origins entries look like 'https://example.com[:port]', got {origin!r}")

@@ -411,7 +411,11 @@ def _open(diskcache: Any, directory: Path) -> Any:
     while True:
         try:  # cull_limit=0: expired entries go in batches (see _wrote); timeout: lock waits are ours
             return diskcache.Cache(  # every value in the (0600) database: no file created later with the umask
-                str(directory), timeout=0.01, eviction_policy="none", statistics=False, cull_limit=0,
+                str(directory),
+                timeout=0.01,
+                eviction_policy="none",
+                statistics=False,
+                cull_limit=0,
                 disk_min_file_size=1 << 30,
             )
         except sqlite3.OperationalError as e:

@@ -47,7 +47,7 @@ class Stream:
                 if line.startswith(":") or not line:
                     continue
                 name, _, value = line.partition(":")
-                value = value[1:] if value.startswith(" ") else value
+                value = value.removeprefix(" ")
                 fields = True
                 if name == "data":
                     ev.data = value if not ev.data else ev.data + "\n" + value
@@ -102,5 +102,5 @@ async def open_stream(app: Any, path: str, *, cookie: str = "", headers: dict[st
         disconnect.set()
         try:
             await asyncio.wait_for(task, 5)
-        except (asyncio.TimeoutError, asyncio.CancelledError):
+        except (TimeoutError, asyncio.CancelledError):
             task.cancel()

@@ -10,8 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ..conftest import CHROMIUM, CHROMIUM_ARGS
 from ..apps import APPS
+from ..conftest import CHROMIUM, CHROMIUM_ARGS
 from ..pageclient import interactions
 
 pytestmark = pytest.mark.server
@@ -20,15 +20,16 @@ pytestmark = pytest.mark.server
 @pytest.fixture(scope="module")
 def certificate(tmp_path_factory) -> tuple[Path, Path]:
     """A self-signed certificate for 127.0.0.1, made here."""
+    import ipaddress
+
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import NameOID
-    import ipaddress
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     cert = (
         x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
         .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))

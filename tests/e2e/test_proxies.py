@@ -2,6 +2,7 @@
 
 import re
 import time
+
 import pytest
 
 from ..proxies import BUFFER_EVERYTHING, nginx, squid

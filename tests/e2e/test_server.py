@@ -76,8 +76,8 @@ def test_a_restart_keeps_the_state_and_the_open_page_reruns(serve):
 def _hold_streams(url: str, page: dict, n: int, opened: list) -> None:
     def hold() -> None:
         try:
-            with httpx.Client(base_url=url, cookies=page["cookies"]) as c:
-                with c.stream("GET", f"{page['base']}/{page['page']}/events?last=0", timeout=30) as r:
+            with httpx.Client(base_url=url, cookies=page["cookies"]) as c, \
+                    c.stream("GET", f"{page['base']}/{page['page']}/events?last=0", timeout=30) as r:
                     opened.append(r.status_code)
                     for _ in r.iter_raw():
                         pass

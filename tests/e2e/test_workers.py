@@ -146,7 +146,7 @@ def test_hypercorn_stops_every_worker_when_one_is_killed_and_a_restart_recovers_
     page.goto(server.url)
     page.click("button.inc")
     page.wait_for_function("document.querySelector('.count').textContent === '1'")
-    victim = sorted(worker_pids(server.proc.pid))[0]
+    victim = min(worker_pids(server.proc.pid))
     os.kill(victim, signal.SIGKILL)
     wait_until(lambda: server.proc.poll() is not None, 20, "hypercorn's master to exit")
     wait_until(lambda: not worker_pids(server.proc.pid), 20, "every worker to stop")
