@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("htag_sse")
 
 #: Hypercorn closes a connection whose client sent nothing for this long (it has none by default).
-READ_TIMEOUT_S = 300.0
+READ_TIMEOUT_S = 300
 
 LOOPS = ("asyncio", "uvloop")
 #: A worker that dies sooner than this after its start counts as crashing at startup.
@@ -54,7 +54,7 @@ class Flag(Protocol):
 
 def config(host: str = "127.0.0.1", port: int = 8000, *, log_level: str = "info", access_log: bool = False,
            certfile: str | None = None, keyfile: str | None = None, graceful_timeout_s: float = 5.0,
-           read_timeout_s: float = READ_TIMEOUT_S) -> Config:  # fmt: skip
+           read_timeout_s: int = READ_TIMEOUT_S) -> Config:  # fmt: skip
     """A hypercorn configuration: bind address, optional TLS (HTTP/2 by ALPN), logs, and a read
     timeout (``read_timeout_s``): a connection whose client sent nothing for that long is closed —
     a stream's client then reconnects and resumes by event id, nothing lost."""
@@ -68,7 +68,7 @@ def config(host: str = "127.0.0.1", port: int = 8000, *, log_level: str = "info"
     cfg.accesslog = _log_target("hypercorn.access") if access_log else None
     cfg.errorlog = _log_target("hypercorn.error")
     cfg.graceful_timeout = graceful_timeout_s
-    cfg.read_timeout = read_timeout_s
+    cfg.read_timeout = int(read_timeout_s)
     if certfile:
         cfg.certfile, cfg.keyfile = certfile, keyfile
     return cfg

@@ -17,9 +17,7 @@ import logging
 import os
 import re
 import time
-from collections.abc import Callable, Iterator
-from html import escape
-from html.parser import HTMLParser
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Literal, Self
 from urllib.parse import urlsplit
@@ -30,18 +28,13 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from htag import Tag
 
 from .app import HtagSSE
-from .errors import HtagSSEError
+from .dom import HIDDEN, JS, HtagTestError, Node, interact_calls, matcher, morph, parse, resolve
 from .parano import b64, unb64
 from .session import Session
 from .stores import MemoryStore
 
 log = logging.getLogger("htag_sse")
 
-VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"})
-BLOCK = frozenset({"article", "aside", "blockquote", "br", "dd", "div", "dl", "dt", "fieldset", "figure", "footer",
-                   "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "main", "nav", "ol", "option", "p",
-                   "pre", "section", "table", "tr", "ul"})  # fmt: skip
-HIDDEN = frozenset({"head", "script", "style", "template", "title"})
 #: Refusals that used up their interaction's number (the browser client's USED_UP).
 USED_UP = frozenset({"bad_interaction", "unknown_event", "forbidden_method", "unknown_id", "too_large"})
 #: What parano messages are sealed for (the browser client's PURPOSE).
@@ -50,9 +43,6 @@ BOOT = re.compile(r"\bhtagSSE\(\s*(?=\{)")
 CALL = re.compile(r"\binteract\(\s*(?=\{)")
 EXPOSED = re.compile(r"self\.(\w+) = function\(_\) \{try\{interact\(\s*")
 NODE_JS = re.compile(r"(this|self|event\.target|document\.getElementById\(['\"]([\w-]+)['\"]\))\.(.+)")
-LITERAL = re.compile(r'"|-?\d|(?:true|false|null)\b')
-DECODE = json.JSONDecoder().raw_decode
-STRING_PROPS = ("id", "name", "type", "href", "src", "title", "placeholder")
 #: The fields of a DOM event that htag's jevent() sends (Chromium's, for a trusted event), per kind of event.
 EVENT: dict[str, Any] = {"isTrusted": True, "bubbles": True, "defaultPrevented": False, "returnValue": True,
                          "cancelBubble": False}  # fmt: skip
@@ -64,264 +54,18 @@ KINDS: dict[str, dict[str, Any]] = {
 }  # fmt: skip
 
 
-class HtagTestError(HtagSSEError, AssertionError):
-    """What a test asked cannot be done as a browser would (no such element, no handler, ...)."""
-
-
 class PushTimeout(HtagTestError, TimeoutError):
     """No push came in time."""
-
-
-class _JS(str):
-    """A raw JS expression among the values of an ``interact( … )`` call (htag's bytes arguments)."""
-
-
-class _Node:
-    __slots__ = ("attrs", "children", "parent", "tag", "typed")
-
-    def __init__(self, tag: str, attrs: dict[str, str | None]) -> None:
-        self.tag, self.attrs = tag, attrs
-        self.children: list[_Node | str] = []
-        self.parent: _Node | None = None
-        self.typed: str | bool | None = None  # what the user typed or ticked: kept by a morph, as browsers do
-
-    def elements(self) -> Iterator[_Node]:
-        for child in self.children:
-            if isinstance(child, _Node):
-                yield child
-                yield from child.elements()
-
-    def adopt(self, children: list[_Node | str]) -> list[_Node | str]:
-        for child in children:
-            if isinstance(child, _Node):
-                child.parent = self
-        return children
-
-    def outer(self) -> str:
-        attrs = "".join(f" {k}" if v is None else f' {k}="{escape(v)}"' for k, v in self.attrs.items())
-        return f"<{self.tag}{attrs}>" + ("" if self.tag in VOID else f"{self.inner()}</{self.tag}>")
-
-    def inner(self) -> str:
-        raw = self.tag in ("script", "style")
-        return "".join(c.outer() if isinstance(c, _Node) else c if raw else escape(c, False) for c in self.children)
-
-    def text(self) -> str:
-        """The visible text (``innerText``-like): block elements on their own lines, spaces collapsed."""
-        parts: list[str] = []
-
-        def walk(node: _Node) -> None:
-            for c in node.children:
-                if isinstance(c, str):
-                    parts.append(c)
-                elif c.tag not in HIDDEN:
-                    parts.append("\n" if c.tag in BLOCK else "")
-                    walk(c)
-                    parts.append("\n" if c.tag in BLOCK else "")
-
-        walk(self)
-        return "\n".join(line for line in (" ".join(s.split()) for s in "".join(parts).split("\n")) if line)
-
-    def value(self) -> str:
-        if isinstance(self.typed, str):
-            return self.typed
-        if self.tag == "textarea":
-            return "".join(c for c in self.children if isinstance(c, str))
-        if self.tag == "select":
-            options = [o for o in self.elements() if o.tag == "option"]
-            chosen = next((o for o in options if "selected" in o.attrs), options[0] if options else None)
-            return "" if chosen is None else chosen.option_value()
-        return self.attrs.get("value") or ("on" if self.attrs.get("type") in ("checkbox", "radio") else "")
-
-    def option_value(self) -> str:
-        return self.attrs.get("value") or "" if "value" in self.attrs else self.text()
-
-    def prop(self, name: str) -> Any:
-        """What the JS expression ``this.<name>`` gives (the few a handler's arguments use)."""
-        if name == "value":
-            return self.value()
-        if name == "checked":
-            return self.typed if isinstance(self.typed, bool) else "checked" in self.attrs
-        if name in STRING_PROPS:
-            return self.attrs.get(name) or ""
-        if m := re.fullmatch(r"getAttribute\(['\"]([\w-]+)['\"]\)", name):
-            return self.attrs.get(m[1])
-        if name in ("innerHTML", "innerText"):
-            return self.inner() if name == "innerHTML" else self.text()
-        if name == "textContent":
-            return "".join(c if isinstance(c, str) else c.prop(name) for c in self.children)
-        raise KeyError(name)
-
-    def describe(self) -> str:
-        attrs = "".join(f' {k}="{self.attrs[k]}"' for k in ("class", "id", "name") if self.attrs.get(k))
-        text = " ".join(self.text().split())
-        return f"<{self.tag}{attrs}>" + (f' "{text[:40]}"' if text else "")
-
-
-class _Builder(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.top = _Node("#fragment", {})
-        self.stack = [self.top]
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        node = _Node(tag, dict(attrs))
-        node.parent = self.stack[-1]
-        self.stack[-1].children.append(node)
-        if tag not in VOID:
-            self.stack.append(node)
-
-    def handle_endtag(self, tag: str) -> None:  # htag closes void tags too (</input>): ignored
-        for i in range(len(self.stack) - 1, 0, -1):
-            if self.stack[i].tag == tag:
-                del self.stack[i:]
-                return
-
-    def handle_data(self, data: str) -> None:
-        self.stack[-1].children.append(data)
-
-
-def _parse(html: str) -> list[_Node | str]:
-    builder = _Builder()
-    builder.feed(html)
-    builder.close()
-    for child in builder.top.children:
-        if isinstance(child, _Node):
-            child.parent = None
-    return builder.top.children
-
-
-def _morph(old: _Node, new: _Node) -> None:
-    """Make ``old`` look like ``new``, keeping the nodes matched by position and tag (static/morph.js)."""
-    old.attrs = new.attrs
-    kept: list[_Node | str] = []
-    for i, node in enumerate(new.children):
-        was = old.children[i] if i < len(old.children) else None
-        if isinstance(node, _Node) and isinstance(was, _Node) and was.tag == node.tag:
-            _morph(was, node)
-            node = was
-        kept.append(node)
-    staying = {id(k) for k in kept}
-    for gone in old.children:
-        if isinstance(gone, _Node) and id(gone) not in staying:
-            gone.parent = None
-    old.children = old.adopt(kept)
-
-
-def _matcher(selector: str) -> Callable[[_Node], bool]:
-    """``tag``, ``#id``, ``.class``, ``[attr]``, ``[attr=value]``, combined (``button.inc``), and
-    descendants (``.items li``)."""
-    steps = []
-    for compound in re.findall(r"(?:[^\s\[]+|\[[^\]]*\])+", selector):
-        m = re.fullmatch(r"([\w-]+|\*)?((?:[#.][\w-]+|\[[^\]]*\])*)", compound)
-        if not m or not compound:
-            raise HtagTestError(f"selector {selector!r} not understood: use tag, #id, .class, [attr=value], spaces")
-        found = list(re.finditer(r"([#.])([\w-]+)|\[\s*([\w-]+)\s*(?:=\s*(\"[^\"]*\"|'[^']*'|[^\]]*?)\s*)?\]", m[2]))
-        if "".join(p[0] for p in found) != m[2]:
-            raise HtagTestError(f"selector {selector!r} not understood: use tag, #id, .class, [attr=value], spaces")
-        steps.append((m[1], [(p[1], p[2], None) if p[1] else ("[", p[3], p[4] and p[4].strip("\"'")) for p in found]))
-
-    def one(node: _Node, tag: str | None, parts: list[tuple[str, str, str | None]]) -> bool:
-        if tag not in (None, "*") and node.tag != tag:
-            return False
-        classes = (node.attrs.get("class") or "").split()
-        return all(node.attrs.get("id") == n if k == "#" else n in classes if k == "." else
-                   n in node.attrs and (v is None or node.attrs[n] == v) for k, n, v in parts)  # fmt: skip
-
-    def match(node: _Node) -> bool:
-        if not steps or not one(node, *steps[-1]):
-            return False
-        rest, up = steps[:-1], node.parent
-        while rest and up is not None:
-            if one(up, *rest[-1]):
-                rest = rest[:-1]
-            up = up.parent
-        return not rest
-
-    return match
-
-
-def _skip(s: str, i: int) -> int:
-    while i < len(s) and s[i].isspace():
-        i += 1
-    return i
-
-
-def _js_value(s: str, i: int) -> tuple[Any, int]:
-    """The value at ``s[i:]`` and where it ends: JSON, in which htag writes some values as raw JS."""
-    i = _skip(s, i)
-    if s[i] in "{[":
-        close = "}" if s[i] == "{" else "]"
-        out: Any = {} if close == "}" else []
-        i += 1
-        while (i := _skip(s, i)) < len(s) and s[i] != close:
-            if isinstance(out, dict):
-                key, i = DECODE(s, i)
-                i = s.index(":", i) + 1
-                out[key], i = _js_value(s, i)
-            else:
-                value, i = _js_value(s, i)
-                out.append(value)
-            i = _skip(s, i)
-            if s[i] == ",":
-                i += 1
-            elif s[i] != close:
-                raise ValueError(f"unexpected {s[i]!r} at {i}")
-        return out, i + 1
-    if LITERAL.match(s, i):
-        return DECODE(s, i)
-    depth, j, quote = 0, i, ""
-    while j < len(s):  # raw JS: up to a , ] or } outside brackets and strings
-        c = s[j]
-        if quote:
-            j += c == "\\"
-            quote = "" if c == quote else quote
-        elif c in "\"'`":
-            quote = c
-        elif c in "([{":
-            depth += 1
-        elif depth == 0 and c in ",)]}":
-            break
-        elif c in ")]}":
-            depth -= 1
-        j += 1
-    return _JS(s[i:j].strip()), j
-
-
-def _calls(js: str, pattern: re.Pattern[str] = CALL) -> Iterator[tuple[re.Match[str], dict[str, Any]]]:
-    for m in pattern.finditer(js):
-        try:
-            call = _js_value(js, m.end())[0]
-        except (ValueError, IndexError) as e:
-            raise HtagTestError(
-                f"the test client cannot read this interact() call ({e}): {js[m.start() :][:200]}"
-            ) from None
-        yield m, call
-
-
-def _resolve(value: Any, evaluate: Callable[[_JS], Any]) -> Any:
-    if isinstance(value, _JS):
-        return evaluate(value)
-    if isinstance(value, dict):
-        return {k: _resolve(v, evaluate) for k, v in value.items()}
-    if isinstance(value, list):
-        out: list[Any] = []
-        for v in value:
-            if isinstance(v, _JS) and v == "...arguments":  # an exposed method's arguments
-                out.extend(evaluate(v))
-            else:
-                out.append(_resolve(v, evaluate))
-        return out
-    return value
 
 
 class Element:
     """An element of a tab's page. It follows its tag: once an update replaced it (same htag id),
     it reads the new one; after a rerun or a refresh it stays the element the morph kept."""
 
-    def __init__(self, tab: Tab, node: _Node) -> None:
+    def __init__(self, tab: Tab, node: Node) -> None:
         self._tab, self._node, self._id = tab, node, node.attrs.get("id")
 
-    def _live(self) -> _Node:
+    def _live(self) -> Node:
         if self._tab._attached(self._node):
             self._id = self._node.attrs.get("id")
         elif self._id is not None and (found := self._tab._by_id(self._id)) is not None:
@@ -402,7 +146,7 @@ class Element:
             calls += self._tab._handlers(node, "change", {})
         return await self._tab._send_all(calls)
 
-    def _usable(self, action: str, field: bool = False) -> _Node:
+    def _usable(self, action: str, field: bool = False) -> Node:
         node = self._live()
         if not self._tab._attached(node):
             raise HtagTestError(
@@ -429,7 +173,7 @@ class Tab:
         self.history: list[dict[str, Any]] = []  # every actions applied: answers, pushes, refreshes
         self.scripts: list[str] = []  # the JS of those actions (post, next): kept, not run
         self._key: bytes | None = None
-        self._doc = _Node("#document", {})
+        self._doc = Node("#document", {})
         self._exposed: dict[str, dict[str, dict[str, Any]]] = {}  # method -> {tag id: its interact() call}
         self._renamed: dict[str, str] = {}
         self._lock, self._rerunning = asyncio.Lock(), asyncio.Lock()
@@ -440,7 +184,7 @@ class Tab:
 
     @property
     def html(self) -> str:
-        return "<!DOCTYPE html>" + "".join(c.outer() if isinstance(c, _Node) else c for c in self._doc.children)
+        return "<!DOCTYPE html>" + "".join(c.outer() if isinstance(c, Node) else c for c in self._doc.children)
 
     @property
     def text(self) -> str:
@@ -463,9 +207,9 @@ class Tab:
         next items until it ends. Returns the first answer's actions (``{}`` if refused)."""
         async with self._lock:
             answer = first = await self._send(interaction)
-            while isinstance(answer.get("next"), str) and (pulls := list(_calls(answer["next"]))):
+            while isinstance(answer.get("next"), str) and (pulls := list(interact_calls(answer["next"]))):
                 for _, pull in pulls:
-                    answer = await self._send(_resolve(pull, self._evaluator(None, None, {}, ())))
+                    answer = await self._send(resolve(pull, self._evaluator(None, None, {}, ())))
             return first
 
     async def next_push(self, timeout: float = 5.0) -> dict[str, Any]:
@@ -506,12 +250,12 @@ class Tab:
 
     async def _load(self) -> None:
         r = await self.client.http.get(self.path)
-        found = next(_calls(r.text, BOOT), None) if r.status_code == 200 else None
+        found = next(interact_calls(r.text, BOOT), None) if r.status_code == 200 else None
         if found is None:
             raise HtagTestError(f"GET {self.path} answered {r.status_code}, not an htag-sse page: {r.text[:300]}")
         self.config, self._born, self._exposed = found[1], time.monotonic(), {}
-        self._doc = _Node("#document", {})
-        self._doc.children = self._doc.adopt(_parse(r.text))
+        self._doc = Node("#document", {})
+        self._doc.children = self._doc.adopt(parse(r.text))
         self._adopt(self.config["page"], self.config["token"], self.config["last"], self.config.get("key"))
         self._learn(r.text)
 
@@ -519,8 +263,8 @@ class Tab:
         self.id, self.token, self.last, self.seq = pid, token, last, 0
         self._key = unb64(key) if key else None
 
-    def _find(self, root: _Node, selector: str | None, text: str | None, needed: bool = True) -> list[Element]:
-        match = _matcher(selector) if selector else lambda n: n.tag not in HIDDEN
+    def _find(self, root: Node, selector: str | None, text: str | None, needed: bool = True) -> list[Element]:
+        match = matcher(selector) if selector else lambda n: n.tag not in HIDDEN
         nodes = [n for n in root.elements() if match(n)]
         if text is not None:
             want = " ".join(text.split())
@@ -532,13 +276,13 @@ class Tab:
             raise HtagTestError(f"no element {what} in page {self.id}; it shows:\n{self.text[:600]}")
         return [Element(self, n) for n in nodes]
 
-    def _by_id(self, tid: str) -> _Node | None:
+    def _by_id(self, tid: str) -> Node | None:
         return next((n for n in self._doc.elements() if n.attrs.get("id") == tid), None)
 
-    def _body(self) -> _Node:
+    def _body(self) -> Node:
         return next((n for n in self._doc.elements() if n.tag == "body"), self._doc)
 
-    def _attached(self, node: _Node) -> bool:
+    def _attached(self, node: Node) -> bool:
         while node.parent is not None:
             node = node.parent
         return node is self._doc
@@ -547,9 +291,9 @@ class Tab:
         """htag's actions, as the browser client applies them (htag-sse's ``body``: a morph)."""
         self.history.append(actions)
         if isinstance(actions.get("body"), str):
-            new = next((n for n in _parse(actions["body"]) if isinstance(n, _Node)), None)
+            new = next((n for n in parse(actions["body"]) if isinstance(n, Node)), None)
             if new is not None:
-                _morph(self._body(), new)
+                morph(self._body(), new)
         for tid, html in (actions.get("update") or {}).items():
             node = self._by_id(str(tid))
             if node is None or node.parent is None:
@@ -557,11 +301,11 @@ class Tab:
                 continue
             siblings = node.parent.children
             at = next(i for i, c in enumerate(siblings) if c is node)
-            siblings[at : at + 1] = node.parent.adopt(_parse(html))
+            siblings[at : at + 1] = node.parent.adopt(parse(html))
             node.parent = None
         for tid, html in (actions.get("stream") or {}).items():
             if (node := self._by_id(str(tid))) is not None:
-                node.children += node.adopt(_parse(html))
+                node.children += node.adopt(parse(html))
         for js in (actions.get("post"), actions.get("next")):
             if isinstance(js, str) and js:
                 self.scripts.append(js)
@@ -571,7 +315,7 @@ class Tab:
 
     def _learn(self, js: str) -> None:
         """Methods tags expose (``@expose``): htag declares them in JS, ``self.<name> = function(_) {…}``."""
-        for m, call in _calls(js, EXPOSED):
+        for m, call in interact_calls(js, EXPOSED):
             self._exposed.setdefault(m[1], {})[str(call.get("id"))] = call
 
     def _report(self, text: str) -> None:
@@ -583,16 +327,16 @@ class Tab:
 
     # ---------------------------------------------------------------- interactions
 
-    def _handlers(self, node: _Node, kind: str, extra: dict[str, Any]) -> list[dict[str, Any]]:
+    def _handlers(self, node: Node, kind: str, extra: dict[str, Any]) -> list[dict[str, Any]]:
         """The interactions a DOM event on ``node`` sends: the ``on<kind>`` handlers of ``node`` and of
         its parents (it bubbles), their JS arguments evaluated now, as the browser runs them."""
         calls: list[dict[str, Any]] = []
-        owner: _Node | None = node
+        owner: Node | None = node
         while owner is not None:
-            for _, call in _calls(owner.attrs.get("on" + kind) or ""):
+            for _, call in interact_calls(owner.attrs.get("on" + kind) or ""):
                 at = {"type": kind, "eventPhase": 2 if owner is node else 3, "timeStamp": self._clock()}
                 event = {**EVENT, **KINDS[kind], **at, **extra}
-                calls.append(_resolve(call, self._evaluator(owner, node, event, ())))
+                calls.append(resolve(call, self._evaluator(owner, node, event, ())))
             owner = owner.parent
         return calls
 
@@ -603,9 +347,9 @@ class Tab:
             answer = await self.interact(call)
         return answer
 
-    def _evaluator(self, this: _Node | None, target: _Node | None, event: dict[str, Any],
-                   args: tuple[Any, ...]) -> Callable[[_JS], Any]:  # fmt: skip
-        def evaluate(expr: _JS) -> Any:
+    def _evaluator(self, this: Node | None, target: Node | None, event: dict[str, Any],
+                   args: tuple[Any, ...]) -> Callable[[JS], Any]:  # fmt: skip
+        def evaluate(expr: JS) -> Any:
             if expr == "...arguments":
                 return list(args)
             if re.fullmatch(r"jevent\(\s*\w*\s*\)", expr):  # htag's: the event's own scalar fields
@@ -622,7 +366,7 @@ class Tab:
 
         return evaluate
 
-    async def _call(self, method: str, args: tuple[Any, ...], node: _Node | None) -> dict[str, Any]:
+    async def _call(self, method: str, args: tuple[Any, ...], node: Node | None) -> dict[str, Any]:
         found = {tid: c for tid, c in self._exposed.get(method, {}).items() if self._by_id(tid) is not None}
         exposed = sorted(m for m, tags in self._exposed.items() if any(self._by_id(t) for t in tags))
         only = next(iter(found.values())) if len(found) == 1 and node is None else None
@@ -631,7 +375,7 @@ class Tab:
             where = node.describe() if node is not None else f"page {self.id}"
             hint = f"{len(found)} tags expose it: call it on one, tab.find(...).call(...)" if len(found) > 1 else ""
             raise HtagTestError(f"{where} exposes no method {method!r} (exposed: {exposed}). {hint}".strip())
-        return await self.interact(_resolve(chosen, self._evaluator(None, None, {}, args)))
+        return await self.interact(resolve(chosen, self._evaluator(None, None, {}, args)))
 
     def _clock(self) -> float:
         """``event.timeStamp``: milliseconds since the page loaded."""
