@@ -1,0 +1,223 @@
+"""Sessions, page records and leases on Redis (:class:`RedisStore`, the :class:`~htag_sse.stores.Store`
+of several hosts): a hash per session, fenced writes checked in Redis's own clock, signed values.
+Keys and scripts: docs/redis.md."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections.abc import Sequence
+from typing import Any
+
+from .errors import StoreError
+from .redisconn import _NOW, NONCE, RedisConnection, _connection, _ms, _namespace, _redis, _Script, _Signer
+from .stores import MapWrite, Stored
+
+log = logging.getLogger("htag_sse")
+
+
+_CREATE = _Script(
+    "if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end "
+    "redis.call('HSET', KEYS[1], 'v', 1) redis.call('PEXPIRE', KEYS[1], ARGV[1]) return 1"
+)
+
+# KEYS: maps of one slot. ARGV: fence (ms, Redis clock) or '', ttl (ms), then for each map:
+# number of fields set, number deleted, field, value, field, value..., deleted field...
+_SAVE = _Script(
+    "if ARGV[1] ~= '' then " + _NOW + "if now >= tonumber(ARGV[1]) then return redis.error_reply('FENCED') end end "
+    "local out, i = {}, 3 "
+    "for k, key in ipairs(KEYS) do "
+    "  local nset, ndel = tonumber(ARGV[i]), tonumber(ARGV[i + 1]) i = i + 2 "
+    "  if redis.call('EXISTS', key) == 1 then "
+    "    for j = 0, nset - 1 do redis.call('HSET', key, ARGV[i + 2 * j], ARGV[i + 2 * j + 1]) end "
+    "    for j = 0, ndel - 1 do redis.call('HDEL', key, ARGV[i + 2 * nset + j]) end "
+    "    redis.call('HINCRBY', key, 'v', 1) redis.call('PEXPIRE', key, ARGV[2]) "
+    "    out[k] = redis.call('HGETALL', key) "
+    "  else out[k] = false end "
+    "  i = i + 2 * nset + ndel "
+    "end return out"
+)
+
+# Leases. KEYS: the lease, the registry (a sorted set: name -> end). ARGV: signed holder, ttl (ms), name,
+# nonce. A lease's value is the signed holder and the nonce of the acquire that took it.
+_ACQUIRE = _Script(
+    _NOW + "local cur = redis.call('GET', KEYS[1]) "
+    "if cur then if cur == ARGV[1] .. ARGV[4] then return now + redis.call('PTTL', KEYS[1]) - ARGV[2] end "
+    "return false end "  # a retried acquire of ours: the same answer; anyone else's: held
+    "redis.call('SET', KEYS[1], ARGV[1] .. ARGV[4], 'PX', ARGV[2]) "
+    "redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - 1000) "  # long gone: the registry stays small
+    "redis.call('ZADD', KEYS[2], now + ARGV[2], ARGV[3]) return now"
+)
+_HOLDS = (
+    f"local cur = redis.call('GET', KEYS[1]) local mine = cur and #cur == #ARGV[1] + {NONCE} and "
+    "string.sub(cur, 1, #ARGV[1]) == ARGV[1] "
+)
+_RENEW = _Script(
+    _NOW + _HOLDS + "if not mine then return false end "  # an expired lease is gone: never revived
+    "redis.call('PEXPIRE', KEYS[1], ARGV[2]) redis.call('ZADD', KEYS[2], now + ARGV[2], ARGV[3]) return now"
+)
+_RELEASE = _Script(_HOLDS + "if mine then redis.call('DEL', KEYS[1]) redis.call('ZREM', KEYS[2], ARGV[3]) end")
+# KEYS: the registry. ARGV: the lease key prefix (same hash tag). A lease is live while its key is: the
+# answer agrees with renew's to the millisecond.
+_HOLDERS = _Script(
+    "local out = {} for _, name in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do "
+    "  local v = redis.call('GET', ARGV[1] .. name) "
+    "  if v then out[#out + 1] = name out[#out + 1] = v else redis.call('ZREM', KEYS[1], name) end "
+    "end return out"
+)
+
+
+class RedisStore:
+    """:class:`~htag_sse.stores.Store` on Redis. Keys (``ns`` = ``namespace``): plain values
+    ``ns:{v:<key>}`` (SET PX), session maps ``ns:{s:<key>}`` (one HASH: ``f:<field>`` fields and a
+    version ``v``, PEXPIRE), leases ``{ns:leases}:l:<name>`` and their registry ``{ns:leases}:z``.
+
+    Lease deadlines (fences) are in Redis's clock: seconds since the epoch by ``TIME`` at acquire or
+    renew, plus the ttl, minus ``clock_margin_s`` (room for clocks of Cluster nodes or a promoted
+    replica that differ a little). Compare them with nothing local: pass them to :meth:`save`.
+    """
+
+    def __init__(
+        self,
+        url: str | RedisConnection,
+        *,
+        secret: bytes,
+        namespace: str = "htag-sse",
+        timeout_s: float = 2.0,
+        clock_margin_s: float = 0.1,
+    ) -> None:
+        self.ns = _namespace(namespace)
+        self._sign = _Signer(secret)
+        self.conn = _connection(url, timeout_s)
+        self.clock_margin_s = clock_margin_s
+        self._health = f"{self.ns}:{{h:{secrets.token_hex(8)}}}"
+
+    def __repr__(self) -> str:
+        return f"RedisStore({self.conn.where!r}, namespace={self.ns!r})"
+
+    def _value(self, key: str) -> str:
+        return f"{self.ns}:{{v:{key}}}"
+
+    def _map(self, key: str) -> str:
+        return f"{self.ns}:{{s:{key}}}"
+
+    async def get(self, key: str) -> bytes | None:
+        k = self._value(key)
+        return self._sign.check(await self.conn.call("GET", lambda r: r.get(k)), k)
+
+    async def set(self, key: str, value: bytes, ttl_s: float) -> None:
+        k = self._value(key)
+        await self.conn.call("SET", lambda r: r.set(k, self._sign.sign(value, k), px=_ms(ttl_s)))
+
+    async def delete(self, key: str) -> None:
+        k = self._value(key)
+        await self.conn.call("DEL", lambda r: r.delete(k))
+
+    def _stored(self, key: str, flat: Sequence[bytes] | dict[bytes, bytes] | None) -> Stored | None:
+        items = flat.items() if isinstance(flat, dict) else zip(flat[::2], flat[1::2]) if flat else ()
+        version, fields = None, {}
+        for name, value in items:
+            if name == b"v":
+                version = int(value)
+            elif name.startswith(b"f:"):
+                field = name[2:].decode()
+                payload = self._sign.check(value, key, field)
+                if payload is not None:
+                    fields[field] = payload
+        return None if version is None else (version, fields)
+
+    async def load(self, key: str) -> Stored | None:
+        k = self._map(key)
+        return self._stored(k, await self.conn.call("HGETALL", lambda r: r.hgetall(k)))
+
+    async def version(self, key: str) -> int | None:
+        k = self._map(key)
+        v = await self.conn.call("HGET", lambda r: r.hget(k, "v"))
+        return None if v is None else int(v)
+
+    async def create(self, key: str, ttl_s: float) -> bool:
+        k = self._map(key)
+        return bool(await self.conn.call("create", lambda r: _CREATE(r, [k], [_ms(ttl_s)])))
+
+    async def save(self, writes: Sequence[MapWrite], ttl_s: float, fence: float | None = None) -> list[Stored | None]:
+        # One script per hash slot (one server: one script for all), so a save is atomic on one server.
+        groups: dict[int, list[int]] = {}
+        for i, w in enumerate(writes):
+            slot = _redis().crc.key_slot(self._map(w.key).encode()) if self.conn.cluster else 0
+            groups.setdefault(slot, []).append(i)
+        head: list[Any] = ["" if fence is None else int(fence * 1000), _ms(ttl_s)]
+
+        async def run(r: Any, members: list[int]) -> list[Any]:
+            keys, args = [], head.copy()
+            for i in members:
+                w, k = writes[i], self._map(writes[i].key)
+                keys.append(k)
+                args += [len(w.changed), len(w.deleted)]
+                for field, value in w.changed.items():
+                    args += ["f:" + field, self._sign.sign(value, k, field)]
+                args += ["f:" + field for field in w.deleted]
+            return list(await _SAVE(r, keys, args))
+
+        async def all_groups(r: Any) -> list[list[Any]]:
+            return list(await asyncio.gather(*(run(r, m) for m in groups.values())))
+
+        out: list[Stored | None] = [None] * len(writes)
+        if writes:
+            for members, replies in zip(groups.values(), await self.conn.call("save", all_groups)):
+                for i, reply in zip(members, replies):
+                    out[i] = self._stored(self._map(writes[i].key), reply) if reply else None
+        return out
+
+    async def touch(self, key: str, ttl_s: float) -> bool:
+        k = self._map(key)
+        return bool(await self.conn.call("PEXPIRE", lambda r: r.pexpire(k, _ms(ttl_s))))
+
+    async def delete_map(self, key: str) -> None:
+        k = self._map(key)
+        await self.conn.call("DEL", lambda r: r.delete(k))
+
+    def _lease(self, name: str, holder: str) -> tuple[list[str], list[Any]]:
+        k = f"{{{self.ns}:leases}}:l:{name}"
+        return [k, f"{{{self.ns}:leases}}:z"], [self._sign.sign(holder.encode(), k)]
+
+    def _deadline(self, now_ms: int | None, ttl_s: float) -> float | None:
+        if not now_ms:  # nil (RESP2) or false (RESP3): not taken
+            return None
+        return (int(now_ms) + _ms(ttl_s)) / 1000 - min(self.clock_margin_s, ttl_s / 4)
+
+    async def acquire(self, name: str, holder: str, ttl_s: float) -> float | None:
+        keys, args = self._lease(name, holder)
+        args += [_ms(ttl_s), name, secrets.token_bytes(NONCE)]
+        return self._deadline(await self.conn.call("acquire", lambda r: _ACQUIRE(r, keys, args)), ttl_s)
+
+    async def renew(self, name: str, holder: str, ttl_s: float) -> float | None:
+        keys, args = self._lease(name, holder)
+        return self._deadline(
+            await self.conn.call("renew", lambda r: _RENEW(r, keys, [*args, _ms(ttl_s), name])), ttl_s
+        )
+
+    async def release(self, name: str, holder: str) -> None:
+        keys, args = self._lease(name, holder)
+        await self.conn.call("release", lambda r: _RELEASE(r, keys, [*args, 0, name]))
+
+    async def holders(self) -> dict[str, str]:
+        prefix, registry = f"{{{self.ns}:leases}}:l:", f"{{{self.ns}:leases}}:z"
+        flat = await self.conn.call("holders", lambda r: _HOLDERS(r, [registry], [prefix]))
+        out = {}
+        for name, value in zip(flat[::2], flat[1::2]):
+            holder = self._sign.check(value[:-NONCE], prefix + name.decode())
+            if holder is not None:
+                out[name.decode()] = holder.decode()
+        return out
+
+    async def check(self) -> None:
+        await self.conn.call("SET", lambda r: r.set(self._health, b"1", px=60_000))
+        if await self.conn.call("GET", lambda r: r.get(self._health)) != b"1":
+            raise StoreError(f"{self!r} did not give back what was written")
+
+    async def close(self) -> None:
+        await self.conn.release()
+
+
+# KEYS: an inbox. ARGV: the signed message, the inbox's length (approximate), its expiry (ms).
