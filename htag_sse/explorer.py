@@ -22,9 +22,8 @@ from urllib.parse import quote, urlsplit
 
 from htag import Tag
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, PlainTextResponse, Response
+from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .errors import AppLoadError
 from .loader import apps_in, explain, load_private
@@ -201,32 +200,3 @@ def error_page(status: int, title: str, message: str, detail: str = "", *, refre
         body += f"<pre class='detail'>{html.escape(detail)}</pre>"
     body += '<p><a href="/">back to the list</a></p>' if back else ""
     return HTMLResponse(body + "</body></html>", status, {"Cache-Control": "no-store"})
-
-
-class Guard:
-    """The app of a ``--reload`` server process, and the error of the code on disk (when it is broken).
-
-    While ``error`` is set, every page GET gets the error page (it reloads
-    itself); the htag requests (``prefix``) of the pages already open still
-    reach the last good app, if this process has one.
-    """
-
-    def __init__(self, app: ASGIApp | None, error: str | None, prefix: str = "/_htag/") -> None:
-        self.app, self.error, self.prefix = app, error, prefix
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.app is not None and (
-            self.error is None or scope["type"] != "http" or scope["path"].startswith(self.prefix)
-        ):
-            await self.app(scope, receive, send)
-        elif scope["type"] == "lifespan":
-            while (await receive())["type"] != "lifespan.shutdown":
-                await send({"type": "lifespan.startup.complete"})
-            await send({"type": "lifespan.shutdown.complete"})
-        elif scope["type"] == "http" and scope["method"] in ("GET", "HEAD"):
-            message = "The app cannot load; this page reloads by itself once the file is fixed."
-            await error_page(500, "The code is broken", message, self.error or "", refresh_s=2, back=False)(
-                scope, receive, send
-            )
-        else:
-            await PlainTextResponse("the app cannot load: see the server's console", 503)(scope, receive, send)

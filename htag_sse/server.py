@@ -13,10 +13,9 @@ import logging
 import multiprocessing
 import signal
 import sys
-import threading
 import time
 from collections.abc import Awaitable, Callable
-from multiprocessing.connection import Connection, wait
+from multiprocessing.connection import wait
 from typing import TYPE_CHECKING, Any, Protocol
 
 from hypercorn.asyncio.run import worker_serve
@@ -24,8 +23,6 @@ from hypercorn.config import Config, Sockets
 from hypercorn.utils import wrap_app
 
 from .errors import ConfigError
-from .explorer import Guard
-from .loader import explain
 
 if TYPE_CHECKING:
     from .app import HtagSSE
@@ -210,42 +207,6 @@ def worker_process(cfg: Config, sockets: Sockets, stop: Flag, log_level: str | N
 def _import(path: str) -> Any:
     module, _, name = path.partition(":")
     return getattr(importlib.import_module(module), name)  # spawn gave us the parent's sys.path
-
-
-def reload_worker(cfg: Config, sockets: Sockets, conn: Connection, log_level: str, error: str | None = None) -> None:
-    """A server process of ``--reload``: load the app (unless ``error`` says why not), tell the
-    parent (``("ready",)`` or ``("broken", why)``), serve once it answers ``("serve",)``.
-
-    Ctrl-C is the parent's: it stops this process with ``("stop",)``, or by
-    going away. ``("broken", why)`` while serving: the code on disk is broken
-    (see :class:`~htag_sse.explorer.Guard`).
-    """
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    setup_logging(log_level)
-    app = None
-    if error is None:
-        try:
-            app = _import(cfg.application_path)
-        except (Exception, SystemExit) as e:  # noqa: BLE001 - whatever the user's code raised: shown, served
-            error = explain(e)
-    try:
-        conn.send(("broken", error) if error is not None else ("ready",))
-        if conn.recv() != ("serve",):
-            return
-    except (EOFError, OSError):
-        return
-    guard, stop = Guard(app, error), threading.Event()
-    threading.Thread(target=_listen, args=(conn, guard, stop), daemon=True).start()
-    _run_loop(cfg.worker_class, _serve(app, cfg, sockets=sockets, stop=stop, served=guard, signals=("SIGTERM",)))
-
-
-def _listen(conn: Connection, guard: Guard, stop: threading.Event) -> None:
-    try:
-        while (message := conn.recv())[0] == "broken":
-            guard.error = message[1]
-    except (EOFError, OSError):
-        pass
-    stop.set()
 
 
 def tune_gc() -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from htag_sse.cli import watch
+from htag_sse.reload import watch
 from htag_sse.errors import AppLoadError
 from htag_sse.explorer import app_file, walk
 from htag_sse.loader import PRIVATE_PREFIX, apps_in, explain, load, load_private, parse_target
