@@ -155,7 +155,18 @@ def snippet(found, text):
 
 def test_every_readme_snippet_builds_an_app(snippets):
     for block, module in snippets("README.md").items():
+        if "HtagTestClient" in block:  # a test, run below
+            continue
         assert isinstance(module.app, HtagSSE), f"this README block does not define app = HtagSSE(...):\n{block}"
+
+
+async def test_the_readme_testing_example_passes_on_a_counter():
+    from ..apps import Counter
+
+    block = next(b for b in python_blocks((ROOT / "README.md").read_text()) if "HtagTestClient" in b)
+    scope = {"App": Counter}
+    exec(compile(block, "README testing block", "exec"), scope)  # noqa: S102 - the README's own code
+    await scope["test_a_click_counts"]()
 
 
 async def test_the_readme_hello_world_serves_its_page(snippets, asgi_client):
