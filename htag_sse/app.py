@@ -163,7 +163,7 @@ class HtagSSE(Starlette):
         session = session_of(request)
         old = session.sid
         sid = await self.sessions.rotate(session)
-        if old:
+        if old and sid:
             self.pages.rekey(old, sid)
         return sid
 

@@ -27,6 +27,9 @@ Deliver = Callable[[bytes], None]
 
 #: Once a frame's length is read, the rest must arrive within this long.
 FRAME_TIMEOUT_S = 10.0
+#: A connection starts with the reader's random nonce, answered signed (HMAC of HELLO + nonce).
+NONCE_BYTES = 16
+HELLO = b"htag-sse loopback bus hello"
 #: The file (in the private session directory, beside the database) holding the loopback bus's secret.
 SECRET_FILE = "bus.secret"
 
@@ -77,9 +80,10 @@ def bus_secret(configured: bytes | None, directory: Path) -> bytes:
 class LoopbackBus:
     """TCP on 127.0.0.1 between the workers of a host, one connection per pair,
     length-prefixed frames each signed (HMAC-SHA256) with a secret other local
-    users cannot read. The listening socket opens only once another worker
-    exists; a frame longer than ``max_frame`` or slower than ``FRAME_TIMEOUT_S``
-    closes the connection."""
+    users cannot read. A connection must first prove it knows the secret (a
+    signed nonce) before any frame is read; a frame longer than ``max_frame``
+    or slower than ``FRAME_TIMEOUT_S`` closes it. The listening socket opens
+    only once another worker exists."""
 
     def __init__(self, secret: bytes, *, max_frame: int) -> None:
         self._secret = secret
@@ -87,10 +91,12 @@ class LoopbackBus:
         self._server: asyncio.Server | None = None
         self._links: dict[str, asyncio.StreamWriter] = {}
         self._accepted: set[asyncio.StreamWriter] = set()
+        self._opening: dict[str, asyncio.Lock] = {}
         self._deliver: Deliver | None = None
+        self._closed = False
 
     async def open(self, me: str, deliver: Deliver) -> dict[str, Any]:
-        self._deliver = deliver
+        self._deliver, self._closed = deliver, False
         if self._server is None:
             self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
         port = self._server.sockets[0].getsockname()[1]
@@ -101,26 +107,51 @@ class LoopbackBus:
         return hmac.digest(self._secret, message, hashlib.sha256)
 
     async def send(self, to: str, contact: Mapping[str, Any], message: bytes) -> None:
+        if self._closed:
+            raise ConnectionError("this worker's bus is closed (it is stopping)")
         if len(message) > self.max_frame:
             raise ValueError(f"a bus message of {len(message)} bytes is over the {self.max_frame} bytes limit")
         frame = len(message).to_bytes(4, "big") + self._sign(message) + message
         for attempt in (1, 2):  # a cached connection may have died with its worker: one new try
-            link = self._links.get(to)
             try:
-                if link is None or link.is_closing():
-                    _, link = await asyncio.open_connection("127.0.0.1", int(contact["port"]))
-                    self._links[to] = link
+                link = await self._link(to, contact)
                 link.write(frame)
                 await link.drain()
                 return
-            except OSError as e:
+            except (OSError, asyncio.IncompleteReadError, TimeoutError) as e:
                 self._links.pop(to, None)
                 if attempt == 2:
                     raise ConnectionError(f"worker {to} cannot be reached: {e}") from e
 
+    async def _link(self, to: str, contact: Mapping[str, Any]) -> asyncio.StreamWriter:
+        """The connection to worker ``to``, opened once (one at a time) and proven: the reader sends a
+        nonce, we answer it signed; only then may frames come."""
+        lock = self._opening.setdefault(to, asyncio.Lock())
+        async with lock:
+            link = self._links.get(to)
+            if link is not None and not link.is_closing():
+                return link
+            reader, link = await asyncio.open_connection("127.0.0.1", int(contact["port"]))
+            try:
+                async with asyncio.timeout(FRAME_TIMEOUT_S):
+                    nonce = await reader.readexactly(NONCE_BYTES)
+                link.write(self._sign(HELLO + nonce))
+            except BaseException:
+                link.close()
+                raise
+            self._links[to] = link
+            return link
+
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._accepted.add(writer)
         try:
+            nonce = secrets.token_bytes(NONCE_BYTES)
+            writer.write(nonce)
+            async with asyncio.timeout(FRAME_TIMEOUT_S):  # a stranger is cut off before it sends a frame
+                proof = await reader.readexactly(32)
+            if not hmac.compare_digest(proof, self._sign(HELLO + nonce)):
+                log.warning("bus: a connection that does not know the secret: closed")
+                return
             while True:
                 size = int.from_bytes(await reader.readexactly(4), "big")
                 if size > self.max_frame:
@@ -143,6 +174,7 @@ class LoopbackBus:
             writer.close()
 
     async def close(self) -> None:
+        self._closed = True
         if self._server is not None:
             self._server.close()
             self._server = None

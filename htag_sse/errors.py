@@ -56,4 +56,5 @@ GENERIC = {
     "unknown_event": "no such handler",
     "bad_interaction": "not a valid interaction",
     "bad_ciphertext": "not a message sealed with this page's key",
+    "out_of_order": "this interaction is not the next one",
 }

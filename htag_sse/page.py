@@ -114,7 +114,10 @@ class Page:
             log.info("%r: a replayed interaction refused", self)
             raise RequestError(409, "replayed", "this message was already received")
         items, batch = items_from(message.get("o"), self.settings.max_event_fields)
-        outcomes, replay = await self.run(items, seq)
+        try:
+            outcomes, replay = await self.run(items, seq)
+        except RequestError as e:  # the counter was sealed: a refusal must not repeat it
+            raise e.generic() from None
         self.nonces = (*self.nonces[-7:], nonce)
         if replay is None:
             status, reply = encode(outcomes, batch, generic=True)

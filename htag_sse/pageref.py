@@ -162,6 +162,8 @@ class Locator:
             record = await self._record(pid, refresh=True)  # taken over by a reload since: a new token
         if record is None:
             raise RequestError(410, "page_gone", GONE)
+        if session.sid is None and record["sid"] is not None:
+            raise RequestError(410, "session_expired", "this page's session expired: reload")
         rotated = session.sid and await self.pages.sessions.rotated_to(record["sid"]) == session.sid
         if record["sid"] != session.sid and not rotated:
             log.info("request for page %s from another session refused", pid)

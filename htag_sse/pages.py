@@ -184,7 +184,8 @@ class Pages:
             )
 
     async def own_session(self, page: Page, sid: str | None, cookie_sid: str | None) -> None:
-        """The request's session must be the page's (or what it was rotated to, at a login/logout)."""
+        """The request's session must be the page's (or what it was rotated to, at a login/logout).
+        A request with no live session gets 410 (the tab reloads): its session expired."""
         if page.session.sid == sid:
             return
         if sid is not None and page.session.sid and await self.sessions.rotated_to(page.session.sid) == sid:
@@ -192,9 +193,10 @@ class Pages:
             page.session.sid = sid  # a login on another worker: this page follows its session
             await self.sessions.refresh(page.session)
             return
-        if sid is None and cookie_sid is not None and cookie_sid == page.session.sid:
-            self.drop(page, "its session expired")
-            raise RequestError(410, "page_gone", "this page's session expired: reload")
+        if sid is None:
+            if page.session.sid and not await self.sessions.exists(page.session.sid):
+                self.drop(page, "its session expired")
+            raise RequestError(410, "session_expired", "this page's session expired: reload")
         log.info("request for page %s from another session refused", page.pid)
         raise RequestError(403, "foreign_page", "this page belongs to another session")
 

@@ -1,8 +1,9 @@
 """Calls between workers: a request to the worker that owns a page, and its reply, over the bus.
 
 Messages are data only (JSON; bytes as base64): nothing received is ever
-unpickled. Each call carries its deadline; a reply that comes too late is
-dropped, and no call waits on a dead worker.
+unpickled. Each call carries how long its caller waits (a duration: no
+wall clock is shared); the owner gives up then too, and no call waits on a
+dead worker.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import base64
 import itertools
 import json
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -66,14 +66,15 @@ class Relay:
 
     async def call(self, to: str, kind: str, payload: dict[str, Any], timeout_s: float) -> dict[str, Any]:
         """The owner's answer; a :class:`RequestError` it raised is raised here too."""
-        await self.workers.start(self.deliver)  # the reply comes to our inbox
+        await self.workers.start(self.deliver)
+        await self.workers.open_inbox()  # the reply comes there
         bus = self.workers.bus
         contact = await self.workers.contact(to, wait_s=self.workers.lease_s / 2) if bus is not None else None
         if contact is None or bus is None:
             raise RequestError(410, "page_gone", GONE)
         rid = next(self._ids)
         reply = self._waiting[rid] = asyncio.get_running_loop().create_future()
-        message = {"k": kind, "id": rid, "from": self.workers.me, "until": time.time() + timeout_s, "p": payload}
+        message = {"k": kind, "id": rid, "from": self.workers.me, "within": timeout_s, "p": payload}
         try:
             await bus.send(to, contact, encode(message))
         except ConnectionError:  # its process is gone (the lease has not expired yet)
@@ -112,19 +113,23 @@ class Relay:
             if waiter is not None and not waiter.done():
                 waiter.set_result(message.get("p") or {})
             return
-        if float(message.get("until", 0)) < time.time():
-            log.info("bus: a %s call arrived after its deadline: dropped", kind)
+        within = message.get("within")
+        if not isinstance(within, (int, float)) or within <= 0:
+            log.info("bus: a %s call without a time limit: dropped", kind)
             return
-        task = asyncio.get_running_loop().create_task(self._answer(message))
+        task = asyncio.get_running_loop().create_task(self._answer(message, float(within)))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _answer(self, message: dict[str, Any]) -> None:
+    async def _answer(self, message: dict[str, Any], within: float) -> None:
         handler = self.handlers.get(message["k"])
         try:
             if handler is None:
                 raise RequestError(400, "bad_call", f"no handler for {str(message['k'])[:40]!r}")
-            result = await handler(message.get("p") or {})
+            async with asyncio.timeout(within):  # the caller gives up then: no use going on
+                result = await handler(message.get("p") or {})
+        except TimeoutError:
+            result = {"error": [504, "worker_timeout", "the owner did not finish in time"]}
         except RequestError as e:
             result = {"error": [e.status, e.code, e.message]}
         except StoreError as e:
@@ -134,7 +139,7 @@ class Relay:
             result = {"error": [500, "server_error", "the worker that holds this page failed"]}
         sender = str(message.get("from", ""))
         bus = self.workers.bus
-        contact = await self.workers.contact(sender) if bus is not None else None
+        contact = await self.workers.contact(sender, wait_s=1.0) if bus is not None else None
         if contact is None or bus is None:
             log.info("the reply to worker %s was lost: it is gone", sender)
             return

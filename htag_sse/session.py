@@ -171,8 +171,9 @@ class Sessions:
         if not sid:
             return Session(address=address)
         session = self._live.get(sid)
-        if session is not None and (sid in self._pending or (self.shared and self.alone())):
-            return session  # a lone worker's copy is the truth (a write that finds it expired drops it)
+        fresh = session is not None and time.monotonic() - session.touched_at < self.max_age_s
+        if session is not None and (sid in self._pending or (self.shared and self.alone() and fresh)):
+            return session  # a lone worker's copy is the truth, while it cannot have expired
         if session is not None:
             version = await self.store.version(_key(sid))
             if version == session.version:
@@ -195,6 +196,10 @@ class Sessions:
             session.touched_at = time.monotonic()
             if await self.store.touch(_key(session.sid), self.max_age_s):
                 session.cookie_due = True
+
+    async def exists(self, sid: str) -> bool:
+        """Whether session ``sid`` is still in the store."""
+        return await self.store.version(_key(sid)) is not None
 
     async def refresh(self, session: Session) -> None:
         """Adopt what other workers wrote to this session since we last read it."""
@@ -295,20 +300,22 @@ class Sessions:
 
     async def rotate(self, session: Session) -> str:
         """Give the session a new id, keeping its data (after a login); the old id leads to the new one
-        for a while, so pages held by other workers follow."""
+        for a while, so pages held by other workers follow. A session without an id gets one only if
+        it holds something (counted like any new session)."""
+        old = session.sid
+        if old is None:
+            return await self.ensure(session) if len(session) else ""
         self.save(session)
         await self.settle(session)
-        old = session.sid
         sid = secrets.token_urlsafe(24)
         await self.store.create(_key(sid), self.max_age_s)
         await self.store.save([MapWrite(_key(sid), dict(session._saved))], self.max_age_s, self.fence())
-        if old:
-            await self.store.set("rot:" + old, sid.encode(), self.max_age_s)
-            await self.store.delete_map(_key(old))
-            self._live.pop(old, None)
+        await self.store.set("rot:" + old, sid.encode(), self.max_age_s)
+        await self.store.delete_map(_key(old))
+        self._live.pop(old, None)
         session.sid, session.cookie_due, session.version = sid, True, 0
         self._live[sid] = session
-        log.info("session %s… rotated to %s…", (old or "new")[:6], sid[:6])
+        log.info("session %s… rotated to %s…", old[:6], sid[:6])
         return sid
 
     async def rotated_to(self, old: str) -> str | None:

@@ -31,6 +31,8 @@ T = TypeVar("T")
 EXPIRE_EVERY = 1000
 #: How long a disk store call waits for another process's write lock, in small async steps.
 LOCK_WAIT_S = 5.0
+#: How often a disk store checks that its database is still the one it opened.
+VERIFY_EVERY_S = 1.0
 #: Page records and other plain values a disk store keeps without an explicit expiry are gone after this.
 FOREVER_S = 30 * 86400.0
 
@@ -274,12 +276,30 @@ class DiskStore:
             os.umask(old)
         self._timeout = diskcache.Timeout
         self._writes = 0
+        self._identity = self._database()
+        self._verified = time.monotonic()
 
     def __repr__(self) -> str:
         return f"DiskStore({str(self.directory)!r})"
 
+    def _database(self) -> tuple[int, int] | None:
+        try:
+            info = (self.directory / "cache.db").stat()
+        except OSError:
+            return None
+        return info.st_dev, info.st_ino
+
+    def _verify(self) -> None:
+        """SQLite writes on into a deleted database through its open file, and all is lost at the
+        next start: a directory deleted or replaced is a failing store."""
+        self._verified = time.monotonic()
+        if self._database() != self._identity:
+            raise StoreError(f"{self!r}: its database was deleted or replaced while in use")
+
     async def _do(self, call: Callable[[], T]) -> T:
         """Run a diskcache call; while another process holds the lock, wait asynchronously."""
+        if time.monotonic() - self._verified > VERIFY_EVERY_S:
+            self._verify()
         deadline = time.monotonic() + self.lock_wait_s
         delay = 0.002
         while True:
@@ -333,6 +353,7 @@ class DiskStore:
                     out.append((current[0] + 1, fields))
             return out
 
+        self._verify()  # a write into a deleted database would be lost at the next start: fail it now
         done = await self._do(write)
         await self._wrote(len(writes))
         return done
@@ -388,6 +409,7 @@ class DiskStore:
         return {name: holder for name, (holder, end) in leases.items() if end > now}
 
     async def check(self) -> None:
+        self._verify()
         key = f"health:{os.getpid()}"
         await self.set(key, b"1", 60)
         if await self.get(key) != b"1":
@@ -412,7 +434,7 @@ def _open(diskcache: Any, directory: Path) -> Any:
         try:  # cull_limit=0: expired entries go in batches (see _wrote); timeout: lock waits are ours
             return diskcache.Cache(  # every value in the (0600) database: no file created later with the umask
                 str(directory),
-                timeout=0.01,
+                timeout=0,  # no blocking wait in SQLite: _do waits asynchronously
                 eviction_policy="none",
                 statistics=False,
                 cull_limit=0,

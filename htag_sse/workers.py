@@ -29,6 +29,8 @@ log = logging.getLogger("htag_sse")
 
 #: How long another worker's liveness and contact are taken as known.
 LIVENESS_CACHE_S = 0.5
+#: How long a worker's contact is kept (deleted when it stops; whether it is alive is its lease's business).
+CONTACT_TTL_S = 86400.0
 #: Past this many lease times without seeing another worker, this one is alone (it stops re-reading sessions).
 ALONE_AFTER_LEASES = 2
 
@@ -129,8 +131,12 @@ class Workers:
             await self.bus.close()
 
     async def alive(self, wid: str) -> bool:
-        """Whether worker ``wid`` holds its lease (known within ``LIVENESS_CACHE_S``)."""
-        return "w:" + wid in await self._holders()
+        """Whether worker ``wid`` holds its lease (known within ``LIVENESS_CACHE_S``; a worker missing
+        from what was known is looked up again: it may have started since)."""
+        if "w:" + wid in await self._holders():
+            return True
+        self._known = (time.monotonic(), await self.store.holders())
+        return "w:" + wid in self._known[1]
 
     async def contact(self, wid: str, wait_s: float = 0.0) -> dict[str, Any] | None:
         """How to reach a live worker (it publishes that once it knows it is not alone), or None."""
@@ -156,14 +162,21 @@ class Workers:
     async def _look_around(self) -> None:
         """Learn who else is alive; with company, open the inbox and publish how to reach it."""
         self._known = (time.monotonic(), await self.store.holders())
-        if any(name != "w:" + self.me for name in self._known[1]):
+        company = any(name != "w:" + self.me for name in self._known[1])
+        if company:
             self._others_seen = time.monotonic()
-        if self._contact is None and self.bus is not None and not self.alone:
-            assert self._deliver is not None
-            self._contact = await self.bus.open(self.me, self._deliver)
-            log.debug("worker %s opened its inbox: %s", self.me, self._contact)
-        if self._contact is not None:
-            await self.store.set("c:" + self.me, json.dumps(self._contact).encode(), 3 * self.lease_s)
+        if company:
+            await self.open_inbox()
+
+    async def open_inbox(self) -> None:
+        """Receive messages from the other workers (once this one has company, or calls one of them),
+        and publish how they reach it."""
+        if self._contact is not None or self.bus is None or self._deliver is None:
+            return
+        self._contact = await self.bus.open(self.me, self._deliver)
+        log.debug("worker %s opened its inbox: %s", self.me, self._contact)
+        # liveness is the lease's (monotonic): a wall-clock expiry here could pass early
+        await self.store.set("c:" + self.me, json.dumps(self._contact).encode(), CONTACT_TTL_S)
 
     async def _keep(self) -> None:
         while True:

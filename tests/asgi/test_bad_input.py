@@ -71,6 +71,9 @@ async def test_a_tag_of_another_users_page_is_refused_and_their_state_unchanged(
 async def test_another_sessions_page_is_refused(tab, asgi_client):
     intruder = asgi_client(tab.app)
     r = await intruder.post(tab.url("interact"), json=tab.calls["inc"], headers={"X-Htag-Token": tab.config["token"]})
+    await assert_refused(r, 410, "session_expired")  # no session at all: as if its cookie had expired
+    await intruder.get("/")  # a session of its own
+    r = await intruder.post(tab.url("interact"), json=tab.calls["inc"], headers={"X-Htag-Token": tab.config["token"]})
     await assert_refused(r, 403, "foreign_page")
     await assert_unchanged(tab)
 

@@ -75,7 +75,9 @@ async def test_a_gone_page_says_so_on_its_stream(asgi_client):
 
 async def test_a_stream_of_another_session_is_refused(asgi_client):
     app, tab, _ = await clock_tab(asgi_client)
-    async with open_stream(app, tab.url("events?last=0"), cookie="htag_sid=other") as stream:
+    other = asgi_client(app)
+    await other.get("/")
+    async with open_stream(app, tab.url("events?last=0"), cookie=f"htag_sid={other.cookies['htag_sid']}") as stream:
         await asyncio.wait_for(stream.ended.wait(), 2)
     assert stream.status == 403
 

@@ -105,3 +105,14 @@ async def test_processes_writing_one_session_at_once_lose_nothing(tmp_path):
         assert p.exitcode == 0
     version, fields = await DiskStore(directory).load("s:shared")
     assert len(fields) == 200 and version == 201
+
+
+async def test_a_deleted_directory_is_a_failing_store_not_a_silent_loss(tmp_path):
+    import shutil
+
+    store = DiskStore(tmp_path / "s")
+    await store.create("s:a", 60)
+    await store.check()
+    shutil.rmtree(tmp_path / "s")  # SQLite would go on writing into the deleted file
+    with pytest.raises(StoreError, match="deleted or replaced"):
+        await store.check()
