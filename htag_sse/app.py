@@ -92,8 +92,8 @@ class HtagSSE(Starlette):
                                  new_per_minute=settings.max_new_sessions_per_minute,
                                  alone=lambda: self.workers.alone, fence=self.workers.fence)  # fmt: skip
         self.pages = Pages(settings, self.sessions, store, self.metrics, self.workers.my_id, feed)
-        self.workers.on_lost(lambda reason: self.pages.drop_all(reason))
-        self.relay = Relay(self.workers, Owner(self.pages).handlers())
+        self.workers.on_lost(self._lost)
+        self.relay = Relay(self.workers, Owner(self.pages, self.workers).handlers())
         self.locator = Locator(self.pages, store, self.workers, self.relay, feed)
         self.assets = Assets(settings)
         self.heartbeats = Heartbeats(settings.heartbeat_s, self.shutdown, settings.max_stream_s)
@@ -120,14 +120,23 @@ class HtagSSE(Starlette):
         """``<prefix>/`` goes to the router: straight, unless the application added middleware of
         its own (which must then see those requests too: they go through Starlette's stack)."""
         scope["htag_sse.root"] = scope.get("root_path", "")  # this app's own mount point
+        if scope["type"] == "http" and not self.workers.running:  # seen by the others from the first request
+            await self.workers.start(self.relay.deliver)
         if (
             scope["type"] == "http"
             and len(self.user_middleware) == self._own_middleware
             and self.endpoints.handles(head_of(scope, self.settings).path)
         ):
+            scope["htag_sse.direct"] = True
             await self.endpoints(scope, receive, send)
             return
         await super().__call__(scope, receive, send)
+
+    def _lost(self, reason: str) -> None:
+        """This worker lost its lease: its pages go (they rerun elsewhere), and what it knew of sessions
+        (cached copies, writes not yet made) is forgotten: another worker may have changed them since."""
+        self.pages.drop_all(reason)
+        self.sessions.forget()
 
     async def handle(self, request: Request, App: type[Tag], **overrides: Any) -> Response:
         """Answer ``request`` with a page of ``App`` (htagweb's ``handle``).

@@ -7,6 +7,7 @@ answers the calls other workers relay to this one.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -26,6 +27,8 @@ from .workers import Workers
 log = logging.getLogger("htag_sse")
 
 GONE = "this page is gone (server restarted or page expired): rerun it"
+#: A stream of a page held by another host asks whether its owner still lives this often.
+FEED_SLICE_S = 2.0
 #: Extra time a relayed interaction may take beyond its route's ``timeout_interaction``.
 RELAY_MARGIN_S = 10.0
 
@@ -91,7 +94,7 @@ class RemoteRef:
     def __init__(self, pid: str, owner: str, sid: str | None, token: str | None, route: Route,
                  relay: Relay, feed: Feed | None) -> None:  # fmt: skip
         self.pid, self.owner, self.sid, self.token, self.route = pid, owner, sid, token, route
-        self.relay, self.feed = relay, feed
+        self.relay, self.feed = relay, feed  # the relay's workers tell whether the owner lives
         self.page: Page | None = None
 
     def _call(self, **payload: Any) -> dict[str, Any]:
@@ -108,9 +111,18 @@ class RemoteRef:
 
     async def events(self, cursor: int | None, timeout_s: float) -> Events | None:
         if self.feed is not None and cursor is not None:
-            found = await self.feed.read(self.pid, cursor, timeout_s)
-            if found is not None:
-                return found
+            loop = asyncio.get_running_loop()
+            end = loop.time() + timeout_s
+            while True:  # in slices: a dead owner (no more events) is noticed within a slice
+                found = await self.feed.read(self.pid, cursor, min(FEED_SLICE_S, max(0.0, end - loop.time())))
+                if found is None:
+                    break
+                if found:
+                    return found
+                if not await self.relay.workers.alive(self.owner):
+                    return None  # its owner died: the page is gone (the client reruns it)
+                if loop.time() >= end:
+                    return found
             # Not in the feed (trimmed, expired, or the store lost its data): the owner's own
             # backlog decides — the events after the cursor, or a full refresh.
         try:
@@ -187,13 +199,14 @@ class Locator:
 class Owner:
     """This worker's side of the calls other workers relay for its pages (the same checks)."""
 
-    def __init__(self, pages: Pages) -> None:
-        self.pages = pages
+    def __init__(self, pages: Pages, workers: Workers) -> None:
+        self.pages, self.workers = pages, workers
 
     def handlers(self) -> dict[str, Any]:
         return {"interact": self.interact, "events": self.events, "alive": self.alive, "release": self.release}
 
     async def _page(self, call: dict[str, Any]) -> Page:
+        await self.workers.ensure_valid()
         page = self.pages.get(str(call.get("pid")))
         if page is None or page.closed:
             raise RequestError(410, "page_gone", GONE)

@@ -16,6 +16,9 @@ from .redisconn import BLOCK_S, NONCE, POLL_S, RedisConnection, _connection, _ms
 
 log = logging.getLogger("htag_sse")
 
+#: A bus reader trims what it has read from its inbox after this many messages (not after every read).
+TRIM_EVERY = 200
+
 
 _SEND = _Script(
     "redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'd', ARGV[1]) "
@@ -47,6 +50,7 @@ class RedisBus:
         self.maxlen, self.message_ttl_s = maxlen, message_ttl_s
         self._task: asyncio.Task[None] | None = None
         self._closing = False
+        self._unread_trim = 0
         self._last: bytes | str = b"0-0"
         self._seen: dict[bytes, None] = {}  # tags of recent messages, oldest first
 
@@ -91,7 +95,10 @@ class RedisBus:
                     self._last = entry_id
                     self._take(deliver, self._sign.check(fields.get(b"d"), inbox))
             if got:
-                await self._trim(inbox, self._last)
+                self._unread_trim += sum(len(entries) for _, entries in got)
+                if self._unread_trim >= TRIM_EVERY:  # the inbox is capped anyway (MAXLEN): trim now and then
+                    self._unread_trim = 0
+                    await self._trim(inbox, self._last)
 
     async def _trim(self, inbox: str, last: bytes | str) -> None:
         """What was read may go: the inbox stays small."""

@@ -202,8 +202,11 @@ class Sessions:
         return await self.store.version(_key(sid)) is not None
 
     async def refresh(self, session: Session) -> None:
-        """Adopt what other workers wrote to this session since we last read it."""
+        """Adopt what other workers wrote to this session since we last read it (its version first:
+        one small read when nothing changed)."""
         if self.shared and session.sid and not self.alone() and session.sid not in self._pending:
+            if await self.store.version(_key(session.sid)) == session.version:
+                return
             stored = await self.store.load(_key(session.sid))
             if stored is not None:
                 session.merge(stored)
@@ -297,6 +300,17 @@ class Sessions:
         if self._pending and self._flushing is None:
             self._flushing = asyncio.get_running_loop().create_future()
             self._start_flush()
+
+    def forget(self) -> None:
+        """Drop every cached session and every write not made yet (this worker lost its lease: a
+        write made under it must not land, and what it knew may be stale)."""
+        if self._pending:
+            log.warning("%d session write(s) of a worker that lost its lease are dropped", len(self._pending))
+        self._pending.clear()
+        if self._retry is not None:
+            self._retry.cancel()
+            self._retry = None
+        self._live.clear()
 
     async def rotate(self, session: Session) -> str:
         """Give the session a new id, keeping its data (after a login); the old id leads to the new one

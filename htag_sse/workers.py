@@ -73,6 +73,11 @@ class Workers:
         self._lost.append(hook)
 
     @property
+    def running(self) -> bool:
+        """Whether this process holds its lease (and keeps it)."""
+        return self._keeper is not None and self._pid == os.getpid()
+
+    @property
     def alone(self) -> bool:
         """No other worker shares the store (then sessions need no re-reading)."""
         return self._keeper is not None and time.monotonic() - self._others_seen > ALONE_AFTER_LEASES * self.lease_s
@@ -100,6 +105,7 @@ class Workers:
             if self._keeper is not None and self.valid:
                 return
             self._deliver = deliver
+            self._others_seen = time.monotonic()  # company until two leases show none
             await self._take(me)
             if self.epoch is not None:
                 self._epoch = await self.epoch()

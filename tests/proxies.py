@@ -82,6 +82,8 @@ def nginx(upstream_port: int, tmp: Path, location: str = DEFAULT_BUFFERING, http
     finally:
         proc.terminate()
         proc.wait(10)
+        if proc.stdout is not None:
+            proc.stdout.close()
 
 
 @contextmanager
@@ -119,6 +121,8 @@ def squid(access_log: Path) -> Iterator[int]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
         if (tmp / "access.log").exists():
             shutil.copy(tmp / "access.log", access_log)
         shutil.rmtree(tmp, ignore_errors=True)

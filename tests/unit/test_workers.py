@@ -6,6 +6,8 @@ import asyncio
 from htag_sse import MemoryStore
 from htag_sse.workers import Workers
 
+from ..conftest import eventually
+
 
 async def deliver(message):
     return None
@@ -13,9 +15,10 @@ async def deliver(message):
 
 async def test_a_worker_knows_when_it_is_alone_and_how_to_reach_the_others():
     store = MemoryStore()
-    first, second = Workers(store, None, lease_s=5), Workers(store, None, lease_s=5)
+    first, second = Workers(store, None, lease_s=0.3), Workers(store, None, lease_s=0.3)
     await first.start(lambda m: None)
-    assert first.alone
+    assert not first.alone  # it assumes company until two leases show none
+    await eventually(lambda: first.alone, 3, "the lone worker to know it is alone")
     await second.start(lambda m: None)
     assert not second.alone and await second.alive(first.me)
     await first._look_around()

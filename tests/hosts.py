@@ -1,0 +1,311 @@
+"""Several "hosts" sharing only a Redis, for tests and benchmarks.
+
+A host is one ``hypercorn tests.serve:app --workers N`` process group on its own
+port, with its own local session directory (``HTAG_SSE_DIR``): nothing but Redis
+(``HTAG_SSE_REDIS`` + ``HTAG_SSE_SECRET``) joins them. Apps run in debug mode, so
+every answer names the worker process that gave it (``X-Htag-Worker: <os pid>``),
+and with ``Connection: close`` (``HTAG_SSE_TEST_SPREAD``), so a client talking to
+one host straight lands on any of its workers. :func:`round_robin` puts nginx in
+front of them: plain round-robin, no stickiness, no upstream keep-alive.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from htag_sse.workers import LIVENESS_CACHE_S
+
+from .conftest import ROOT, free_port, wait_until
+from .proxies import NGINX, _listening
+from .redisserver import DIE_WITH_PARENT
+
+#: Shared by every host of a test (Redis values are signed with it).
+SECRET = "hosts-test-secret-0123456789abcdef"
+PY = sys.executable
+#: The workers' registry (a sorted set of leases) in the default namespace.
+LEASES = "{htag-sse:leases}:z"
+
+
+def children(parent: int) -> set[int]:
+    """The worker processes right under ``parent`` (from /proc), not multiprocessing's resource tracker."""
+    found = set()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                tracker = b"resource_tracker" in f.read()
+        except (OSError, IndexError):
+            continue
+        if ppid == parent and not tracker:
+            found.add(int(entry))
+    return found
+
+
+def worker_of(header: int | str | None) -> int | None:
+    """The os pid an ``X-Htag-Worker`` header names (it may come twice, joined by a comma, when the app
+    adds middleware of its own: the router and the debug middleware both add it)."""
+    if header is None or isinstance(header, int):
+        return header
+    return int(re.split(r"[,\n]", header)[0])
+
+
+class Host:
+    """One hypercorn master and its ``workers`` worker processes, in a process group of their own;
+    its output goes to ``<directory>.log`` (a pipe nobody reads could fill up and stall it)."""
+
+    def __init__(self, name: str, redis_url: str | None, directory: Path, *, app: str, workers: int,
+                 options: dict[str, Any], env: dict[str, str] | None = None, port: int | None = None,
+                 target: str = "tests.serve:app", spread: bool = True) -> None:  # fmt: skip
+        """``redis_url`` ``None``: sessions in ``directory`` only (one host alone). ``target``: the ASGI
+        app hypercorn serves. ``spread``: every answer but streams says ``Connection: close``."""
+        self.name, self.redis_url, self.directory, self.app = name, redis_url, directory, app
+        self.workers, self.options, self.extra_env = workers, options, env or {}
+        self.target, self.spread = target, spread
+        self.port = port or free_port()
+        self.log_path = directory.with_suffix(".log")
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.pids: set[int] = set()  # the worker processes (os pids) once started
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout_s: float = 30.0) -> Host:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        env = {
+            **{k: v for k, v in os.environ.items() if k not in ("HTAG_SSE_REDIS", "HTAG_SSE_TEST_SPREAD")},
+            "PYTHONPATH": str(ROOT),
+            "HTAG_SSE_DIR": str(self.directory),
+            "HTAG_SSE_SECRET": SECRET,
+            "HTAG_SSE_TEST_APP": self.app,
+            "HTAG_SSE_TEST_OPTIONS": json.dumps({"debug": True, **self.options}),
+            **({"HTAG_SSE_REDIS": self.redis_url} if self.redis_url else {}),
+            **({"HTAG_SSE_TEST_SPREAD": "1"} if self.spread else {}),
+            **self.extra_env,
+        }
+        argv = [*DIE_WITH_PARENT, PY, "-m", "hypercorn", self.target, "--workers", str(self.workers),
+                "--bind", f"127.0.0.1:{self.port}"]  # fmt: skip
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                         start_new_session=True)  # fmt: skip
+
+        def up() -> bool:
+            assert self.proc is not None and self.proc.poll() is None, f"{self.name} died: {self.output()}"
+            return _listening(self.port) and len(children(self.proc.pid)) >= self.workers
+
+        wait_until(up, timeout_s, f"{self.name} and its {self.workers} workers")
+        self.pids = children(self.proc.pid)
+        return self
+
+    def signal(self, sig: int) -> None:
+        """``sig`` to the whole process group (master and workers)."""
+        if self.proc is not None:
+            try:
+                os.killpg(self.proc.pid, sig)
+            except ProcessLookupError:
+                pass
+
+    def kill(self) -> None:
+        """SIGKILL of every process of this host: nothing runs its shutdown."""
+        if self.proc is not None and self.proc.returncode is None:
+            self.signal(signal.SIGKILL)
+            self.proc.wait(10)
+
+    def output(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-6000:]
+        except OSError:
+            return ""
+
+
+class Hosts:
+    """``n`` hosts of ``workers`` workers each on one Redis; ``hosts.of(pid)`` names a worker's host."""
+
+    def __init__(self, redis_url: str | None, tmp: Path, *, n: int = 2, workers: int = 2, app: str = "board",
+                 options: dict[str, Any] | None = None, env: dict[str, str] | None = None,
+                 target: str = "tests.serve:app", spread: bool = True) -> None:  # fmt: skip
+        common: dict[str, Any] = {"app": app, "workers": workers, "options": options or {}, "env": env}
+        common.update(target=target, spread=spread)
+        self.hosts = [Host(f"host{i}", redis_url, tmp / f"host{i}-sessions", **common) for i in range(n)]
+
+    def __getitem__(self, i: int) -> Host:
+        return self.hosts[i]
+
+    def __iter__(self) -> Iterator[Host]:
+        return iter(self.hosts)
+
+    def start(self) -> Hosts:
+        for host in self.hosts:
+            host.start()
+        return self
+
+    def warm(self, timeout_s: float = 30.0) -> Hosts:
+        """Have every worker hold its lease (a worker takes it at its first page) and publish its
+        contact (``ns:{v:c:<worker id>}``: it has company), wait until the workers' registry in Redis
+        has not changed for ``LIVENESS_CACHE_S`` (every worker's cached view of who is alive then
+        includes every other), then until every worker has renewed its lease twice (each renewal is
+        followed by a look around): each has then seen the others. Until then a worker may believe
+        it is alone (it does not re-read sessions), or that a page of a worker it does not know yet
+        is gone: both are shown by tests/e2e/test_hosts.py, which the hosts of the other tests are
+        spared."""
+        deadline = time.monotonic() + timeout_s
+        ids: dict[int, str] = {}  # os pid -> worker id
+        for host in self.hosts:
+            for path in ("/", "/_htag/health"):  # a page from each worker, then each worker's id
+                seen: set[int] = set()
+                while seen != host.pids:
+                    assert time.monotonic() < deadline, f"only workers {seen} of {host.name} answered {path}"
+                    r = httpx.get(host.url + path, timeout=10)
+                    assert r.status_code == 200, r.text
+                    pid = worker_of(r.headers["x-htag-worker"]) or 0
+                    seen.add(pid)
+                    if path != "/":
+                        ids[pid] = r.json()["worker"]
+        if self.hosts[0].redis_url is None:
+            return self
+        client = redis_client(self.hosts[0].redis_url)
+        contacts = {wid: f"htag-sse:{{v:c:{wid}}}" for wid in ids.values()}
+        try:
+            last, since = None, time.monotonic()
+
+            def settled() -> bool:
+                nonlocal last, since
+                names = sorted(client.zrange(LEASES, 0, -1))
+                if names != last:
+                    last, since = names, time.monotonic()
+                alone = len(contacts) == 1  # a lone worker has nobody to publish its contact to
+                known = all(
+                    f"w:{wid}".encode() in names and (alone or client.exists(key)) for wid, key in contacts.items()
+                )
+                return known and time.monotonic() - since > LIVENESS_CACHE_S
+
+            wait_until(settled, max(1.0, deadline - time.monotonic()), "every worker to hold a lease")
+            # Each renewal of a lease (every lease_s / 3) moves its score in the registry, and is followed by
+            # a look around: after two, each worker has looked around since the registry was complete.
+            scores = {wid: [client.zscore(LEASES, f"w:{wid}")] for wid in contacts if len(contacts) > 1}
+
+            def renewed_twice() -> bool:
+                for wid, history in scores.items():
+                    score = client.zscore(LEASES, f"w:{wid}")
+                    if score != history[-1]:
+                        history.append(score)
+                return all(len(history) > 2 for history in scores.values())
+
+            wait_until(renewed_twice, max(1.0, deadline - time.monotonic()), "every worker to see the others")
+        finally:
+            client.close()
+        return self
+
+    def of(self, pid: int | str | None) -> Host | None:
+        """The host whose worker has this os pid (an ``X-Htag-Worker`` value)."""
+        found = worker_of(pid)
+        for host in self.hosts:
+            if found in host.pids:
+                return host
+        return None
+
+    @property
+    def ports(self) -> list[int]:
+        return [h.port for h in self.hosts]
+
+    def kill(self) -> None:
+        for host in self.hosts:
+            host.kill()
+
+    def output(self) -> str:
+        return "\n".join(f"--- {h.name} ---\n{h.output()}" for h in self.hosts)
+
+
+def redis_client(url: str) -> Any:
+    """A plain redis-py client (a Cluster one for ``redis+cluster://``), for looking at what the hosts wrote."""
+    import redis
+
+    if url.startswith("redis+cluster://"):
+        return redis.RedisCluster.from_url(url.replace("+cluster", ""))
+    return redis.Redis.from_url(url)
+
+
+@contextmanager
+def hosts(redis_url: str | None, tmp: Path, *, warm: bool = True, **kwargs: Any) -> Iterator[Hosts]:
+    """Started hosts (``warm``: every worker holding its lease, known to every other), killed (process
+    groups, SIGKILL) when done."""
+    group = Hosts(redis_url, tmp, **kwargs)
+    try:
+        group.start()
+        if warm:
+            group.warm()
+        yield group
+    finally:
+        group.kill()
+
+
+@contextmanager
+def round_robin(ports: list[int], tmp: Path) -> Iterator[int]:
+    """nginx spreading requests over 127.0.0.1:``ports``, one after the other (round-robin): no
+    stickiness, no upstream keep-alive (each request its own connection, which any worker of the
+    host may accept). A host that refuses connections is skipped (``proxy_next_upstream``'s
+    default) and tried again 1 s later. Yields nginx's port; its access log is ``tmp/access.log``."""
+    port = free_port()
+    tmp.mkdir(parents=True, exist_ok=True)
+    for d in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
+        (tmp / d).mkdir(exist_ok=True)
+    servers = "\n".join(f"server 127.0.0.1:{p} max_fails=1 fail_timeout=1s;" for p in ports)
+    conf = tmp / "nginx.conf"
+    conf.write_text(
+        textwrap.dedent(f"""
+        daemon off;
+        master_process off;
+        worker_processes 1;
+        pid {tmp}/nginx.pid;
+        error_log {tmp}/error.log info;
+        events {{ worker_connections 1024; }}
+        http {{
+            log_format hosts '$request_method $uri $status $upstream_addr $request_time';
+            access_log {tmp}/access.log hosts;
+            client_body_temp_path {tmp}/body;
+            proxy_temp_path {tmp}/proxy;
+            fastcgi_temp_path {tmp}/fastcgi;
+            uwsgi_temp_path {tmp}/uwsgi;
+            scgi_temp_path {tmp}/scgi;
+            upstream hosts {{
+                {servers}
+            }}
+            server {{
+                listen 127.0.0.1:{port};
+                location / {{
+                    proxy_pass http://hosts;
+                    proxy_http_version 1.1;
+                    proxy_set_header Host $http_host;
+                    proxy_set_header Connection close;
+                    proxy_read_timeout 120s;
+                }}
+            }}
+        }}
+    """)
+    )
+    proc = subprocess.Popen([NGINX, "-c", str(conf), "-p", str(tmp)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        wait_until(lambda: _listening(port) or proc.poll() is not None, 10, "nginx to listen")
+        assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else "nginx died"
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        if proc.stdout is not None:
+            proc.stdout.close()
