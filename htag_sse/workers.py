@@ -56,6 +56,7 @@ class Workers:
         self._others_seen = 0.0
         self._epoch: str | None = None
         self._lost: list[Callable[[str], None]] = []
+        self._renew_error: str | None = None
 
     @property
     def me(self) -> str:
@@ -189,7 +190,7 @@ class Workers:
             await asyncio.sleep(self.lease_s / 3)
             asked = time.monotonic()
             if not self.valid:
-                await self._lose("paused past its lease")
+                await self._lose(self._why_late())
                 continue
             try:
                 fence = await self.store.renew("w:" + self.me, self._holder, self.lease_s)
@@ -201,13 +202,20 @@ class Workers:
                     await self._lose("the shared store lost its data")
                     continue
                 await self._look_around()
+                self._renew_error = None
             except StoreError as e:  # a hiccup: the lease lasts three renewals
+                self._renew_error = str(e)
                 log.warning("worker %s could not renew its lease: %s", self.me, e)
 
     async def ensure_valid(self) -> None:
         """Before serving one of its pages: a worker whose lease passed (it was paused) gives them up first."""
         if self._keeper is not None and self._fence is not None and not self.valid:
-            await self._lose("paused past its lease")
+            await self._lose(self._why_late())
+
+    def _why_late(self) -> str:
+        if self._renew_error is not None:
+            return f"its lease could not be renewed in time ({self._renew_error})"
+        return "paused past its lease"
 
     async def _lose(self, reason: str) -> None:
         """This worker may no longer serve its pages: they go (and rerun), and it starts over."""
