@@ -35,7 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.loadgen import Connection, Response, request, sse_events
+from bench.loadgen import Connection, Numbered, Response, request, sse_events
 from tests.pageclient import BOOT, interactions
 
 HOST = "127.0.0.1"
@@ -46,12 +46,20 @@ LOAD_WARMUP = 10
 SETTLE_S = 1.0
 #: Pages opened at once while filling the server for the memory figures.
 OPEN_CONCURRENCY = 32
-#: The bare click: the body htag sends, and headers the size of htag-sse's.
-BARE_CLICK = request(
-    "POST", "/click", HOST,
-    {"Cookie": "htag_sid=" + "x" * 32, "X-Htag-Token": "x" * 22, "Content-Type": "application/json"},
-    json.dumps({"id": 2, "method": "__on_event__", "args": ["onclick-2"], "kargs": {}, "event": {}}).encode(),
-)  # fmt: skip
+#: The body htag sends for a click.
+CLICK_BODY = json.dumps({"id": 2, "method": "__on_event__", "args": ["onclick-2"], "kargs": {}, "event": {}}).encode()
+
+
+def bare_click(port: int) -> Numbered:
+    """The bare click: the body htag sends, with the headers htag-sse's clicks carry (same names,
+    same sizes), so both servers parse as much."""
+    return Numbered("POST", "/click", f"{HOST}:{port}", click_headers(port, "htag_sid=" + "x" * 32, "x" * 22), CLICK_BODY)
+
+
+def click_headers(port: int, cookie: str, token: str) -> dict[str, str]:
+    """A click's headers as the browser client sends them (X-Htag-Seq is added by :class:`Numbered`)."""
+    return {"Origin": f"http://{HOST}:{port}", "Cookie": cookie, "X-Htag-Token": token,
+            "Content-Type": "application/json"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -99,6 +107,25 @@ class Errors:
         return 0
 
 
+#: ``--pin``: the server runs on this CPU (``taskset``), the client on the others; None: anywhere.
+PIN: list[int | None] = [None]
+
+
+def pinned(argv: Sequence[str]) -> list[str]:
+    """A server's command line, run on the pinned CPU if there is one."""
+    return ["taskset", "-c", str(PIN[0]), *argv] if PIN[0] is not None else list(argv)
+
+
+def pin(cpu: int | None) -> None:
+    """Run the servers on ``cpu`` and this client on every other CPU (on a 2-core machine: one each)."""
+    PIN[0] = cpu
+    if cpu is not None:
+        others = set(os.sched_getaffinity(0)) - {cpu}
+        if not others:
+            sys.exit(f"--pin {cpu}: no CPU is left for the client")
+        os.sched_setaffinity(0, others)
+
+
 def process_tree(root: int) -> list[int]:
     """``root`` and all its live descendants (a server's workers, multiprocessing's helpers)."""
     children: dict[int, list[int]] = {}
@@ -140,7 +167,7 @@ class Server:
         env = {**os.environ, "HTAG_SSE_DIR": str(Path(self.tmp.name) / "sessions")}
         argv = [sys.executable, "-m", "hypercorn", f"bench.apps:{app}", "--bind", f"{HOST}:{self.port}", *args]
         with self.log.open("wb") as out:
-            self.proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+            self.proc = subprocess.Popen(pinned(argv), cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
         self.worker = self.proc.pid
 
     async def ready(self, timeout_s: float = 30.0) -> None:
@@ -236,7 +263,7 @@ class Tab:
     cookie: str
     page: str
     base: str
-    click: bytes  # the request a click on the page's button sends
+    click: Numbered  # the request a click on the page's button sends, numbered as the browser does
 
     def events(self) -> bytes:
         headers = {"Cookie": self.cookie, "Accept": "text/event-stream"}
@@ -252,14 +279,14 @@ async def open_tab(conn: Connection) -> Tab:
     cookie = r.headers["set-cookie"].split(";", 1)[0]
     config = json.loads(BOOT.search(html).group(1))  # type: ignore[union-attr]
     (call,) = interactions(html).values()
-    headers = {"Cookie": cookie, "X-Htag-Token": config["token"], "Content-Type": "application/json"}
     path = f"{config['base']}/{config['page']}/interact"
-    click = request("POST", path, HOST, headers, json.dumps(call).encode())
-    return Tab(cookie, config["page"], config["base"], click)
+    headers = click_headers(conn.port, cookie, config["token"])
+    return Tab(cookie, config["page"], config["base"], Numbered("POST", path, f"{HOST}:{conn.port}", headers,
+                                                                json.dumps(call).encode()))  # fmt: skip
 
 
 async def alternate(
-    targets: dict[str, tuple[Connection, bytes]], warmup: int, n: int, errors: Errors, phase: str
+    targets: dict[str, tuple[Connection, bytes | Numbered]], warmup: int, n: int, errors: Errors, phase: str
 ) -> tuple[dict[str, list[float]], dict[str, Response]]:
     """Send each target's request in turn, one request at a time, for warmup + n rounds
     (so noise from other processes hits every target alike): n timings (s) and the last
@@ -307,7 +334,7 @@ def machine_cpu_s() -> float:
 
 
 async def load(
-    server: Server, users: int, duration_s: float, setup: Callable[[Connection], Awaitable[bytes]],
+    server: Server, users: int, duration_s: float, setup: Callable[[Connection], Awaitable[bytes | Numbered]],
     errors: Errors, phase: str,
 ) -> LoadRun:  # fmt: skip
     """``users`` virtual users, each on its own connection, click in a loop for ``duration_s``."""
@@ -342,13 +369,13 @@ async def load(
     return LoadRun(users, sum(done), elapsed_s, server_s, client_s, machine_s, latencies)
 
 
-async def tab_click(conn: Connection) -> bytes:
+async def tab_click(conn: Connection) -> Numbered:
     """Setup of an htag-sse virtual user: its own session and page."""
     return (await open_tab(conn)).click
 
 
-async def bare_click(conn: Connection) -> bytes:
-    return BARE_CLICK
+async def bare_setup(conn: Connection) -> Numbered:
+    return bare_click(conn.port)
 
 
 # --- the measurements -------------------------------------------------------------------------
@@ -390,14 +417,14 @@ async def measure(plan: Plan) -> Results:
         conn = await Connection.open(HOST, htag.port)
         targets = {
             "htag-sse": (conn, (await open_tab(conn)).click),
-            "bare": (await Connection.open(HOST, bare.port), BARE_CLICK),
+            "bare": (await Connection.open(HOST, bare.port), bare_click(bare.port)),
         }
         res.click, last = await alternate(targets, plan.warmup, plan.clicks, err, "click")
         if f">{plan.warmup + plan.clicks}<".encode() not in last["htag-sse"].body:
             err.fail("click htag-sse", f"the counter missed clicks: {last['htag-sse'].body[:120]!r}")
         close(targets)
 
-    for name, app, setup in (("htag-sse", "counter", tab_click), ("bare", "bare", bare_click)):
+    for name, app, setup in (("htag-sse", "counter", tab_click), ("bare", "bare", bare_setup)):
         for users in plan.users:
             progress(started, f"throughput {name}, {users} users")
             async with serving(app, logs) as server:
@@ -415,7 +442,7 @@ async def measure(plan: Plan) -> Results:
     return res
 
 
-def close(targets: dict[str, tuple[Connection, bytes]]) -> None:
+def close(targets: dict[str, tuple[Connection, bytes | Numbered]]) -> None:
     for conn, _ in targets.values():
         conn.close()
 
@@ -571,7 +598,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="a short smoke run (~30 s)")
     parser.add_argument("--json", type=Path, help="also write every sample (seconds) to this file")
+    parser.add_argument("--pin", type=int, metavar="CPU", help="run the servers on this CPU only, the client on the others")
     args = parser.parse_args()
+    pin(args.pin)
     plan = QUICK if args.quick else FULL
     raise_open_files(max(plan.pages) + max(plan.users) + 256)
     print(machine())

@@ -23,6 +23,7 @@ import argparse
 import asyncio
 import bisect
 import gc
+import itertools
 import json
 import math
 import os
@@ -41,7 +42,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_core import (  # noqa: E402
+from bench.bench_core import (
     HOST,
     LOAD_WARMUP,
     OPEN_CONCURRENCY,
@@ -57,7 +58,7 @@ from bench.bench_core import (  # noqa: E402
     progress,
     raise_open_files,
 )
-from bench.bench_peers import (  # noqa: E402
+from bench.bench_peers import (
     ENVS,
     FAILURES,
     GET,
@@ -72,9 +73,9 @@ from bench.bench_peers import (  # noqa: E402
     serving,
     why,
 )
-from bench.bench_proxy import exact_cpu_s, open_stream, stat_cpu_s  # noqa: E402
-from bench.loadgen import Connection, Response  # noqa: E402
-from tests.pageclient import BOOT  # noqa: E402
+from bench.bench_proxy import exact_cpu_s, open_stream, stat_cpu_s
+from bench.loadgen import Connection, Response
+from tests.pageclient import BOOT
 
 #: The two servers, each serving from one worker process (uvicorn: itself; hypercorn: the
 #: worker it spawns), with bench_peers' command lines.
@@ -342,7 +343,7 @@ async def fleet(server: Served, plan: Plan, errors: Errors, gclog: GcLog | None)
         inside = [(at, stamp) for at, stamp in log if t0 <= at < t1]
         per_page.append(len(inside))
         lags += [(at - t0, at - stamp) for at, stamp in inside]
-        periods += [b - a - TICK_S for (_, a), (_, b) in zip(inside, inside[1:])]
+        periods += [b - a - TICK_S for (_, a), (_, b) in itertools.pairwise(inside)]
     lags.sort()
     return Fleet(len(seen), open_s, span, per_page, lags, periods, client_lag)
 
@@ -587,7 +588,7 @@ def fleet_table(res: Results, plan: Plan) -> str:
     def row(label: str, figure) -> tuple[str, dict[str, str]]:  # type: ignore[no-untyped-def]
         return label, {s: figure(f) for s, f in res.fleet.items()}
 
-    q = lambda samples, p: ms(quantile(samples, p))  # noqa: E731
+    q = lambda samples, p: ms(quantile(samples, p))
     return rows_table(f"1. {plan.pages} pages ticking once a second, one worker", [
         row("pages held (time to open them, s)", lambda f: f"{f.pages} ({f.open_s:.1f})"),
         row("events per page per second", lambda f: f"{f.rate:.3f}"),
@@ -680,8 +681,8 @@ def raw(res: Results) -> str:
     lines = []
     for name, f in res.fleet.items():
         lines += [
-            f"fleet {name}: {f.pages} pages opened in {f.open_s:.2f} s; {sum(f.per_page)} events in the span, "
-            f"{f.rate:.4f} per page per second; {f.span.describe()}",
+            (f"fleet {name}: {f.pages} pages opened in {f.open_s:.2f} s; {sum(f.per_page)} events in the span, "
+             f"{f.rate:.4f} per page per second; {f.span.describe()}"),
             f"  lag              {describe([lag for _, lag in f.lags])}",
             *(f"  lag quarter {i + 1}    {describe(f.quarter(i))}" for i in range(4)),
             f"  period − 1 s     {describe(f.periods)}",

@@ -35,20 +35,21 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import asdict, dataclass, field
 from functools import partial
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any, Protocol
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_core import (  # noqa: E402
-    BARE_CLICK,
+from bench.bench_core import (
     HOST,
     LOAD_WARMUP,
     OPEN_CONCURRENCY,
     SETTLE_S,
     Errors,
     LoadRun,
+    bare_click,
     client_cpu_s,
     describe,
     free_port,
@@ -58,13 +59,15 @@ from bench.bench_core import (  # noqa: E402
     num,
     open_tab,
     pct,
+    pin,
+    pinned,
     process_tree,
     progress,
     raise_open_files,
 )
-from bench.bench_proxy import Pusher, Row, open_stream, stat_cpu_s  # noqa: E402
-from bench.loadgen import Connection, Response, request, sse_events  # noqa: E402
-from tests.pageclient import interactions  # noqa: E402
+from bench.bench_proxy import Pusher, Row, open_stream, stat_cpu_s
+from bench.loadgen import Connection, Numbered, Response, request, sse_events
+from tests.pageclient import interactions
 
 #: Longest wait for a server to answer its first request.
 READY_TIMEOUT_S = 30.0
@@ -118,12 +121,17 @@ class Env:
     shown: tuple[str, ...] = ()  # distributions whose versions the report prints
 
 
+#: httptools for the main venv (uvicorn's fast HTTP parser; the project does not depend on it).
+HTTPTOOLS = "0.9.0"
+#: uvicorn and uvloop as installed in the main venv, httptools as above: every uvicorn row runs this stack.
+SERVER_STACK = (f"uvicorn=={version('uvicorn')}", f"uvloop=={version('uvloop')}", f"httptools=={HTTPTOOLS}")
 ENVS = {
     env.name: env
     for env in (
-        Env("main-extras", ("httptools==0.9.0",), own_venv=False, shown=("httptools",)),
-        # htag 2.0.28 calls Starlette.add_websocket_route, gone in Starlette 1.0: the last 0.x
-        Env("htag2", ("htag==2.0.28", "starlette==0.52.1", "uvicorn[standard]==0.54.0"),
+        Env("main-extras", (f"httptools=={HTTPTOOLS}",), own_venv=False, shown=("httptools",)),
+        # htag 2.0.28 calls Starlette.add_websocket_route, gone in Starlette 1.0: the last 0.x. Its server
+        # stack is the main venv's, version for version (uvicorn, httptools, uvloop): the same stack.
+        Env("htag2", ("htag==2.0.28", "starlette==0.52.1", *SERVER_STACK),
             shown=("htag", "starlette", "uvicorn", "httptools", "uvloop")),
         Env("htag1", ("htag==1.0.0",), shown=("htag",)),
         # htagweb pins uvicorn[standard]==0.30.0; shared-memory-dict (sessions), pycryptodomex (its imports)
@@ -142,7 +150,7 @@ class Installed:
 
 
 def _run(argv: Sequence[str], env: dict[str, str] | None = None) -> str:
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=INSTALL_TIMEOUT_S, env=env)
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=INSTALL_TIMEOUT_S, env=env, check=False)
     if done.returncode:
         lines = (done.stderr or done.stdout).strip().splitlines()
         said = [line[:200] for line in lines if line.startswith("ERROR")] or lines[-3:]
@@ -199,7 +207,7 @@ class Served:
         self.name, self.port, self.log = name, port, log
         with log.open("wb") as out:
             self.proc = subprocess.Popen(
-                argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+                pinned(argv), cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
             )
 
     async def ready(self) -> None:
@@ -310,7 +318,7 @@ class KeepAlive:
     """Clicks sent as prebuilt bytes on one keep-alive connection."""
 
     conn: Connection
-    raw: bytes
+    raw: bytes | Numbered
 
     async def click(self) -> Response:
         return await self.conn.send(self.raw)
@@ -365,6 +373,12 @@ class HtagSSEWire:
         return await Pusher.open(Row("htag-sse", False, "sse"), port)
 
 
+class HtagSSEVariant(HtagSSEWire):
+    """htag-sse serving a variant of the counter: its pushes are measured on the main row only."""
+
+    pushes = False
+
+
 class BareWire(NoPush):
     sessions = False
 
@@ -372,7 +386,7 @@ class BareWire(NoPush):
         return await fresh(port, GET)
 
     async def open(self, port: int) -> Clicker:
-        return KeepAlive(await Connection.open(HOST, port), BARE_CLICK)
+        return KeepAlive(await Connection.open(HOST, port), bare_click(port))
 
     async def hold(self, port: int) -> Closeable | None:
         raise Unavailable("no sessions")
@@ -649,7 +663,8 @@ class Runner:
 
 
 BARE_UVICORN, BARE_HYPERCORN = "bare Starlette (uvicorn)", "bare Starlette (hypercorn)"
-UVICORN, HYPERCORN = "uvicorn 0.54, httptools, uvloop", "hypercorn 0.18"
+UVICORN = f"uvicorn {version('uvicorn')}, httptools {HTTPTOOLS}, uvloop {version('uvloop')}"
+HYPERCORN = f"hypercorn {version('hypercorn')}"
 HTAG_SSE = "a session and a page per GET; clicks POSTed; pushes on the shared SSE stream, held while memory is read"
 HTAG2 = "an App instance per session (cookie), made by the GET; clicks POSTed to /event "
 RUNNERS = (
@@ -657,8 +672,14 @@ RUNNERS = (
            HTAG_SSE, ours=True),
     Runner("htag-sse (hypercorn)", HYPERCORN, None, HtagSSEWire(), hypercorn("bench.apps:{app}"), BARE_HYPERCORN,
            HTAG_SSE, ours=True),
+    Runner("htag-sse, tag.state counter", UVICORN, "main-extras", HtagSSEVariant(),
+           uvicorn("bench.apps:{app}_state"), BARE_UVICORN,
+           "the counter also writing its count to tag.state (the session, on disk) at each click", ours=True),
+    Runner("htag-sse, lean=False", UVICORN, "main-extras", HtagSSEVariant(), uvicorn("bench.apps:{app}_htag"),
+           BARE_UVICORN, "the same counter through htag's own HRenderer (HtagSSE(lean=False))", ours=True),
     Runner(BARE_UVICORN, UVICORN, "main-extras", BareWire(), uvicorn("bench.apps:bare"), None,
-           "a 3 KB page, a click answered with small JSON: the baseline", ours=True),
+           "a 3 KB page, a click answered with small JSON, sent htag-sse's request headers: the baseline",
+           ours=True),
     Runner(BARE_HYPERCORN, HYPERCORN, None, BareWire(), hypercorn("bench.apps:bare"), None,
            "the same, on hypercorn", ours=True),
     Runner("htag 2.0.28, HTTP mode", UVICORN, "htag2", Htag2Wire(sse=False), uvicorn("bench.peer_htag2:{app}"),
@@ -1034,7 +1055,9 @@ def main() -> int:
     parser.add_argument("--peers-dir", type=Path, default=ROOT / "bench" / ".peers",
                         help="where the peers' virtualenvs are made (default: bench/.peers)")  # fmt: skip
     parser.add_argument("--json", type=Path, help="also write every sample (seconds) to this file")
+    parser.add_argument("--pin", type=int, metavar="CPU", help="run the servers on this CPU only, the client on the others")
     args = parser.parse_args()
+    pin(args.pin)
     plan = QUICK if args.quick else FULL
     raise_open_files(plan.sessions + 2 * plan.users + 256)
     args.peers_dir.mkdir(parents=True, exist_ok=True)

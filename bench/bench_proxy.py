@@ -34,7 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_core import (  # noqa: E402
+from bench.bench_core import (
     CLOCK_TICKS,
     HOST,
     Errors,
@@ -53,8 +53,8 @@ from bench.bench_core import (  # noqa: E402
     raise_open_files,
     serving,
 )
-from bench.loadgen import Connection, Response, request, sse_events  # noqa: E402
-from tests.proxies import DEFAULT_BUFFERING, nginx  # noqa: E402
+from bench.loadgen import Connection, Response, request, sse_events
+from tests.proxies import DEFAULT_BUFFERING, nginx
 
 #: Long-poll pushes: the poll is sent, then the click this much later, so the poll is
 #: pending on the server when the push happens. Not counted: latency runs from the
@@ -141,8 +141,8 @@ class Proxy:
 def proxy(upstream_port: int, log_lines: list[str]) -> Iterator[Proxy]:
     """nginx with the tests' default location config in front of ``upstream_port``;
     the error lines of its log land in ``log_lines``."""
-    with tempfile.TemporaryDirectory(prefix="htag-sse-bench-nginx-") as tmp:
-        with nginx(upstream_port, Path(tmp), DEFAULT_BUFFERING) as port:
+    with tempfile.TemporaryDirectory(prefix="htag-sse-bench-nginx-") as tmp, \
+            nginx(upstream_port, Path(tmp), DEFAULT_BUFFERING) as port:  # fmt: skip
             pid = _child(os.getpid(), f"{tmp}/nginx.conf".encode())  # the Popen of nginx()
             if pid is None:
                 raise RuntimeError("nginx started but its process was not found")
@@ -224,8 +224,8 @@ async def drain(events: AsyncIterator[tuple[str, str]]) -> None:
 async def poll_forever(conn: Connection, tab: Tab) -> None:
     last = 0
     while True:
-        for last, _ in polled_events(tab, await conn.send(shared_poll(tab, last))):
-            pass
+        for event_id, _ in polled_events(tab, await conn.send(shared_poll(tab, last))):
+            last = event_id
 
 
 class Pusher:
@@ -455,8 +455,8 @@ def ms_pair(samples: Sequence[float]) -> str:
 
 def table(res: Results, plan: Plan) -> str:
     lines = [
-        f"| path | push p50 / p99 ms | server CPU µs per push | clicks/s ({plan.users} users) "
-        "| clicks per server-CPU-s | nginx CPU: % of a core (÷ server CPU) | sequential click p50 / p99 ms |",
+        (f"| path | push p50 / p99 ms | server CPU µs per push | clicks/s ({plan.users} users) "
+         "| clicks per server-CPU-s | nginx CPU: % of a core (÷ server CPU) | sequential click p50 / p99 ms |"),
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for i, row in enumerate(ROWS, 1):

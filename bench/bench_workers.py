@@ -41,7 +41,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_core import (  # noqa: E402
+from bench.bench_core import (
     HOST,
     OPEN_CONCURRENCY,
     Errors,
@@ -62,8 +62,8 @@ from bench.bench_core import (  # noqa: E402
     raise_open_files,
     serving,
 )
-from bench.bench_proxy import Pusher, Row, drain, exact_cpu_s, open_stream, stat_cpu_s  # noqa: E402
-from bench.loadgen import Connection, Response, request  # noqa: E402
+from bench.bench_proxy import Pusher, Row, drain, exact_cpu_s, open_stream, stat_cpu_s
+from bench.loadgen import Connection, Response, request
 
 #: The response header naming the worker process (os pid) that answered (apps in debug mode).
 WORKER = "x-htag-worker"
@@ -497,7 +497,7 @@ async def idle(plan: Plan, errors: Errors, logs: list[str]) -> tuple[list[Idle],
         for p, n in zip(pools, counts, strict=True):
             held += await hold_pages(p.port, n, errors)
         await asyncio.sleep(IDLE_SETTLE_S)
-        cpu = lambda: [(exact_cpu_s(p.workers[0]), exact_cpu_s(p.server.proc.pid)) for p in pools]  # noqa: E731
+        cpu = lambda: [(exact_cpu_s(p.workers[0]), exact_cpu_s(p.server.proc.pid)) for p in pools]
         before = cpu(), client_cpu_s(), machine_cpu_s(), time.perf_counter()
         await asyncio.sleep(plan.idle_s)
         after = cpu(), client_cpu_s(), machine_cpu_s(), time.perf_counter()
@@ -566,12 +566,12 @@ def ratio(x: float, base: float) -> str:
 
 def table(res: Results, plan: Plan) -> str:
     out = [
-        f"1. throughput: counter, {plan.users} users, {plan.load_s:g} s; each user's page GET and clicks on "
-        "separate connections, placed:",
+        (f"1. throughput: counter, {plan.users} users, {plan.load_s:g} s; each user's page GET and clicks on "
+         "separate connections, placed:"),
         *(f"   {mode}: {text}" for mode, text in MODES.items()),
         "",
-        "| workers | clicks/s | ÷ 1 worker | p50 / p99 ms | clicks per server-CPU-s | ÷ 1 worker "
-        "| server CPU, % of a core | forwarded clicks (users clicking on a non-owner) |",
+        ("| workers | clicks/s | ÷ 1 worker | p50 / p99 ms | clicks per server-CPU-s | ÷ 1 worker "
+         "| server CPU, % of a core | forwarded clicks (users clicking on a non-owner) |"),
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     base = next((wl.run for wl in res.load if wl.workers == 1 and wl.mode == "mixed"), None)
@@ -593,10 +593,10 @@ def table(res: Results, plan: Plan) -> str:
             "| click answered by | clicks | p50 ms | p99 ms |",
             "|---|---:|---:|---:|",
             f"| the page's owner (in-process) | {len(c.owner)} | {ms(c.owner, 0.5):.2f} | {ms(c.owner, 0.99):.2f} |",
-            f"| another worker (relayed over the bus) | {len(c.forwarded)} | {ms(c.forwarded, 0.5):.2f} "
-            f"| {ms(c.forwarded, 0.99):.2f} |",
-            f"| forwarded − owner | | {ms(c.forwarded, 0.5) - ms(c.owner, 0.5):+.2f} "
-            f"| {ms(c.forwarded, 0.99) - ms(c.owner, 0.99):+.2f} |",
+            (f"| another worker (relayed over the bus) | {len(c.forwarded)} | {ms(c.forwarded, 0.5):.2f} "
+             f"| {ms(c.forwarded, 0.99):.2f} |"),
+            (f"| forwarded − owner | | {ms(c.forwarded, 0.5) - ms(c.owner, 0.5):+.2f} "
+             f"| {ms(c.forwarded, 0.99) - ms(c.owner, 0.99):+.2f} |"),
         ]
     if res.push:
         s = res.push.samples

@@ -1,8 +1,9 @@
 """A minimal, fast asyncio HTTP/1.1 client for the benchmarks.
 
 One :class:`Connection` per virtual user, kept alive, one request at a time.
-Requests are prebuilt bytes (:func:`request`), so a loop of clicks costs one
-``write`` and one parse per round trip. Bodies: Content-Length or chunked;
+Requests are prebuilt bytes (:func:`request`; :class:`Numbered` for clicks, which count
+``X-Htag-Seq`` up as the browser does), so a loop of clicks costs one ``write`` and one
+parse per round trip. Bodies: Content-Length or chunked;
 :meth:`Connection.stream` reads an endless (SSE) response chunk by chunk.
 A ``Connection: close`` answer (hypercorn sends one every 1000 requests) makes
 the next request reconnect, as a browser would.
@@ -23,6 +24,22 @@ class Response:
     status: int
     headers: dict[str, str]  # lower-case names; a repeated header keeps its last value
     body: bytes
+
+
+class Numbered:
+    """A request sent again and again with ``X-Htag-Seq: <n>`` counting up, as the browser client
+    numbers a page's interactions: calling it gives the next request's bytes."""
+
+    __slots__ = ("head", "n", "tail")
+
+    def __init__(self, method: str, path: str, host: str, headers: Mapping[str, str], body: bytes, first: int = 1) -> None:
+        raw = request(method, path, host, {**headers, "X-Htag-Seq": "\x00"}, body)
+        self.head, _, self.tail = raw.partition(b"\x00")
+        self.n = first - 1
+
+    def __call__(self) -> bytes:
+        self.n += 1
+        return self.head + str(self.n).encode() + self.tail
 
 
 def request(method: str, path: str, host: str, headers: Mapping[str, str] | None = None, body: bytes = b"") -> bytes:
@@ -47,9 +64,9 @@ class Connection:
         reader, writer = await asyncio.open_connection(host, port, limit=READ_LIMIT)
         return cls(host, port, reader, writer)
 
-    async def send(self, raw: bytes) -> Response:
-        """Send a prebuilt request; read its whole response."""
-        await self._write(raw)
+    async def send(self, raw: bytes | Numbered) -> Response:
+        """Send a prebuilt request (a :class:`Numbered` one gets its next number); read its whole response."""
+        await self._write(raw if isinstance(raw, bytes) else raw())
         status, headers = await self._head()
         self.closing = headers.get("connection", "").lower() == "close"
         if status in (204, 304) or 100 <= status < 200:  # never a body, nor a Content-Length
@@ -103,7 +120,7 @@ async def sse_events(chunks: AsyncIterator[bytes]) -> AsyncIterator[tuple[str, s
     """(event name, data) for each event of an SSE stream; comments are skipped."""
     buffer = b""
     async for chunk in chunks:
-        buffer += chunk
+        buffer = (buffer + chunk).replace(b"\r\n", b"\n")  # any of the three line ends SSE allows
         while b"\n\n" in buffer:
             block, buffer = buffer.split(b"\n\n", 1)
             name, data = "message", []

@@ -11,13 +11,41 @@ from htag import Tag
 
 
 class Counter(Tag.div):
-    """A click counter, its value kept in the session like a real app would."""
+    """A click counter whose handler takes ``ev`` and keeps the count on the instance: the very app
+    bench/peer_htag2.py serves on htag 2."""
 
     def init(self) -> None:
-        self.n = self.state.get("n", 0)
+        self.n = 0
         self.value = Tag.span(self.n)
         self += self.value
         self += Tag.button("+1", _onclick=self.inc)
+
+    def inc(self, ev: object) -> None:
+        self.n += 1
+        self.value.clear(self.n)
+
+
+class PlainCounter(Counter):
+    """The same, its handler bound without ``ev`` (``self.bind.inc()``)."""
+
+    def init(self) -> None:
+        self.n = 0
+        self.value = Tag.span(self.n)
+        self += self.value
+        self += Tag.button("+1", _onclick=self.bind.inc())
+
+    def inc(self) -> None:  # type: ignore[override]
+        self.n += 1
+        self.value.clear(self.n)
+
+
+class StateCounter(Counter):
+    """The same as ``Counter``, the count also kept in ``tag.state`` (the session) like a real app."""
+
+    def init(self) -> None:
+        super().init()
+        self.n = self.state.get("n", 0)
+        self.value.clear(self.n)
 
     def inc(self, ev: object) -> None:
         self.n += 1

@@ -16,18 +16,20 @@ import re
 import sys
 import traceback
 import types
+import weakref
 from collections.abc import Awaitable, Callable
-from typing import Any, ClassVar, cast
+from typing import Any, ClassVar, TypeVar, cast
 
 from htag import Tag
 from htag.render import HRenderer
 from htag.runners.commons import url2ak
-from htag.tag import TAG_KEYWORDS, BaseCaller, HTagException
+from htag.tag import TAG_KEYWORDS, BaseCaller, Caller, HTagException
 
 from .errors import RequestError
 from .wire import Interaction
 
 log = logging.getLogger("htag_sse")
+T = TypeVar("T")
 
 Init = tuple[tuple[Any, ...], dict[str, Any]]
 Push = Callable[[dict[str, Any]], Awaitable[bool]]
@@ -79,7 +81,8 @@ class Renderer(HRenderer):  # type: ignore[misc]
 
     async def interact(self, oid: int, method_name: Any, args: Any, kargs: Any, event: Any = None) -> dict[str, Any]:
         try:
-            before = {id(t): t._getStateImage() for t, _ in _tree(self.tag)}
+            before: dict[int, Any] = {}
+            _images(self.tag, before)
             obj = Tag.find_tag(oid)
             if obj:
                 r = await _call(obj, method_name, args, kargs, event)
@@ -122,7 +125,7 @@ class Renderer(HRenderer):  # type: ignore[misc]
         """htag's answer for changed tags: their HTML, and their scripts."""
         rep: dict[str, Any] = {}
         if tags:
-            rep["update"] = {id(t): str(t) for t in tags}
+            rep["update"] = {id(t): html_of(t) for t in tags}
             scripts = [js for t in tags if isinstance(t, Tag) for js in all_js(t)]
             if scripts:
                 rep["post"] = "\n".join(scripts)
@@ -140,7 +143,9 @@ async def _call(obj: Tag, name: str, args: Any, kargs: Any, event: Any) -> Any:
         return await _handlers(obj, args, kargs, event, with_event=False)
     if kind == "__on_event__":  # a class of its own dispatching events: htag's way
         cbname, *rest = args
-        return await method(cbname, event, *rest, **kargs) if _is_async(method) else method(cbname, event, *rest, **kargs)
+        return (
+            await method(cbname, event, *rest, **kargs) if _is_async(method) else method(cbname, event, *rest, **kargs)
+        )
     obj._event = event or {}
     return await method(*args, **kargs) if _is_async(method) else method(*args, **kargs)
 
@@ -193,40 +198,131 @@ def _event_type(fields: tuple[str, ...]) -> type:
     return collections.namedtuple("event", ["target", *fields])
 
 
-def _tree(root: Tag) -> list[tuple[Tag, int]]:
-    """The tags under ``root`` in htag's order (parents first), each with the index past its subtree."""
-    order: list[Any] = []
-
-    def walk(tag: Tag) -> None:
-        i = len(order)
-        order.append(None)
-        for child in tag._childs:
-            if isinstance(child, Tag):
-                walk(child)
-        order[i] = (tag, len(order))
-
-    walk(root)
-    return order
+def _images(tag: Tag, out: dict[int, Any]) -> None:
+    """The state image of ``tag`` and of every tag under it (parents first), by id."""
+    out[id(tag)] = _image(tag)
+    for child in tag._childs:
+        if isinstance(child, Tag):
+            _images(child, out)
 
 
-def _guess(root: Tag, before: dict[int, str]) -> list[Tag]:
+def _image(tag: Tag) -> Any:
+    """What htag's ``_getStateImage`` tells, as a tuple compared in C: the tag name, its
+    attributes (``repr`` of all but strings, as htag's ``str(dict)``) and its children
+    (tags by id). ``render()`` runs first, as in htag; a class with its own
+    ``_getStateImage`` keeps it."""
+    if type(tag)._getStateImage is not _STATE_IMAGE:
+        return tag._getStateImage()
+    render = getattr(tag, "render", None)
+    if render is not None and callable(render):
+        render()
+    attrs, children = tag._attrs, tag._childs
+    return (
+        tag.tag,
+        tuple([(k, v if type(v) is str else repr(v)) for k, v in attrs.items()]) if attrs else (),
+        tuple([c if type(c) is str else id(c) if isinstance(c, Tag) else str(c) for c in children]) if children else (),
+    )
+
+
+_STATE_IMAGE = Tag._getStateImage
+
+
+def _guess(root: Tag, before: dict[int, Any]) -> list[Tag]:
     """The tags whose state changed (a changed tag stands for its subtree), as htag's Stater guesses."""
-    order = _tree(root)
     changed: list[Tag] = []
-    i = 0
-    while i < len(order):
-        tag, end = order[i]
-        if tag._getStateImage() != before.get(id(tag)):
-            real = tag
-            while real is not None and real.tag is None:
-                real = real.parent
-            if real is None:
-                raise HTagException("no real parent ?!?")
-            changed.append(real)
-            i = end
-        else:
-            i += 1
+    _changes(root, before, changed)
     return changed
+
+
+def _changes(tag: Tag, before: dict[int, Any], changed: list[Tag]) -> None:
+    if _image(tag) != before.get(id(tag)):
+        real: Tag | None = tag
+        while real is not None and real.tag is None:
+            real = real.parent
+        if real is None:
+            raise HTagException("no real parent ?!?")
+        changed.append(real)
+        return
+    for child in tag._childs:
+        if isinstance(child, Tag):
+            _changes(child, before, changed)
+
+
+def html_of(tag: Tag) -> str:
+    """``str(tag)``: the text htag's ``Tag.__str__`` writes (``render()`` run, STRICT_MODE checked,
+    ids while on a page), without its eager ``repr`` and log calls per tag, its walk to the root
+    per tag, and its ``getfullargspec`` per handler. A class with a ``__str__`` of its own keeps it."""
+    if type(tag).__str__ is not _TAG_STR:
+        return str(tag)
+    root = tag.root
+    return _html(tag, root._hr is not None, bool(root.STRICT_MODE))
+
+
+_TAG_STR = Tag.__str__
+_TAG_LOG = logging.getLogger("htag.tag")
+
+
+def _html(tag: Tag, ids: bool, strict: bool) -> str:
+    render = getattr(tag, "render", None)
+    if render is not None and callable(render):
+        if strict:
+            children = [id(c) for c in tag._childs if isinstance(c, Tag)]
+            render()
+            if children != [id(c) for c in tag._childs if isinstance(c, Tag)]:
+                raise HTagException(f"[STRICT_MODE] In {tag!r}, the render() method has changed its children!")
+        else:
+            render()
+    if tag.tag is None:  # a placeholder: its children only
+        return "".join([_child(c, ids, strict) for c in tag._childs if c is not None])
+    attrs = dict(tag._attrs)  # htag writes the attributes first, then the children
+    if ids:
+        if attrs.get("id"):
+            _TAG_LOG.warning(
+                "!!! **WARNING** Tag %s had an @id=%s, it was replaced for HRenderer needs !!!", tag, attrs["id"]
+            )
+        attrs["id"] = id(tag)
+    written = []
+    for k, v in attrs.items():
+        if v is None:
+            continue
+        if isinstance(v, bool):
+            if v:
+                written.append(k)
+        elif v != "":
+            written.append(f'{k}="{html.escape(_caller_js(v) if type(v) is Caller else str(v))}"')
+    name = tag.tag.replace("_", "-")
+    content = "".join([_child(c, ids, strict) for c in tag._childs if c is not None])
+    return f"<{name} {' '.join(written)}>{content}</{name}>" if written else f"<{name}>{content}</{name}>"
+
+
+def _child(child: Any, ids: bool, strict: bool) -> str:
+    if isinstance(child, Tag):
+        return _html(child, ids, strict) if type(child).__str__ is _TAG_STR else str(child)
+    return str(child)
+
+
+def _caller_js(caller: Caller) -> str:
+    """htag's ``Caller.__str__``, whether the handler takes ``ev`` read once per function."""
+    if not caller._assigned:
+        raise HTagException("Caller can't be serizalized, it's not _assign'ed to an event !")
+    method = "__on_event__" if _takes_ev(caller.callback) else "__on__"
+    js = BaseCaller(caller.instance, method, (caller._assigned, *caller.args), caller.kargs)
+    js._befores, js._afters = caller._befores, caller._afters
+    return str(js)
+
+
+_TAKES_EV: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
+
+
+def _takes_ev(callback: Any) -> bool:
+    """htag's rule: ``ev`` among the first two parameters (``self`` counts)."""
+    function = getattr(callback, "__func__", callback)
+    if not isinstance(function, types.FunctionType):  # a partial, a callable object: asked each time
+        return "ev" in inspect.getfullargspec(callback).args[:2]
+    found = _TAKES_EV.get(function)
+    if found is None:
+        found = _TAKES_EV[function] = "ev" in inspect.getfullargspec(function).args[:2]
+    return found
 
 
 def all_js(tag: Tag) -> list[str]:
@@ -262,7 +358,9 @@ def _exposed(cls: type) -> frozenset[str] | None:
                 return None
             if hasattr(value, "__get__") and not isinstance(value, (types.FunctionType, staticmethod, classmethod)):
                 return None
-    return frozenset(n for n in dir(cls) if n not in TAG_KEYWORDS and hasattr(getattr(cls, n, None), "_autoExposeClientSide_"))
+    return frozenset(
+        n for n in dir(cls) if n not in TAG_KEYWORDS and hasattr(getattr(cls, n, None), "_autoExposeClientSide_")
+    )
 
 
 def _instantiate(cls: type[Tag], hr: HRenderer) -> Tag:
@@ -389,18 +487,29 @@ def _script_template() -> tuple[str, str, str]:
 
 def document(hr: HRenderer, head: list[Tag], statics: tuple[Tag, ...], boot: str, title: str | None = None) -> str:
     """The page's whole HTML document: head tags, statics, htag's page script for the
-    current state of its tags (pending ``self.call`` scripts included), then ``boot``."""
+    current state of its tags (pending ``self.call`` scripts included), then ``boot``.
+
+    The very text htag's ``str(HRenderer)`` writes, put together without its seven new
+    ``Tag.<name>`` classes per page (htag makes a class at each ``Tag.head()``...)."""
     before, middle, end = _script_template()
     start = "\n".join(_scripts(hr) + hr._interaction_scripts)
     hr._interaction_scripts = []
-    hr._statics = [*head, *statics, Tag.script(before + start + middle + boot + end)]
-    try:
-        text: str = str(hr)
-    finally:
-        hr._statics = []
-    if title is not None:
-        text = text.replace(f"<title>{type(hr.tag).__name__}</title>", f"<title>{html.escape(title)}</title>", 1)
-    return text
+    body = html_of(hr.tag) if isinstance(hr, Renderer) else str(hr.tag)
+    name = type(hr.tag).__name__ if title is None else html.escape(title)
+    return "".join([
+        "<!DOCTYPE html><html><head>", _metas(), *(str(t) for t in head), *(str(t) for t in statics),
+        "<script>", before, start, middle, boot, end, f"</script><title>{name}</title></head>", body, "</html>",
+    ])  # fmt: skip
+
+
+@functools.cache
+def _metas() -> str:
+    """The meta tags htag puts first in every page's head."""
+    from htag import __version__
+
+    metas = (Tag.meta(_charset="utf-8"), Tag.meta(_name="viewport", _content="width=device-width, initial-scale=1"),
+             Tag.meta(_name="version", _content=f"htag {__version__}"))  # fmt: skip
+    return "".join(str(m) for m in metas)
 
 
 def title_of(cls: type[Tag]) -> str | None:
@@ -411,7 +520,7 @@ def title_of(cls: type[Tag]) -> str | None:
 
 def refresh(hr: HRenderer) -> dict[str, Any]:
     """Actions replacing the whole body with the page's current state (and its scripts)."""
-    return {"body": str(hr.tag), "post": "\n".join(_scripts(hr))}
+    return {"body": html_of(hr.tag) if isinstance(hr, Renderer) else str(hr.tag), "post": "\n".join(_scripts(hr))}
 
 
 def _scripts(hr: HRenderer) -> list[str]:

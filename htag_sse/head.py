@@ -1,38 +1,39 @@
-"""A request's head, read once into a frozen value (like hypercorn's protocol events):
+"""A request's head, read once into an immutable value (like hypercorn's protocol events):
 what security, limits, sessions and endpoints need, with no second scan of the headers."""
 
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from starlette.types import Scope
 
 from .errors import RequestError
 from .settings import Settings
 
-_WANTED = {
-    b"cookie",
-    b"origin",
-    b"referer",
-    b"host",
-    b"x-forwarded-host",
-    b"x-forwarded-proto",
-    b"x-forwarded-for",
-    b"x-htag-token",
-    b"x-htag-seq",
-    b"content-length",
-    b"last-event-id",
-    b"sec-fetch-site",
-    b"if-none-match",
-}
+_WANTED = frozenset(
+    {
+        b"cookie",
+        b"origin",
+        b"referer",
+        b"host",
+        b"x-forwarded-host",
+        b"x-forwarded-proto",
+        b"x-forwarded-for",
+        b"x-htag-token",
+        b"x-htag-seq",
+        b"content-length",
+        b"last-event-id",
+        b"sec-fetch-site",
+        b"if-none-match",
+    }
+)
 
 
-@dataclass(frozen=True, slots=True)
-class Head:
+class Head(NamedTuple):
     """One request, as far as htag-sse is concerned. Header values are latin-1 text;
-    proxy headers are kept only when the peer is a trusted proxy."""
+    proxy headers are kept only when the peer is a trusted proxy. (A named tuple: made
+    at every request, it costs a tuple.)"""
 
     method: str
     path: str  # within the application (the mount's root_path removed)
@@ -57,41 +58,46 @@ class Head:
         cookie_parts: list[str] = []
         for key, value in scope["headers"]:
             if key in _WANTED:
-                text = value.decode("latin-1")
                 if key == b"cookie":  # HTTP/2 may split cookies over several headers
-                    cookie_parts.append(text)
+                    cookie_parts.append(value.decode("latin-1"))
                 elif key not in found:
-                    found[key] = text
+                    found[key] = value.decode("latin-1")
         client = scope.get("client")
         peer = client[0] if client else "unknown"
         trusted = settings.forwarded_allow_ips
-        proxied = "*" in trusted or peer in trusted
+        proxied = peer in trusted or "*" in trusted
         scheme = scope.get("scheme", "http")
-        if proxied and found.get(b"x-forwarded-proto", "").split(",")[0].strip().lower() == "https":
-            scheme = "https"
-        host = (found.get(b"x-forwarded-host") if proxied else None) or found.get(b"host")
+        host = found.get(b"host")
+        forwarded = None
+        if proxied:
+            if found.get(b"x-forwarded-proto", "").split(",")[0].strip().lower() == "https":
+                scheme = "https"
+            host = found.get(b"x-forwarded-host") or host
+            forwarded = found.get(b"x-forwarded-for")
         seq_raw = found.get(b"x-htag-seq")
         seq = parse_count(seq_raw, 12)
         path, root = scope["path"], scope.get("root_path", "")
         if root and path.startswith(root + "/"):
             path = path[len(root) :]
+        length = found.get(b"content-length")
+        last = found.get(b"last-event-id")
         return cls(
-            method=scope["method"],
-            path=path,
-            root_path=root,
-            query=scope.get("query_string", b"").decode("latin-1"),
-            cookies=_cookies(cookie_parts),
-            origin=_origin(found.get(b"origin") or found.get(b"referer")),
-            host=host.lower() if host else None,
-            scheme=scheme,
-            address=_address(peer, found.get(b"x-forwarded-for") if proxied else None, trusted),
-            token=found.get(b"x-htag-token"),
-            seq=seq,
-            bad_seq=seq_raw is not None and seq is None,
-            content_length=parse_count(found.get(b"content-length")),
-            last_event_id=parse_count(found.get(b"last-event-id")),
-            fetch_site=found.get(b"sec-fetch-site"),
-            if_none_match=found.get(b"if-none-match"),
+            scope["method"],
+            path,
+            root,
+            scope.get("query_string", b"").decode("latin-1"),
+            _cookies(cookie_parts) if cookie_parts else {},
+            _origin(found.get(b"origin") or found.get(b"referer")),
+            host.lower() if host else None,
+            scheme,
+            _address(peer, forwarded, trusted) if forwarded else peer,
+            found.get(b"x-htag-token"),
+            seq,
+            seq_raw is not None and seq is None,
+            parse_count(length) if length is not None else None,
+            parse_count(last) if last is not None else None,
+            found.get(b"sec-fetch-site"),
+            found.get(b"if-none-match"),
         )
 
     @property

@@ -13,6 +13,7 @@ from typing import Any
 from htag.render import HRenderer
 
 from . import adapter, parano
+from .deadline import bounded
 from .errors import RequestError, StoreError
 from .eventlog import EventLog, Feed
 from .metrics import Metrics
@@ -167,11 +168,9 @@ class Page:
             return e
         self.acted_at = time.monotonic()
         token = current_page.set(self)
-        try:
-            async with asyncio.timeout(self.route.timeout_interaction):
-                actions: dict[str, Any] = await hr.interact(
-                    item.id, item.method, list(item.args), item.kargs, item.event
-                )
+        try:  # the timer is armed only if the handler suspends (most clicks do not)
+            interaction = hr.interact(item.id, item.method, list(item.args), item.kargs, item.event)
+            actions: dict[str, Any] = await bounded(interaction, self.route.timeout_interaction)
         except TimeoutError:
             actions = {"err": f"the server gave up after {self.route.timeout_interaction:g} s", **self.refresh()}
         finally:

@@ -32,12 +32,13 @@ from . import parano, transport
 from .adapter import InitError
 from .assets import Assets
 from .cookie import session_cookie
+from .deadline import bounded
 from .errors import RequestError, StoreError
 from .head import Head, head_of, parse_count
 from .metrics import Metrics
 from .pageref import Locator
 from .pages import Pages
-from .security import check_origin, check_token
+from .security import check_origin
 from .session import Session, Sessions
 from .settings import Settings
 from .stream import Heartbeats
@@ -107,7 +108,7 @@ class Router:
 
     async def _send(self, response: Any, scope: Scope, receive: Receive, send: Send, head: Head) -> None:
         session = scope.get("session")
-        extra = list(self._worker_header)
+        extra = list(self._worker_header) if scope.get("htag_sse.direct") else []  # else WorkerHeader adds it
         if isinstance(session, Session) and session.cookie_due and session.sid:
             session.cookie_due = False
             extra.append((b"set-cookie", session_cookie(self.settings, session.sid, head.https)))
@@ -238,7 +239,9 @@ class Router:
                 raise self.sessions.failing
         except StoreError as e:
             log.warning("health check: the store cannot take writes: %s", e)
-            return JSONResponse({"status": "error", "error": f"store: {e}"[:200], **facts}, 503, {"Cache-Control": "no-store"})
+            return JSONResponse(
+                {"status": "error", "error": f"store: {e}"[:200], **facts}, 503, {"Cache-Control": "no-store"}
+            )
         return JSONResponse({"status": "ok", **facts}, 200, {"Cache-Control": "no-store"})
 
 
@@ -247,7 +250,9 @@ def _count(raw: str | None) -> int | None:
 
 
 def _too_large(limit: int) -> RequestError:
-    return RequestError(413, "too_large", f"body over the {limit} bytes limit (raise max_interaction_bytes to allow more)")
+    return RequestError(
+        413, "too_large", f"body over the {limit} bytes limit (raise max_interaction_bytes to allow more)"
+    )
 
 
 def _error(e: RequestError) -> tuple[int, bytes]:
@@ -256,20 +261,25 @@ def _error(e: RequestError) -> tuple[int, bytes]:
 
 async def read_body(receive: Receive, limit: int, timeout_s: float) -> bytes:
     """The request body, refused with 413 as soon as it passes ``limit`` bytes, and with 408
-    if it does not arrive within ``timeout_s`` (a slow client holds no worker resource for ever)."""
-    chunks, size = [], 0
+    if it does not arrive within ``timeout_s`` (a slow client holds no worker resource for ever).
+    A body already received (the usual small POST) costs no timer."""
     try:
-        async with asyncio.timeout(timeout_s):
-            while True:
-                message = await receive()
-                if message["type"] == "http.disconnect":
-                    raise RequestError(400, "disconnected", "the client went away")
-                chunk = message.get("body", b"")
-                size += len(chunk)
-                if size > limit:
-                    raise _too_large(limit)
-                chunks.append(chunk)
-                if not message.get("more_body", False):
-                    return b"".join(chunks)
+        return await bounded(_read_body(receive, limit), timeout_s)
     except TimeoutError:
         raise RequestError(408, "body_timeout", f"the body did not arrive within {timeout_s:g} s") from None
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise RequestError(400, "disconnected", "the client went away")
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(limit)
+        if not message.get("more_body", False):
+            return chunk if not chunks else b"".join([*chunks, chunk])
+        chunks.append(chunk)

@@ -112,9 +112,13 @@ def _is_name(k: object) -> bool:
     return isinstance(k, str) and k.isidentifier() and not keyword.iskeyword(k)
 
 
+#: One encoder for every answer (``json.dumps`` with options builds a new one at each call).
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def dumps(obj: Any) -> str:
     """Compact JSON, UTF-8 friendly (htag's actions have int keys: JSON makes them strings)."""
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+    return _ENCODER.encode(obj)
 
 
 def refusal(e: RequestError) -> dict[str, Any]:
@@ -150,7 +154,9 @@ def sse_gone(pid: str) -> bytes:
 
 def multi_poll_answer(pages: dict[str, list[tuple[int, str]]], gone: list[str]) -> bytes:
     """A long-poll answer for several pages: ``{"pages": {id: [[n, actions]...]}, "gone": [id...]}``."""
-    items = ",".join(f'{json.dumps(pid)}:[{",".join(f"[{i},{d}]" for i, d in events)}]' for pid, events in pages.items())
+    items = ",".join(
+        f"{json.dumps(pid)}:[{','.join(f'[{i},{d}]' for i, d in events)}]" for pid, events in pages.items()
+    )
     return f'{{"pages":{{{items}}},"gone":{json.dumps(gone)}}}'.encode()
 
 
