@@ -70,3 +70,4 @@ def wiretap(upstream_port: int) -> Iterator[tuple[int, Wiretap]]:
     finally:
         loop.call_soon_threadsafe(stop.set)
         thread.join(5)
+        loop.close()

@@ -304,8 +304,7 @@ def test_htagui_infinite_scroll_loads_every_item(open_app):
     count = "document.querySelectorAll('.item').length"
     assert page.evaluate(f"() => {count}") == 20
     deadline = time.monotonic() + 20
-    while page.evaluate(f"() => {count}") < 100:
-        before = page.evaluate(f"() => {count}")
+    while (before := page.evaluate(f"() => {count}")) < 100:  # items may arrive between two reads
         page.eval_on_selector(".box > div", "e => e.scrollTop = e.scrollHeight")
         expect(page, watch, f"() => {count} > {before}", f"more than {before} items after scrolling to the end "
                "(VScrollPager -> @expose'd _loadmore, a generator)", f"() => {count} + ' items'")  # fmt: skip
