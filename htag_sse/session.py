@@ -242,8 +242,8 @@ class Sessions:
         """Return once the session's changes are written (raise :class:`StoreError` if they cannot be)."""
         if session.sid is not None and session.sid in self._pending:
             if self._flushing is None:  # a failed write waits for its retry: try now
-                self.save(session)
-            assert self._flushing is not None
+                self._flushing = asyncio.get_running_loop().create_future()
+                self._start_flush()
             await asyncio.shield(self._flushing)
         if session.sid is not None and session.sid in self._pending and self.failing is not None:
             raise self.failing

@@ -184,3 +184,18 @@ async def test_a_pending_save_is_not_undone_by_a_read_of_the_store(tmp_path):
     await sessions.settle(s)
     assert (await sessions_of(store).resolve(s.sid))["n"] == 2
     assert isinstance(s, Session)
+
+
+async def test_a_request_settling_a_session_whose_write_failed_retries_it_even_if_it_changed_nothing():
+    store = CountingStore()
+    sessions = sessions_of(store)
+    s = await new_session(sessions, n=1)
+    store.fail = "disk full"
+    s["n"] = 2
+    sessions.save(s)
+    with pytest.raises(StoreError):
+        await sessions.settle(s)
+    other_view = Session(s.sid)  # another request's object for the same session, which changed nothing
+    store.fail = None
+    await sessions.settle(other_view)  # not an error: the pending write is tried again, and lands
+    assert sessions.failing is None and (await sessions_of(store).resolve(s.sid))["n"] == 2
