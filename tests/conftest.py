@@ -21,6 +21,13 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 
 
+def child_env(**extra: str) -> dict[str, str]:
+    """A minimal environment for a child process (what a user's shell would give), plus coverage's
+    variables so that a measured test run measures the child too."""
+    measured = {k: v for k, v in os.environ.items() if k.startswith("COVERAGE_")}
+    return {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), **measured, **extra}
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

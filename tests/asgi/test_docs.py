@@ -14,6 +14,7 @@ import types
 import httpx
 import pytest
 from htag import Tag
+from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -157,7 +158,13 @@ def test_every_readme_snippet_builds_an_app(snippets):
     for block, module in snippets("README.md").items():
         if "HtagTestClient" in block:  # a test, run below
             continue
-        assert isinstance(module.app, HtagSSE), f"this README block does not define app = HtagSSE(...):\n{block}"
+        assert isinstance(module.app, Starlette), f"this README block does not define an app:\n{block}"
+
+
+async def test_the_readme_mounted_app_shares_its_session_with_the_outer_routes(snippets, asgi_client):
+    client = asgi_client(snippet(snippets("README.md"), "htag.session_middleware").app)
+    assert "visit 1" in (await client.get("/app/")).text
+    assert (await client.get("/api/me")).json() == {"visits": 1}
 
 
 async def test_the_readme_testing_example_passes_on_a_counter():

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ..conftest import ROOT, Server, free_port, wait_until
+from ..conftest import Server, child_env, free_port, wait_until
 
 pytestmark = pytest.mark.server
 
@@ -50,7 +50,7 @@ def project(tmp_path: Path) -> Path:
 
 
 def cli(project: Path, *args: str, timeout_s: float = 30) -> subprocess.CompletedProcess[str]:
-    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}
+    env = child_env()
     return subprocess.run([sys.executable, "-m", "htag_sse", *args], cwd=project, capture_output=True, text=True,
                           check=False, timeout=timeout_s, env=env)  # fmt: skip
 
@@ -58,7 +58,7 @@ def cli(project: Path, *args: str, timeout_s: float = 30) -> subprocess.Complete
 def start(project: Path, *args: str, port: int | None = None) -> Server:
     port = free_port() if port is None else port
     argv = [sys.executable, "-m", "htag_sse", *args, "--port", str(port)]
-    return Server(argv, port, {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}, cwd=project).start()
+    return Server(argv, port, child_env(), cwd=project).start()
 
 
 @pytest.fixture
@@ -132,7 +132,7 @@ def test_clear_one_line_errors(project, spec, message):
 def test_port_0_picks_a_free_port_and_says_which(project, servers):
     proc = subprocess.Popen([sys.executable, "-m", "htag_sse", "main:App", "--port", "0"], cwd=project,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
-                            env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})  # fmt: skip
+                            env=child_env())  # fmt: skip
     line = proc.stdout.readline().decode()
     port = int(re.search(r"at http://127\.0\.0\.1:(\d+) ", line).group(1))
     server = Server([], port, {})
@@ -147,7 +147,7 @@ def test_open_opens_the_url_in_a_browser(project, servers, tmp_path):
     opener.chmod(0o755)
     port = free_port()
     argv = [sys.executable, "-m", "htag_sse", "main:App", "--port", str(port), "--open"]
-    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "BROWSER": str(opener)}  # webbrowser obeys $BROWSER
+    env = child_env(BROWSER=str(opener))  # webbrowser obeys $BROWSER
     servers.append(Server(argv, port, env, cwd=project).start())
     wait_until(lambda: (tmp_path / "opened").exists(), 10, "the browser command")
     assert (tmp_path / "opened").read_text().strip() == f"http://127.0.0.1:{port}"
@@ -325,7 +325,7 @@ def test_redis_serves_one_app_from_several_workers_sharing_a_redis(project, serv
         port = free_port()
         argv = [sys.executable, "-m", "htag_sse", "main:App", "--redis", f"redis://127.0.0.1:{redis.port}/0",
                 "--workers", "2", "--port", str(port), "--debug"]  # fmt: skip
-        env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "HTAG_SSE_SECRET": "s" * 32,
+        env = {**child_env(), "HTAG_SSE_SECRET": "s" * 32,
                "HTAG_SSE_DIR": str(project / "sessions")}  # fmt: skip
         servers.append(Server(argv, port, env, cwd=project).start())
         import json

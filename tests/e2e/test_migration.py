@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ..conftest import ROOT, Server, free_port
+from ..conftest import Server, child_env, free_port
 
 pytestmark = pytest.mark.server
 
@@ -36,7 +36,7 @@ app=AppServer( App )
 
 
 def env(tmp_path: Path, port: int) -> dict[str, str]:
-    return {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "PORT": str(port), "HTAG_SSE_DIR": str(tmp_path / "s")}
+    return child_env(PORT=str(port), HTAG_SSE_DIR=str(tmp_path / "s"))
 
 
 def test_htagwebs_hello_world_runs_with_the_import_changed(tmp_path):
