@@ -81,7 +81,11 @@ class Server:
                     return True
             except OSError:
                 return False
-        wait_until(up, timeout_s, f"server on port {self.port}")
+        try:
+            wait_until(up, timeout_s, f"server on port {self.port}")
+        except BaseException:
+            self.kill()  # no process left behind by a server that did not come up
+            raise
         return self
 
     def stop(self, sig: int = 15, timeout_s: float = 15.0) -> float:

@@ -35,18 +35,22 @@ MB = 1024 * 1024
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Server]]:
     """One htag-sse server (hypercorn, default options) per group of apps, started side by side."""
     started: dict[str, Server] = {}
+    dirs = {group: tmp_path_factory.mktemp(f"sessions-{group}") for group in GROUPS}  # not thread-safe: first
 
     def start(group: str) -> Server:
         port = free_port()
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "HTAG_SSE_REALAPPS": group,
-               "HTAG_SSE_DIR": str(tmp_path_factory.mktemp(f"sessions-{group}"))}  # fmt: skip
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "HTAG_SSE_REALAPPS": group, "HTAG_SSE_DIR": str(dirs[group])}
         argv = [sys.executable, "-m", "hypercorn", "tests.realapps.serve:app", "--bind", f"127.0.0.1:{port}"]
         return Server(argv, port, env).start(timeout_s=30)
 
     try:
         with concurrent.futures.ThreadPoolExecutor(len(GROUPS)) as pool:
-            for group, server in zip(GROUPS, pool.map(start, GROUPS), strict=True):
-                started[group] = server
+            futures = {group: pool.submit(start, group) for group in GROUPS}
+        for group, future in futures.items():  # every server that came up is kept (and killed below)
+            if future.exception() is None:
+                started[group] = future.result()
+        for future in futures.values():
+            future.result()  # a server that did not come up fails the module, saying why
         yield started
     finally:
         for server in started.values():
