@@ -164,3 +164,12 @@ def _namespace(namespace: str) -> str:
 
 def _ms(seconds: float) -> int:
     return max(1, int(seconds * 1000))
+
+
+class RedisPart:
+    """What the store, the bus and the feed share: their namespace, signer and connection."""
+
+    def __init__(self, url: str | RedisConnection, *, secret: bytes, namespace: str, timeout_s: float) -> None:
+        self.ns = _namespace(namespace)
+        self._sign = _Signer(secret)
+        self.conn = _connection(url, timeout_s)

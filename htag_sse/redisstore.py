@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .errors import StoreError
-from .redisconn import _NOW, NONCE, RedisConnection, _connection, _ms, _namespace, _redis, _Script, _Signer
+from .redisconn import _NOW, NONCE, RedisConnection, RedisPart, _ms, _redis, _Script
 from .stores import MapWrite, Stored
 
 log = logging.getLogger("htag_sse")
@@ -68,7 +68,7 @@ _HOLDERS = _Script(
 )
 
 
-class RedisStore:
+class RedisStore(RedisPart):
     """:class:`~htag_sse.stores.Store` on Redis. Keys (``ns`` = ``namespace``): plain values
     ``ns:{v:<key>}`` (SET PX), session maps ``ns:{s:<key>}`` (one HASH: ``f:<field>`` fields and a
     version ``v``, PEXPIRE), leases ``{ns:leases}:l:<name>`` and their registry ``{ns:leases}:z``.
@@ -87,9 +87,7 @@ class RedisStore:
         timeout_s: float = 2.0,
         clock_margin_s: float = 0.1,
     ) -> None:
-        self.ns = _namespace(namespace)
-        self._sign = _Signer(secret)
-        self.conn = _connection(url, timeout_s)
+        super().__init__(url, secret=secret, namespace=namespace, timeout_s=timeout_s)
         self.clock_margin_s = clock_margin_s
         self._health = f"{self.ns}:{{h:{secrets.token_hex(8)}}}"
 

@@ -12,7 +12,15 @@ from typing import Any
 
 from .bus import Deliver
 from .errors import ConfigError, StoreError
-from .redisconn import BLOCK_S, NONCE, POLL_S, RedisConnection, _connection, _ms, _namespace, _Script, _Signer
+from .redisconn import (
+    BLOCK_S,
+    NONCE,
+    POLL_S,
+    RedisConnection,
+    RedisPart,
+    _ms,
+    _Script,
+)
 
 log = logging.getLogger("htag_sse")
 
@@ -26,7 +34,7 @@ _SEND = _Script(
 )
 
 
-class RedisBus:
+class RedisBus(RedisPart):
     """:class:`~htag_sse.bus.Bus` on Redis: one inbox STREAM per worker, ``ns:{w:<worker>}``, read by a
     task with XREAD BLOCK on a connection of its own. ``send`` is an XADD (capped at about ``maxlen``
     messages; an inbox nobody writes to is gone after ``message_ttl_s``). After a lost connection the
@@ -44,9 +52,7 @@ class RedisBus:
         message_ttl_s: float = 60.0,
         timeout_s: float = 2.0,
     ) -> None:
-        self.ns = _namespace(namespace)
-        self._sign = _Signer(secret)
-        self.conn = _connection(url, timeout_s)
+        super().__init__(url, secret=secret, namespace=namespace, timeout_s=timeout_s)
         self.maxlen, self.message_ttl_s = maxlen, message_ttl_s
         self._task: asyncio.Task[None] | None = None
         self._closing = False
@@ -147,7 +153,7 @@ _READ = _Script(
 _EPOCH = _Script("redis.call('SET', KEYS[1], ARGV[1], 'NX') return redis.call('GET', KEYS[1])")
 
 
-class RedisFeed:
+class RedisFeed(RedisPart):
     """The events pushed by each page, readable from every host: a STREAM ``ns:{p:<pid>}:events`` whose
     entry ids are the event numbers (``<n>-0``), capped at about ``backlog`` entries, gone ``ttl_s``
     after the last publish. Numbers are consecutive: :meth:`read` answers ``None`` when any event after
@@ -165,9 +171,7 @@ class RedisFeed:
     ) -> None:
         if backlog < 1:
             raise ConfigError(f"the event backlog must be at least 1 (got {backlog})")
-        self.ns = _namespace(namespace)
-        self._sign = _Signer(secret)
-        self.conn = _connection(url, timeout_s)
+        super().__init__(url, secret=secret, namespace=namespace, timeout_s=timeout_s)
         self.backlog, self.ttl_s = backlog, ttl_s
 
     def _events(self, pid: str) -> str:

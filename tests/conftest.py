@@ -17,8 +17,34 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+def worker_pids(parent: int) -> set[int]:
+    """The worker processes right under ``parent`` (from /proc: the tests run on Linux), not
+    multiprocessing's resource tracker."""
+    found = set()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                tracker = b"resource_tracker" in f.read()
+        except (OSError, IndexError):
+            continue
+        if ppid == parent and not tracker:
+            found.add(int(entry))
+    return found
 
 
 def child_env(**extra: str) -> dict[str, str]:
@@ -71,9 +97,14 @@ class Server:
 
     def start(self, timeout_s: float = 20.0) -> Server:
         self.proc = subprocess.Popen(  # its own process group: killing it leaves no orphan worker
-            self.argv, cwd=self.cwd, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            self.argv,
+            cwd=self.cwd,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+
         def up() -> bool:
             assert self.proc and self.proc.poll() is None, f"server died: {self.output()}"
             try:
@@ -81,6 +112,7 @@ class Server:
                     return True
             except OSError:
                 return False
+
         try:
             wait_until(up, timeout_s, f"server on port {self.port}")
         except BaseException:
@@ -133,11 +165,24 @@ def serve(session_dir: Path) -> Iterator[Callable[..., Server]]:
     """Start servers: ``serve("counter")`` runs ``hypercorn tests.serve:app`` serving tests.apps.Counter."""
     started: list[Server] = []
 
-    def start(app: str = "counter", *, argv: list[str] | None = None, port: int | None = None,
-              options: str = "{}", env: dict[str, str] | None = None, loop: str = "asyncio") -> Server:
+    def start(
+        app: str = "counter",
+        *,
+        argv: list[str] | None = None,
+        port: int | None = None,
+        options: str = "{}",
+        env: dict[str, str] | None = None,
+        loop: str = "asyncio",
+    ) -> Server:
         port = port or free_port()
-        full_env = {**os.environ, "HTAG_SSE_DIR": str(session_dir), "HTAG_SSE_TEST_OPTIONS": options,
-                    "PYTHONPATH": str(ROOT), "HTAG_SSE_TEST_APP": app, **(env or {})}
+        full_env = {
+            **os.environ,
+            "HTAG_SSE_DIR": str(session_dir),
+            "HTAG_SSE_TEST_OPTIONS": options,
+            "PYTHONPATH": str(ROOT),
+            "HTAG_SSE_TEST_APP": app,
+            **(env or {}),
+        }
         cmd = argv or [sys.executable, "-m", "hypercorn", "tests.serve:app", "--bind", f"127.0.0.1:{port}"]
         if loop != "asyncio":  # app.run(loop=...) rather than hypercorn's own choice of loop
             cmd = [sys.executable, "-c", f"from tests.serve import app; app.run(port={port}, loop={loop!r})"]

@@ -28,8 +28,8 @@ import httpx
 
 from htag_sse.workers import LIVENESS_CACHE_S
 
-from .conftest import ROOT, free_port, wait_until
-from .proxies import NGINX, _listening
+from .conftest import ROOT, free_port, wait_until, worker_pids
+from .proxies import _listening, running_nginx
 from .redisserver import DIE_WITH_PARENT
 
 #: Shared by every host of a test (Redis values are signed with it).
@@ -40,21 +40,8 @@ LEASES = "{htag-sse:leases}:z"
 
 
 def children(parent: int) -> set[int]:
-    """The worker processes right under ``parent`` (from /proc), not multiprocessing's resource tracker."""
-    found = set()
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-            with open(f"/proc/{entry}/cmdline", "rb") as f:
-                tracker = b"resource_tracker" in f.read()
-        except (OSError, IndexError):
-            continue
-        if ppid == parent and not tracker:
-            found.add(int(entry))
-    return found
+    """The worker processes right under ``parent``."""
+    return worker_pids(parent)
 
 
 def worker_of(header: int | str | None) -> int | None:
@@ -299,13 +286,5 @@ def round_robin(ports: list[int], tmp: Path) -> Iterator[int]:
         }}
     """)
     )
-    proc = subprocess.Popen([NGINX, "-c", str(conf), "-p", str(tmp)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    try:
-        wait_until(lambda: _listening(port) or proc.poll() is not None, 10, "nginx to listen")
-        assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else "nginx died"
+    with running_nginx(conf, tmp, port):
         yield port
-    finally:
-        proc.terminate()
-        proc.wait(10)
-        if proc.stdout is not None:
-            proc.stdout.close()

@@ -47,7 +47,8 @@ def nginx(upstream_port: int, tmp: Path, location: str = DEFAULT_BUFFERING, http
     conf = tmp / "nginx.conf"
     for d in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
         (tmp / d).mkdir(parents=True, exist_ok=True)
-    conf.write_text(textwrap.dedent(f"""
+    conf.write_text(
+        textwrap.dedent(f"""
         daemon off;
         master_process off;
         worker_processes 1;
@@ -73,12 +74,20 @@ def nginx(upstream_port: int, tmp: Path, location: str = DEFAULT_BUFFERING, http
                 }}
             }}
         }}
-    """))
+    """)
+    )
+    with running_nginx(conf, tmp, port):
+        yield port
+
+
+@contextmanager
+def running_nginx(conf: Path, tmp: Path, port: int) -> Iterator[None]:
+    """Run nginx with configuration ``conf`` (prefix ``tmp``) until the block ends; it must listen on ``port``."""
     proc = subprocess.Popen([NGINX, "-c", str(conf), "-p", str(tmp)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         wait_until(lambda: _listening(port) or proc.poll() is not None, 10, "nginx to listen")
         assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else "nginx died"
-        yield port
+        yield
     finally:
         proc.terminate()
         proc.wait(10)
@@ -98,7 +107,8 @@ def squid(access_log: Path) -> Iterator[int]:
     tmp = Path(tempfile.mkdtemp(prefix="htag-sse-squid-"))
     shutil.chown(tmp, "proxy", "proxy")
     conf = tmp / "squid.conf"
-    conf.write_text(textwrap.dedent(f"""
+    conf.write_text(
+        textwrap.dedent(f"""
         http_port 127.0.0.1:{port}
         http_access allow all
         cache deny all
@@ -108,7 +118,8 @@ def squid(access_log: Path) -> Iterator[int]:
         coredump_dir {tmp}
         cache_effective_user proxy
         shutdown_lifetime 1 seconds
-    """))
+    """)
+    )
     proc = subprocess.Popen([SQUID, "-N", "-f", str(conf)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         wait_until(lambda: _listening(port) or proc.poll() is not None, 20, "squid to listen")

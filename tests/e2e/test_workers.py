@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from ..conftest import wait_until
+from ..conftest import wait_until, worker_pids
 from ..pageclient import interactions
 
 pytestmark = pytest.mark.server
@@ -38,24 +38,6 @@ def start(serve, runner: str, app: str = "board", port: int | None = None):
     server = serve(app, argv=RUNNERS[runner], options=DEBUG, env=SPREAD, port=port)
     wait_until(lambda: len(worker_pids(server.proc.pid)) >= 4, 20, "4 workers")
     return server
-
-
-def worker_pids(parent: int) -> set[int]:
-    """The worker processes under ``parent`` (from /proc: the test runs on Linux), not
-    multiprocessing's resource tracker."""
-    found = set()
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-                with open(f"/proc/{entry}/cmdline", "rb") as f:
-                    tracker = b"resource_tracker" in f.read()
-            except (OSError, IndexError):
-                continue
-            if ppid == parent and not tracker:
-                found.add(int(entry))
-    return found
 
 
 @pytest.mark.browser
@@ -152,7 +134,10 @@ def test_hypercorn_stops_every_worker_when_one_is_killed_and_a_restart_recovers_
     wait_until(lambda: not worker_pids(server.proc.pid), 20, "every worker to stop")
     page.wait_for_function("document.documentElement.classList.contains('htag-offline')", timeout=20_000)
     start(serve, "hypercorn", port=server.port)  # what a supervisor does
-    page.wait_for_function("!document.documentElement.classList.contains('htag-offline')"
-                           " && document.querySelector('.count').textContent === '1'", timeout=20_000)
+    page.wait_for_function(
+        "!document.documentElement.classList.contains('htag-offline')"
+        " && document.querySelector('.count').textContent === '1'",
+        timeout=20_000,
+    )
     page.click("button.inc")
     page.wait_for_function("document.querySelector('.count').textContent === '2'")
