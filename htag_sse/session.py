@@ -158,6 +158,7 @@ class Sessions:
         self._pending: dict[str, Session] = {}
         self._flushing: asyncio.Future[None] | None = None
         self._retry: asyncio.TimerHandle | None = None
+        self._generation = 0  # bumped by forget(): a write in flight then is not queued again
 
     def __len__(self) -> int:
         """Sessions alive in this process (held by a page or a request)."""
@@ -265,6 +266,7 @@ class Sessions:
     async def _flush(self) -> None:
         done, self._flushing = self._flushing, None
         pending, self._pending = self._pending, {}
+        generation = self._generation
         writes = [(s, w) for s in pending.values() if (w := s.changes()) is not None]
         error: StoreError | None = None
         try:
@@ -283,12 +285,16 @@ class Sessions:
                 log.warning("the session store writes again")
             self.failing = None
         except StoreError as e:
-            error = self.failing = e
-            for session, write in writes:
-                session.unsaved(write)
-                self._pending.setdefault(session.sid or "", session)
-            log.error("session writes failed (%s): %d kept, tried again in %g s", e, len(writes), RETRY_S)
-            self._retry = asyncio.get_running_loop().call_later(RETRY_S, self._retry_soon)
+            error = e
+            if generation != self._generation:  # the lease was lost meanwhile: these writes must never land
+                log.warning("%d session write(s) of a worker that lost its lease are dropped", len(writes))
+            else:
+                self.failing = e
+                for session, write in writes:
+                    session.unsaved(write)
+                    self._pending.setdefault(session.sid or "", session)
+                log.error("session writes failed (%s): %d kept, tried again in %g s", e, len(writes), RETRY_S)
+                self._retry = asyncio.get_running_loop().call_later(RETRY_S, self._retry_soon)
         if done is not None and not done.done():
             if error is None:
                 done.set_result(None)
@@ -307,6 +313,8 @@ class Sessions:
         if self._pending:
             log.warning("%d session write(s) of a worker that lost its lease are dropped", len(self._pending))
         self._pending.clear()
+        self._generation += 1
+        self.failing = None
         if self._retry is not None:
             self._retry.cancel()
             self._retry = None

@@ -9,6 +9,7 @@ import itertools
 import json
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -182,6 +183,18 @@ def closed_within(s: socket.socket, timeout_s: float) -> float | None:
 # ---------------------------------------------------------------- pages
 
 
+@contextmanager
+def paused(pids: set[int]) -> Iterator[None]:
+    """These processes stopped (SIGSTOP) for the block: the kernel hands new connections to the others."""
+    for pid in pids:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        for pid in pids:
+            os.kill(pid, signal.SIGCONT)
+
+
 class Visitor:
     """A scripted browser tab over real HTTP (its own cookie jar; ``fresh``: a new connection per request).
     :meth:`close_all` closes every visitor made so far (a test's teardown)."""
@@ -234,6 +247,21 @@ class Visitor:
 
     def click(self, name: str = "inc", **kwargs: Any) -> httpx.Response:
         return self.post(self.calls[name], **kwargs)
+
+    def elsewhere(self, server: Server) -> Visitor:
+        """This tab (cookies, page, sequence) over one kept-alive connection that another worker than
+        the page's owner accepted: the owner is paused (SIGSTOP) while it connects, so that which worker
+        the kernel hands a connection to is not left to luck. Every click it sends is relayed."""
+        owner = int(self.worker)  # debug servers answer with the worker's pid
+        other = Visitor(str(self.client.base_url), timeout_s=self.client.timeout.read or 30.0)
+        other.client.cookies = self.client.cookies
+        other.boot, other.calls, other.html, other.seq, other.worker = self.boot, self.calls, self.html, self.seq, self.worker
+        with paused({owner}):
+            r = other.client.get(f"{self.boot['base']}/health")  # the owner is not asked
+        got = r.headers.get("x-htag-worker", "")
+        assert got and got != self.worker, f"worker {got!r} accepted a connection while the owner was paused"
+        self.seq = other.seq
+        return other
 
     def close(self) -> None:
         self.client.close()

@@ -161,7 +161,7 @@ def test_the_offline_banner_reads_connection_lost_dash_space_reconnecting(serve_
     server = serve_client("numbers")
     page = browser_page
     page.goto(server.url)
-    page.wait_for_function("htagSSEState().leader && !htagSSEState().offline.push")
+    page.wait_for_function("htagSSEState().online")  # the stream is up
     server.stop()
     page.wait_for_function(
         "document.documentElement.classList.contains('htag-offline') && document.body.classList.contains('htagoff')"
@@ -173,6 +173,16 @@ def test_the_offline_banner_reads_connection_lost_dash_space_reconnecting(serve_
         "!document.documentElement.classList.contains('htag-offline') && !document.body.classList.contains('htagoff')",
         timeout=20_000,
     )
+
+
+def test_a_page_whose_stream_never_connects_shows_the_offline_banner(serve_client, browser_page):
+    page = browser_page
+    page.route("**/events?*", lambda route: route.abort("connectionrefused"))  # the server went away meanwhile
+    page.goto(serve_client("numbers").url)
+    page.wait_for_function("document.documentElement.classList.contains('htag-offline')")
+    page.unroute("**/events?*")
+    page.wait_for_function("htagSSEState().online", timeout=20_000)  # it retries, and gets through
+    page.wait_for_function("!document.documentElement.classList.contains('htag-offline')")
 
 
 # ---------------------------------------------------------------- batches (server side: batched interactions)

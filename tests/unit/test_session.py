@@ -199,3 +199,40 @@ async def test_a_request_settling_a_session_whose_write_failed_retries_it_even_i
     store.fail = None
     await sessions.settle(other_view)  # not an error: the pending write is tried again, and lands
     assert sessions.failing is None and (await sessions_of(store).resolve(s.sid))["n"] == 2
+
+
+async def test_a_write_failing_while_the_worker_loses_its_lease_is_dropped_not_retried_under_the_new_one():
+    """A write already on its way when the lease is lost (a paused worker resuming) and refused by the
+    fence must not be queued again: retried under the worker's next lease it would overwrite what the
+    worker that took the page over wrote since."""
+    store = CountingStore()
+    sessions = sessions_of(store)
+    s = await new_session(sessions, count=2)
+    started, gate = asyncio.Event(), asyncio.Event()
+
+    async def refused_after_the_pause(writes, ttl_s, fence=None):
+        started.set()
+        await gate.wait()
+        raise StoreError("the lease (fence) has passed")
+
+    store.save = refused_after_the_pause
+    s["count"] = 3
+    sessions.save(s)
+    settling = asyncio.ensure_future(sessions.settle(s))
+    await started.wait()  # the write is on its way
+    sessions.forget()  # the lease is lost meanwhile
+    gate.set()
+    with pytest.raises(StoreError):
+        await settling
+    del store.save  # the store takes writes again (the worker's new lease)
+    assert sessions.failing is None  # health does not report writes that were dropped
+    other = sessions_of(store)  # the worker that took the page over
+    t = await other.resolve(s.sid)
+    t["count"] = 4
+    other.save(t)
+    await other.settle(t)
+    written = len(store.batches)
+    await sessions.flush()  # nothing of the old lease is left to write
+    await sessions.settle(s)
+    assert len(store.batches) == written
+    assert (await sessions_of(store).resolve(s.sid))["count"] == 4
