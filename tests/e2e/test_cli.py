@@ -17,10 +17,11 @@ import httpx
 import pytest
 
 from ..conftest import Server, child_env, free_port, wait_until
+from ..faultkit import paused
 
 pytestmark = pytest.mark.server
 
-COUNTER = '''
+COUNTER = """
 from htag import Tag
 
 class {name}(Tag.div):
@@ -33,7 +34,7 @@ class {name}(Tag.div):
     def inc(self, ev):
         self.state["n"] = self.state.get("n", 0) + 1
         self.value.clear(self.state["n"])
-'''
+"""
 
 
 @pytest.fixture
@@ -143,7 +144,7 @@ def test_port_0_picks_a_free_port_and_says_which(project, servers):
 
 def test_open_opens_the_url_in_a_browser(project, servers, tmp_path):
     opener = tmp_path / "browser.sh"
-    opener.write_text(f"#!/bin/sh\necho \"$1\" > {tmp_path / 'opened'}\n")
+    opener.write_text(f'#!/bin/sh\necho "$1" > {tmp_path / "opened"}\n')
     opener.chmod(0o755)
     port = free_port()
     argv = [sys.executable, "-m", "htag_sse", "main:App", "--port", str(port), "--open"]
@@ -330,11 +331,15 @@ def test_redis_serves_one_app_from_several_workers_sharing_a_redis(project, serv
         servers.append(Server(argv, port, env, cwd=project).start())
         import json
 
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"Connection": "close"}) as client:
-            page = client.get("/")
+        url = f"http://127.0.0.1:{port}"
+        with httpx.Client(base_url=url) as client, httpx.Client(base_url=url) as other:
+            page = client.get("/")  # the page, and a kept-alive connection to its worker
             config = json.loads(BOOT.search(page.text).group(1))
             call = interactions(page.text)["inc"]
-            answers = [client.post(f"{config['base']}/{config['page']}/interact", json=call,
+            other.cookies = client.cookies
+            with paused({int(page.headers["x-htag-worker"])}):
+                other.get(f"{config['base']}/health")  # a connection to the other worker
+            answers = [(client if n % 2 else other).post(f"{config['base']}/{config['page']}/interact", json=call,
                                    headers={"X-Htag-Token": config["token"], "X-Htag-Seq": str(n)})
                        for n in range(1, 21)]  # fmt: skip
         assert [a.status_code for a in answers] == [200] * 20 and ">20</span>" in answers[-1].text
