@@ -740,7 +740,8 @@ html.htag-busy, html.htag-busy * { cursor: progress; }
   window.htagSSEState = () => ({
     page: state && state.page, last: state && state.last, seq: state && state.seq, parano: !!(state && state.key),
     transport: cfg && (cfg.transport === "none" ? "none" : chosenTransport()),
-    leader: !!(hub && hub.feed), online: hub && hub.feed ? hub.feed.online === true : null, following: hub && hub.feed ? Array.from(hub.feed.pages.keys()) : null,
+    leader: !!(hub && hub.feed), online: hub && hub.feed ? hub.feed.online : null,
+    following: hub && hub.feed ? Array.from(hub.feed.pages.keys()) : null,
     queued: outbox.queue.length, sending: outbox.sending, offline: Object.assign({}, offline),
     renamed: state ? Object.fromEntries(state.renamed) : {},
   });
