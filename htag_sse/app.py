@@ -21,8 +21,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from .adapter import InitError, init_of
 from .assets import RELOAD_COOKIE, Assets
 from .bus import Bus, LoopbackBus, bus_secret
-from .cookie import SessionMiddleware
-from .errors import ConfigError, RequestError
+from .cookie import SessionMiddleware, storage_unavailable
+from .errors import ConfigError, RequestError, StoreError
 from .eventlog import Feed
 from .head import head_of
 from .metrics import Metrics
@@ -121,7 +121,12 @@ class HtagSSE(Starlette):
         its own (which must then see those requests too: they go through Starlette's stack)."""
         scope["htag_sse.root"] = scope.get("root_path", "")  # this app's own mount point
         if scope["type"] == "http" and not self.workers.running:  # seen by the others from the first request
-            await self.workers.start(self.relay.deliver)
+            try:
+                await self.workers.start(self.relay.deliver)
+            except StoreError as e:  # no lease, no page: the next request tries again
+                log.warning("this worker cannot take its lease: %s", e)
+                await storage_unavailable(send)
+                return
         if (
             scope["type"] == "http"
             and len(self.user_middleware) == self._own_middleware

@@ -47,7 +47,7 @@ class SessionMiddleware:
             session = await self.sessions.resolve(head.sid(self.settings), head.address)
         except StoreError as e:
             log.warning("%s %s: the session store cannot answer: %s", head.method, head.path, e)
-            await _refuse(send, 503, b"The server cannot reach its storage: try again in a moment.\n")
+            await storage_unavailable(send)
             return
         scope["session"] = session
         refused = False
@@ -66,7 +66,7 @@ class SessionMiddleware:
                 except StoreError as e:
                     refused = True
                     log.warning("%s %s: the session could not be written: %s", head.method, head.path, e)
-                    await _refuse(send, 503, b"The server cannot reach its storage: try again in a moment.\n")
+                    await storage_unavailable(send)
                     return
                 message["headers"] = [*message.get("headers", []), *headers]
             await send(message)
@@ -83,6 +83,11 @@ class SessionMiddleware:
             session.cookie_due = False
             return [(b"set-cookie", session_cookie(self.settings, session.sid, https))]
         return []
+
+
+async def storage_unavailable(send: Send) -> None:
+    """503 as plain text (the browser client retries it with backoff)."""
+    await _refuse(send, 503, b"The server cannot reach its storage: try again in a moment.\n")
 
 
 async def _refuse(send: Send, status: int, text: bytes, headers: list[tuple[bytes, bytes]] | None = None) -> None:

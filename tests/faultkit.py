@@ -195,6 +195,21 @@ def paused(pids: set[int]) -> Iterator[None]:
             os.kill(pid, signal.SIGCONT)
 
 
+def connect_while_paused(client: httpx.Client, path: str, pids: set[int], deadline_s: float = 20.0) -> httpx.Response:
+    """GET ``path`` on a new connection of ``client`` while ``pids`` are paused. A paused process may
+    hold the session database's lock (then the answer waits for it): the pause is kept short, and
+    tried again once they ran a moment (well within their lease)."""
+    deadline = time.monotonic() + deadline_s
+    while True:
+        try:
+            with paused(pids):
+                return client.get(path, timeout=1.0)
+        except httpx.TimeoutException:
+            if time.monotonic() > deadline:
+                raise
+            httpx.get(f"{client.base_url}{path}", timeout=30)  # answered: the paused ones ran a moment
+
+
 class Visitor:
     """A scripted browser tab over real HTTP (its own cookie jar; ``fresh``: a new connection per request).
     :meth:`close_all` closes every visitor made so far (a test's teardown)."""
@@ -256,11 +271,9 @@ class Visitor:
         other = Visitor(str(self.client.base_url), timeout_s=self.client.timeout.read or 30.0)
         other.client.cookies = self.client.cookies
         other.boot, other.calls, other.html, other.seq, other.worker = self.boot, self.calls, self.html, self.seq, self.worker
-        with paused({owner}):
-            r = other.client.get(f"{self.boot['base']}/health")  # the owner is not asked
+        r = connect_while_paused(other.client, f"{self.boot['base']}/health", {owner})  # the owner is not asked
         got = r.headers.get("x-htag-worker", "")
         assert got and got != self.worker, f"worker {got!r} accepted a connection while the owner was paused"
-        self.seq = other.seq
         return other
 
     def close(self) -> None:

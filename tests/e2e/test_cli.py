@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from ..conftest import Server, child_env, free_port, wait_until
-from ..faultkit import paused
+from ..faultkit import connect_while_paused
 
 pytestmark = pytest.mark.server
 
@@ -337,8 +337,8 @@ def test_redis_serves_one_app_from_several_workers_sharing_a_redis(project, serv
             config = json.loads(BOOT.search(page.text).group(1))
             call = interactions(page.text)["inc"]
             other.cookies = client.cookies
-            with paused({int(page.headers["x-htag-worker"])}):
-                other.get(f"{config['base']}/health")  # a connection to the other worker
+            owner = {int(page.headers["x-htag-worker"])}
+            connect_while_paused(other, f"{config['base']}/health", owner)  # a connection to the other worker
             answers = [(client if n % 2 else other).post(f"{config['base']}/{config['page']}/interact", json=call,
                                    headers={"X-Htag-Token": config["token"], "X-Htag-Seq": str(n)})
                        for n in range(1, 21)]  # fmt: skip

@@ -37,11 +37,11 @@ from ..faultkit import (
     PY,
     Visitor,
     closed_within,
+    connect_while_paused,
     count_of,
     fault_server,
     gaps,
     listening_ports,
-    paused,
     raw_request,
     read_answer,
     rss_kb,
@@ -487,6 +487,24 @@ def test_a_deleted_store_directory_answers_503_not_a_hang(tmp_path):
         server.kill()
 
 
+def test_a_store_locked_before_the_first_request_answers_503_then_the_page_opens(tmp_path):
+    """The worker takes its lease at the first request: a store that cannot answer then is a 503 the
+    browser retries, not a 500, and the next request, the lock gone, opens the page."""
+    where = tmp_path / "sessions"
+    server = fault_server(where, "counter")
+    wait_until(lambda: (where / "cache.db").exists(), 10, "the session database")
+    lock = sqlite3.connect(where / "cache.db", isolation_level=None, timeout=5)
+    try:
+        lock.execute("BEGIN IMMEDIATE")
+        r = httpx.get(server.url + "/", timeout=30)
+        assert r.status_code == 503 and "storage" in r.text, (r.status_code, r.text)
+        lock.execute("ROLLBACK")
+        assert count_of(Visitor(server.url).open().click()) == 1
+    finally:
+        lock.close()
+        server.kill()
+
+
 def test_a_locked_store_answers_503_in_bounded_time_and_static_files_flow(tmp_path):
     where = tmp_path / "sessions"
     server = fault_server(where, "counter", options={"lease_s": 30.0})
@@ -568,10 +586,13 @@ def warm(server: Server) -> None:
 
     def both_ways() -> bool:
         for pid in serving_pids(server) - relayed:
-            with paused(serving_pids(server) - {pid}):
-                v = Visitor(server.url).open()  # a page of ``pid``'s, and a connection to it
-            if v.elsewhere(server).click().status_code == 200:
-                relayed.add(pid)
+            v = Visitor(server.url)  # a page of ``pid``'s, and a connection to it
+            r = connect_while_paused(v.client, "/", serving_pids(server) - {pid})
+            if r.status_code == 200:
+                v.load(r.text)
+                v.worker = r.headers["x-htag-worker"]
+                if v.elsewhere(server).click().status_code == 200:
+                    relayed.add(pid)
         return len(relayed) == 2
 
     wait_until(both_ways, 20, "each worker to relay a click to the other")
