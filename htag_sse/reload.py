@@ -5,9 +5,9 @@ See docs/devserver.md."""
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import signal
-import sys
 import threading
 from collections.abc import Iterator
 from multiprocessing.connection import Connection
@@ -21,6 +21,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from .explorer import counted_file, error_page, skipped_dir, walk
 from .loader import explain
 from .server import STOP_SIGNALS, _import, _run_loop, _serve, setup_logging
+
+log = logging.getLogger("htag_sse")
 
 #: How often the watcher looks at the files when watchfiles is not installed.
 POLL_S = 1.0
@@ -106,7 +108,7 @@ class Reloader:
 
     def step(self, changed: list[str]) -> None:
         if changed:
-            print(f"htag-sse: {', '.join(changed)} changed: reloading", flush=True)
+            log.info("%s changed: reloading", ", ".join(changed))
             if self.trial is not None:
                 self.trial.stop(serving=False)
             self.trial = self.child()
@@ -115,7 +117,7 @@ class Reloader:
             self.trial = None
         if self.serving is not None and self.serving.proc.exitcode is not None:
             why = f"the server process exited with code {self.serving.proc.exitcode}: it restarts on the next change"
-            print(f"htag-sse: {why}", file=sys.stderr, flush=True)
+            log.warning("%s", why)
             self.serving, self.shown = None, why
             self.trial = self.trial or self.child(error=why)
 
@@ -123,10 +125,9 @@ class Reloader:
         broken = report[0] == "broken"
         if broken and report[1] != self.shown:
             kept = " (open pages keep the last good code)" if self.good else ""
-            print(f"htag-sse: the app cannot load; pages show this until it is fixed{kept}:\n{report[1]}",
-                  file=sys.stderr, flush=True)  # fmt: skip
+            log.error("the app cannot load; pages show this until it is fixed%s:\n%s", kept, report[1])
         elif not broken and self.shown is not None:
-            print("htag-sse: the app loads again", flush=True)
+            log.info("the app loads again")
         self.shown = report[1] if broken else None
         if broken and self.serving is not None:  # it keeps serving, and shows the new error
             self.serving.send(*report)

@@ -227,7 +227,10 @@ class Visitor:
         self.worker = ""
 
     def open(self, path: str = "/") -> Visitor:
-        r = self.client.get(path)
+        return self.opened(self.client.get(path))
+
+    def opened(self, r: httpx.Response) -> Visitor:
+        """This tab, on the page that ``r`` (a GET of it) brought."""
         assert r.status_code == 200, (r.status_code, r.text[:300])
         self.load(r.text)
         self.worker = r.headers.get("x-htag-worker", "")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import inspect
 import json
 import os
 import stat
@@ -272,7 +273,7 @@ async def test_a_page_whose_session_expired_answers_410_reload(kit, tmp_path, st
     assert text_of(await tab.click("inc")) == "1"
     sid = c.cookies["htag_sid"]
     await until_async(lambda: app.store.load("s:" + sid), None, 5.0, "the session to expire")
-    await until_async(lambda: asyncio.sleep(0, app.workers.alone), True, 5.0, "the worker to know it is alone")
+    await until_async(lambda: app.workers.alone, True, 5.0, "the worker to know it is alone")
     c.cookies.clear()
     sent = {"Cookie": f"htag_sid={sid}"} if cookie == "still sent" else {}
     r = await tab.post(tab.calls["inc"], headers=sent)
@@ -299,8 +300,14 @@ async def test_a_page_of_another_worker_whose_session_expired_answers_410_not_40
 
 
 async def until_async(call: Any, expected: Any, timeout_s: float, what: str) -> None:
+    """Until ``call()`` (awaited if it gives an awaitable) is ``expected``, within ``timeout_s``."""
+
+    async def value() -> Any:
+        got = call()
+        return await got if inspect.isawaitable(got) else got
+
     deadline = time.monotonic() + timeout_s
-    while await call() != expected:
+    while await value() != expected:
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
         await asyncio.sleep(0.05)

@@ -189,7 +189,7 @@ def test_reload_picks_up_an_edit_and_the_open_page_refreshes_itself(project, ser
     assert page.inner_text(".count") == "1"  # the state, from the session
     page.click("button.inc")
     page.wait_for_function("document.querySelector('.count').textContent === '2'")
-    console.shows("htag-sse: main.py changed: reloading")
+    console.shows("htag_sse: main.py changed: reloading")
 
 
 def test_help_lists_the_access_log_switch(project):
@@ -223,7 +223,7 @@ def test_reload_a_broken_edit_is_shown_once_the_open_page_keeps_working_and_a_fi
     page.wait_for_function("document.querySelector('.title').textContent === 'fixed app'", timeout=20_000)
     assert page.inner_text(".count") == "2"
     assert "fixed app" in httpx.get(server.url).text
-    console.shows("htag-sse: the app loads again")
+    console.shows("htag_sse: the app loads again")
     assert console.text.count("SyntaxError") == 1
 
 

@@ -588,11 +588,8 @@ def warm(server: Server) -> None:
         for pid in serving_pids(server) - relayed:
             v = Visitor(server.url)  # a page of ``pid``'s, and a connection to it
             r = connect_while_paused(v.client, "/", serving_pids(server) - {pid})
-            if r.status_code == 200:
-                v.load(r.text)
-                v.worker = r.headers["x-htag-worker"]
-                if v.elsewhere(server).click().status_code == 200:
-                    relayed.add(pid)
+            if r.status_code == 200 and v.opened(r).elsewhere(server).click().status_code == 200:
+                relayed.add(pid)
         return len(relayed) == 2
 
     wait_until(both_ways, 20, "each worker to relay a click to the other")

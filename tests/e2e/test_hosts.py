@@ -176,6 +176,17 @@ def new_tab(chromium: Any) -> tuple[Any, Any, Traffic]:
     return context, page, Traffic(page)
 
 
+def board_clicked_three_times(chromium: Any, port: int) -> tuple[Any, Any, Traffic]:
+    """A new tab on the board app behind ``port``: clicked three times, its clock ticking."""
+    context, page, traffic = new_tab(chromium)
+    page.goto(f"http://127.0.0.1:{port}/")
+    for _ in range(3):
+        page.click("button.inc")
+    count_is(page, 3)
+    ticking(page, 2)
+    return context, page, traffic
+
+
 def stalled(redis: Any) -> bool:
     """Whether the redis-server does not answer a PING within 0.2 s."""
     try:
@@ -334,12 +345,7 @@ def test_killing_the_host_owning_a_page_reruns_it_on_the_other_host(
     """kill -9 of a whole host: its pages rerun on the other one (tag.state from the session), within
     about the lease, whether the user clicks meanwhile (the click goes through once) or does nothing."""
     with hosts(redis_server.url, tmp_path, app="board") as group, round_robin(group.ports, tmp_path / "ngx") as port:
-        context, page, traffic = new_tab(chromium)
-        page.goto(f"http://127.0.0.1:{port}/")
-        for _ in range(3):
-            page.click("button.inc")
-        count_is(page, 3)
-        ticking(page, 2)
+        context, page, traffic = board_clicked_three_times(chromium, port)
         first = page_id(page)
         victim = group.of(traffic.owner())
         assert victim is not None
@@ -512,12 +518,7 @@ def test_a_redis_restart_without_persistence_refreshes_pages_and_starts_sessions
     pages go, cannot rerun (their records are gone too) and load anew, in a new, empty session."""
     redis = own_redis_server
     with hosts(redis.url, tmp_path, app="board") as group, round_robin(group.ports, tmp_path / "nginx") as port:
-        context, page, traffic = new_tab(chromium)
-        page.goto(f"http://127.0.0.1:{port}/")
-        for _ in range(3):
-            page.click("button.inc")
-        count_is(page, 3)
-        ticking(page, 2)
+        context, page, traffic = board_clicked_three_times(chromium, port)
         first = page_id(page)
         sid = {c["name"]: c["value"] for c in context.cookies()}["htag_sid"]
         redis.restart()
