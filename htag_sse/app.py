@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any, Unpack
 
-from htag import Tag
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -18,22 +17,24 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .adapter import InitError, init_of
+from .adapter import AppClass, InitError
 from .assets import RELOAD_COOKIE, Assets
 from .bus import Bus, LoopbackBus, bus_secret
 from .cookie import SessionMiddleware, storage_unavailable
 from .errors import ConfigError, RequestError, StoreError
 from .eventlog import Feed
 from .head import head_of
+from .htag1 import Htag1
 from .metrics import Metrics
-from .pageref import Locator, Owner
-from .pages import Pages
+from .pages.locator import Locator
+from .pages.owner import Owner
+from .pages.registry import Pages
 from .relay import Relay
 from .router import Router
 from .session import Session, Sessions
 from .settings import Options, Settings
+from .sse import Heartbeats, Shutdown
 from .stores import DiskStore, MemoryStore, Store
-from .stream import Heartbeats, Shutdown
 from .workers import Workers
 
 log = logging.getLogger("htag_sse")
@@ -65,7 +66,7 @@ class HtagSSE(Starlette):
 
     def __init__(
         self,
-        app: type[Tag] | str | None = None,
+        app: AppClass | str | None = None,
         *,
         session_store: Store | None = None,
         bus: Bus | None = None,
@@ -91,7 +92,9 @@ class HtagSSE(Starlette):
         self.sessions = Sessions(store, max_age_s=settings.session_max_age_s,
                                  new_per_minute=settings.max_new_sessions_per_minute,
                                  alone=lambda: self.workers.alone, fence=self.workers.fence)  # fmt: skip
-        self.pages = Pages(settings, self.sessions, store, self.metrics, self.workers.my_id, feed)
+        self.pages = Pages(
+            settings, Htag1(lean=settings.lean), self.sessions, store, self.metrics, self.workers.my_id, feed
+        )
         self.workers.on_lost(self._lost)
         self.relay = Relay(self.workers, Owner(self.pages, self.workers).handlers())
         self.locator = Locator(self.pages, store, self.workers, self.relay, feed)
@@ -143,7 +146,7 @@ class HtagSSE(Starlette):
         self.pages.drop_all(reason)
         self.sessions.forget()
 
-    async def handle(self, request: Request, App: type[Tag], **overrides: Any) -> Response:
+    async def handle(self, request: Request, App: AppClass, **overrides: Any) -> Response:
         """Answer ``request`` with a page of ``App`` (htagweb's ``handle``).
 
         The query string gives the app's init arguments (htag's rules). Keyword
@@ -159,7 +162,7 @@ class HtagSSE(Starlette):
             await self.workers.start(self.relay.deliver)
             root = request.scope.get("root_path", "")
             reload = _reload_of(request.cookies.get(RELOAD_COOKIE))
-            _, html = await self.pages.create(App, session, init_of(str(request.url)), route, self.assets.head(root),
+            _, html = await self.pages.create(App, session, self.pages.adapter.init_of(str(request.url)), route, self.assets.head(root),
                                               self.assets.boot(root, self.settings, route), reload)  # fmt: skip
         except RequestError as e:
             return Response(e.message + "\n", e.status, {"Retry-After": "60"} if e.status == 429 else {}, "text/plain")
@@ -242,7 +245,7 @@ def session_of(request: Request) -> Session:
     return session
 
 
-def _load(app: type[Tag] | str) -> type[Tag]:
+def _load(app: AppClass | str) -> AppClass:
     """The app class, from a class or a name (``main:App``, htagweb's ``main.App``)."""
     if not isinstance(app, str):
         return app

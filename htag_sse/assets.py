@@ -4,17 +4,17 @@ into each page's ``<head>`` with the page's boot script."""
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import mimetypes
 from pathlib import Path
 from typing import Any
 
-from htag import Tag
 from starlette.responses import Response
 
 from .errors import HtagSSEError
 from .head import Head
-from .pages import Boot
+from .pages.registry import Boot
 from .parano import b64
 from .settings import Route, Settings
 
@@ -45,19 +45,18 @@ class Assets:
                 data = path.read_bytes()
                 kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
                 self._files[path.name] = (data, hashlib.sha256(data).hexdigest()[:12], kind)
-        self._heads: dict[str, list[Tag]] = {}
+        self._heads: dict[str, str] = {}
 
     def url(self, root_path: str, name: str) -> str:
         return f"{root_path}{self.prefix}/static/{name}?v={self._files[name][1]}"
 
-    def head(self, root_path: str) -> list[Tag]:
-        """Tags for the page's ``<head>``: the client scripts (shared by all pages), and an empty icon
+    def head(self, root_path: str) -> str:
+        """HTML for the page's ``<head>``: the client scripts (shared by all pages), and an empty icon
         (no ``/favicon.ico`` request answered 404 at every page)."""
         tags = self._heads.get(root_path)
         if tags is None:
-            tags = [Tag.script(_src=self.url(root_path, name)) for name in HEAD_SCRIPTS]
-            tags.append(Tag.link(_rel="icon", _href="data:,"))
-            self._heads[root_path] = tags
+            scripts = [f'<script src="{html.escape(self.url(root_path, name))}"></script>' for name in HEAD_SCRIPTS]
+            tags = self._heads[root_path] = "".join(scripts) + '<link rel="icon" href="data:,"></link>'
         return tags
 
     def boot(self, root_path: str, settings: Settings, route: Route) -> Boot:

@@ -28,21 +28,21 @@ from starlette.datastructures import QueryParams
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
-from . import parano, transport
+from . import delivery, parano
 from .adapter import InitError
 from .assets import Assets
 from .cookie import session_cookie
 from .deadline import bounded
+from .delivery import MAX_FOLLOWS, Follow
 from .errors import RequestError, StoreError
 from .head import Head, head_of, parse_count
 from .metrics import Metrics
-from .pageref import Locator
-from .pages import Pages
+from .pages.locator import Locator
+from .pages.registry import Pages
 from .security import check_origin
 from .session import Session, Sessions
 from .settings import Settings
-from .stream import Heartbeats
-from .transport import MAX_FOLLOWS, Follow
+from .sse import Heartbeats
 from .wire import dumps
 from .workers import Workers
 
@@ -91,9 +91,9 @@ class Router:
             elif method == "GET" and rest in ("events", "poll"):
                 follows = await self._follows(head, await self._session(scope, head))
                 if rest == "events":
-                    response = transport.sse_response(follows, self.heartbeats, named=True)
+                    response = delivery.sse_response(follows, self.heartbeats, named=True)
                 else:
-                    response = await transport.poll(follows, self.settings.poll_timeout_s, multi=True)
+                    response = await delivery.poll(follows, self.settings.poll_timeout_s, multi=True)
             else:
                 raise RequestError(404, "not_found", f"nothing at {head.path[:80]}")
         except RequestError as e:
@@ -169,11 +169,11 @@ class Router:
             if e.status != 410:
                 raise
             follow = Follow(None, after, pid)  # the stream says "gone": an EventSource client learns it too
-        return transport.sse_response([follow], self.heartbeats, named=False)
+        return delivery.sse_response([follow], self.heartbeats, named=False)
 
     async def poll(self, head: Head, receive: Receive, pid: str, session: Session) -> Response:
         follow = await self._follow(pid, _count(QueryParams(head.query).get("after")), session, head)
-        return await transport.poll([follow], self.settings.poll_timeout_s, multi=False)
+        return await delivery.poll([follow], self.settings.poll_timeout_s, multi=False)
 
     async def rerun(self, head: Head, receive: Receive, pid: str, session: Session) -> Response:
         check_origin(head, self.settings)

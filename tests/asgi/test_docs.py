@@ -276,7 +276,7 @@ async def test_session_state_and_root_state_are_what_the_readme_says(asgi_client
         "plain": "x",  # tag.session is request.session
     }
     (page,) = app.pages
-    assert page.hr.tag.session is page.session and page.hr.tag.widget.state["mine"] == 2
+    assert page.root.session is page.session and page.root.widget.state["mine"] == 2
 
 
 class Leaving(Tag.div):

@@ -88,6 +88,6 @@ async def test_an_update_pushed_during_an_interaction_goes_to_the_stream():
         tab = await client.open()
         page = client.app.pages.get(tab.id)
         await tab.find(".inc").click()
-        assert await page.hr.tag.value.update() is True
+        assert await page.root.value.update() is True
         assert page.log.last == 1 and '"update"' in page.log.since(0)[0][1]
-        assert text_of(await tab.next_push()) == "1" and tab.last == 1
+        assert text_of(await tab.next_push()) == "1" and tab.wire.last == 1

@@ -83,7 +83,7 @@ def server_page(client, tab):
 
 def same_as_server(client, tab):
     """The client's copy of the body is the server's rendering of the live app (htag closes void tags)."""
-    return tab.find("body").html == str(server_page(client, tab).hr.tag).replace("</input>", "")
+    return tab.find("body").html == str(server_page(client, tab).root).replace("</input>", "")
 
 
 def record(client):
@@ -139,7 +139,7 @@ async def test_a_generator_handler_streams_its_items_as_the_browser_pulls_them()
         pulls = [json.loads(body) for method, _, _, body in sent if method == "POST"][1:]
         assert len(pulls) == 5 and all(p["method"] is None and p["event"] == {} for p in pulls)
         page = server_page(client, tab)
-        assert page.last_seq == 6 and not page.hr._loop  # the generator ran to its end
+        assert page.last_seq == 6 and not page.instance.hr._loop  # the generator ran to its end
         assert same_as_server(client, tab)
 
 
@@ -165,7 +165,7 @@ async def test_pushes_from_update_are_read_and_applied(push, monkeypatch):
         tab = await client.open()
         for n in (1, 2, 3):
             actions = await tab.next_push(timeout=10)
-            assert tab.find(".ticks").text == str(n) and tab.last == n
+            assert tab.find(".ticks").text == str(n) and tab.wire.last == n
             assert actions == json.loads(server_page(client, tab).log.since(n - 1)[0][1])
         polls = {path for method, path, _, _ in sent if method == "GET" and "poll" in path}
         want = f"/_htag/poll?p={tab.id}:2" if push == "shared" else f"/_htag/{tab.id}/poll?after=2"
@@ -190,8 +190,8 @@ async def test_an_update_pushed_by_the_server_reaches_the_tab():
     async with HtagTestClient(Counter) as client:
         tab = await client.open()
         page = server_page(client, tab)
-        page.hr.tag.plus(4)  # run by the server, outside any click
-        assert await page.hr.tag.value.update() is True
+        page.root.plus(4)  # run by the server, outside any click
+        assert await page.root.value.update() is True
         await tab.next_push()
         assert tab.find(".count").text == "4" and same_as_server(client, tab)
 
@@ -200,7 +200,7 @@ async def test_exposed_methods_are_called_as_js_would():
     async with HtagTestClient(Counter) as client:
         tab = await client.open()
         await tab.call("plus", 5)
-        assert tab.find(".count").text == "5" and server_page(client, tab).hr.tag.state["count"] == 5
+        assert tab.find(".count").text == "5" and server_page(client, tab).root.state["count"] == 5
     async with HtagTestClient(Exposing) as client:
         tab = await client.open()
         await tab.call("hello", "Ann", "?")
@@ -297,7 +297,7 @@ async def test_f5_keeps_the_live_instance_and_its_attributes():
         page, pid, token = server_page(client, tab), tab.id, tab.token
         await tab.reload()
         assert tab.id == pid and tab.token != token and server_page(client, tab) is page
-        assert tab.find(".count").text == "3" and page.hr.tag.n == 3 and same_as_server(client, tab)
+        assert tab.find(".count").text == "3" and page.root.n == 3 and same_as_server(client, tab)
         get = [headers for method, path, headers, _ in sent if method == "GET"][-1]  # the reload's
         assert f"htag_reload={pid}~{token}" in get["cookie"]
         assert "htag_reload" not in client.http.cookies
@@ -352,7 +352,7 @@ async def test_a_refused_click_is_reported_and_the_next_one_works():
     async with HtagTestClient(Tally) as client:
         tab = await client.open()
         page = server_page(client, tab)
-        page.hr.tag.once.remove()  # the server removed it, the tab does not know yet
+        page.root.once.remove()  # the server removed it, the tab does not know yet
         assert await tab.find(".once").click() == {}
         assert tab.last_status == 404 and tab.last_error.startswith("HTTP 404: no tag or generator")
         root = int(tab.find("body").attrs["id"])
@@ -360,7 +360,7 @@ async def test_a_refused_click_is_reported_and_the_next_one_works():
         assert tab.last_status == 403 and "not an exposed or bound method" in tab.last_error
         await tab.find(".inc").click()
         assert tab.last_status == 200 and tab.last_error is None and tab.find(".count").text == "1"
-        assert page.last_seq == 3 and page.hr.tag.n == 1  # refusals used up their numbers, as in the browser
+        assert page.last_seq == 3 and page.root.n == 1  # refusals used up their numbers, as in the browser
 
 
 async def test_an_application_of_your_own_on_a_route():

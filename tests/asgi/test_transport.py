@@ -138,7 +138,7 @@ async def test_pages_without_push_channel_refuse_streams_and_keep_alive(asgi_cli
     assert (await tab.client.get(tab.url("poll?after=0"))).status_code == 404
     assert (await tab.client.get(tab.url("alive"))).status_code == 204
     page = app.pages.get(tab.page)
-    assert await page.hr.tag.value.update() is False  # htag's answer when a runner cannot push
+    assert await page.root.value.update() is False  # htag's answer when a runner cannot push
 
 
 async def test_tabs_of_a_session_share_one_stream_with_events_named_by_page(asgi_client):

@@ -1,4 +1,4 @@
-"""The lean interaction path (:class:`htag_sse.adapter.Renderer`) against htag's own
+"""The lean interaction path (:class:`htag_sse.rendering.Renderer`) against htag's own
 ``HRenderer``: the same app, the same interactions, the same answers.
 
 Each app runs twice, once under each renderer. After every step the answers, the pushed
@@ -22,7 +22,9 @@ from htag import Tag, expose
 from htag.render import HRenderer
 from htag.tag import HTagException
 
-from htag_sse import adapter
+from htag_sse.adapter import Init, InitError
+from htag_sse.htag1 import document, markup
+from htag_sse.htag1 import renderer as rendering
 
 #: An object id as htag writes it (CPython ids are addresses: long integers).
 OBJECT_ID = re.compile(r"(?<![\w.])\d{9,}(?![\w.])")
@@ -38,7 +40,7 @@ RETURNED = "a handler returns nothing, or yields (htag's rule)"
 class Run:
     """One app under one renderer (htag's own, or the lean one)."""
 
-    def __init__(self, cls: type[Tag], lean: bool, fullerror: bool = False, init: adapter.Init = ((), {})) -> None:
+    def __init__(self, cls: type[Tag], lean: bool, fullerror: bool = False, init: Init = ((), {})) -> None:
         self.lean = lean
         self.session: dict[str, Any] = {}
         self.pushed: list[dict[str, Any]] = []
@@ -47,8 +49,8 @@ class Run:
             self.pushed.append(actions)
             return True
 
-        self.hr = adapter.renderer(cls, init, self.session, push, debug=fullerror, lean=lean)
-        assert isinstance(self.hr, adapter.Renderer) is lean
+        self.hr = rendering.renderer(cls, init, self.session, push, debug=fullerror, lean=lean)
+        assert isinstance(self.hr, rendering.Renderer) is lean
         self.last: dict[str, Any] = {}
         self.first: dict[str, Any] = {}
 
@@ -83,7 +85,7 @@ class Run:
         return await self.send(self.last["next"])
 
     def scripts(self) -> list[str]:
-        return adapter._scripts(self.hr)
+        return document._scripts(self.hr)
 
 
 def payload(js: str) -> dict[str, Any]:
@@ -177,7 +179,7 @@ def snapshot(run: Run, rep: dict[str, Any], fullerror: bool) -> dict[str, Any]:
 
 
 async def twins(cls: type[Tag], steps: list[Any], *, fullerror: bool = False,
-                init: adapter.Init = ((), {})) -> tuple[Run, Run]:  # fmt: skip
+                init: Init = ((), {})) -> tuple[Run, Run]:  # fmt: skip
     """Run ``steps`` (``async (run) -> answer``) on the app under both renderers, comparing
     every step; the two runs, for more checks."""
     htag, lean = Run(cls, False, fullerror, init), Run(cls, True, fullerror, init)
@@ -467,7 +469,7 @@ class Propertied(Tag.div):
 
 
 async def test_a_class_with_a_property_gets_htags_own_script_walk() -> None:
-    assert adapter._exposed(Propertied) is None
+    assert markup._exposed(Propertied) is None
     await twins(Propertied, [call("", "poke")])
 
 
@@ -666,7 +668,7 @@ class Args(Tag.div):
 @pytest.mark.parametrize(
     "init", [((), {}), (("x",), {"b": "y"}), (("1", "2", "3"), {})], ids=["none", "fit", "dropped"]
 )
-async def test_init_arguments_follow_htags_rules(init: adapter.Init) -> None:
+async def test_init_arguments_follow_htags_rules(init: Init) -> None:
     await twins(Args, [], init=init)
 
 
@@ -677,8 +679,8 @@ class BadInit(Tag.div):
 
 @pytest.mark.parametrize("lean", [False, True])
 def test_an_init_error_is_raised_escaped_under_both(lean: bool) -> None:
-    with pytest.raises(adapter.InitError) as e:
-        adapter.renderer(BadInit, ((), {}), {}, None, debug=False, lean=lean)
+    with pytest.raises(InitError) as e:
+        rendering.renderer(BadInit, ((), {}), {}, None, debug=False, lean=lean)
     assert "<no> start" in str(e.value) and "&lt;no&gt;" in e.value.page(False)
 
 
@@ -704,14 +706,14 @@ def htags_statics(cls: type[Tag]) -> list[str]:
 
 
 def test_statics_of_an_app_with_imports_are_htags() -> None:
-    assert [s._hash_ for s in adapter.statics_of(Imports)] == htags_statics(Imports)
+    assert [s._hash_ for s in document.statics_of(Imports)] == htags_statics(Imports)
 
 
 def test_statics_of_an_app_without_imports_are_htags() -> None:
     class Scanned(Tag.div):  # no imports: htag scans every Tag class alive
         statics = ["h1 { margin: 0 }"]
 
-    assert [s._hash_ for s in adapter.statics_of(Scanned)] == htags_statics(Scanned)
+    assert [s._hash_ for s in document.statics_of(Scanned)] == htags_statics(Scanned)
 
 
 # ---------------------------------------------------------------- the page document
@@ -735,8 +737,8 @@ class Titled(Tag.div):
 
 def htags_document(hr: HRenderer, head: list[Tag], statics: tuple[Tag, ...], boot: str, title: str | None) -> str:
     """The document as htag itself writes it: its page script in the statics, ``str(HRenderer)``."""
-    before, middle, end = adapter._script_template()
-    start = "\n".join(adapter._scripts(hr) + hr._interaction_scripts)
+    before, middle, end = document._script_template()
+    start = "\n".join(document._scripts(hr) + hr._interaction_scripts)
     hr._interaction_scripts = []
     hr._statics = [*head, *statics, Tag.script(before + start + middle + boot + end)]
     text: str = str(hr)
@@ -751,9 +753,10 @@ def htags_document(hr: HRenderer, head: list[Tag], statics: tuple[Tag, ...], boo
 def test_the_page_document_is_the_text_htag_writes(lean: bool, cls: type[Tag]) -> None:
     head = [Tag.script(_src="/static/client.js"), Tag.link(_rel="icon", _href="data:,")]
     documents = []
-    for write in (htags_document, adapter.document):
+    for write in (htags_document, document.document):
         run = Run(cls, lean)
-        text = write(run.hr, head, adapter.statics_of(cls), "boot();", adapter.title_of(cls))
+        given = head if write is htags_document else "".join(str(t) for t in head)  # ours takes the head as HTML
+        text = write(run.hr, given, document.statics_of(cls), "boot();", document.title_of(cls))
         documents.append(Names(run.root).sub(text))
     assert documents[1] == documents[0]
     assert "<title>A &lt;title&gt; &amp; more</title>" in documents[1] or cls is not Titled
@@ -807,8 +810,8 @@ def test_the_lean_html_of_every_tag_is_htags(cls: type[Tag]) -> None:
                 expected = str(theirs)
             except HTagException as e:  # STRICT_MODE: both refuse
                 with pytest.raises(HTagException, match=re.escape(str(e)[:20])):
-                    adapter.html_of(mine)
+                    markup.html_of(mine)
                 continue
-            same(htags.root, ours.root, expected, adapter.html_of(mine))
+            same(htags.root, ours.root, expected, markup.html_of(mine))
     loose = Attributes(), Attributes()  # on no page: no ids
-    same(loose[0], loose[1], str(loose[0]), adapter.html_of(loose[1]))
+    same(loose[0], loose[1], str(loose[0]), markup.html_of(loose[1]))

@@ -2,8 +2,8 @@
 
 import asyncio
 
-from htag_sse import stream as stream_module
-from htag_sse.stream import EventStream, Heartbeats, Shutdown
+from htag_sse import sse as stream_module
+from htag_sse.sse import EventStream, Heartbeats, Shutdown
 from htag_sse.wire import HEARTBEAT
 
 from ..conftest import eventually

@@ -10,7 +10,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
-from .errors import ConfigError, Fenced, StoreError
+from ..errors import ConfigError, Fenced, StoreError
 
 log = logging.getLogger("htag_sse")
 
@@ -26,7 +26,7 @@ NONCE = 16
 POLL_S = 0.2
 
 
-def _redis() -> Any:
+def redis_module() -> Any:
     try:
         import redis.asyncio
     except ImportError:
@@ -34,7 +34,7 @@ def _redis() -> Any:
     return redis
 
 
-class _Signer:
+class Signer:
     """HMAC-SHA256 under a key derived from the app's secret, bound to where a value lives
     (Redis key and field), so a signed value cannot be moved to another key or field."""
 
@@ -67,7 +67,7 @@ class _Signer:
         return None
 
 
-class _Script:
+class Script:
     """A Lua script run by its SHA1 (sent in full once per server: after a restart too)."""
 
     def __init__(self, source: str) -> None:
@@ -79,11 +79,11 @@ class _Script:
     async def __call__(self, client: Any, keys: Sequence[str], args: Sequence[Any]) -> Any:
         try:
             return await client.evalsha(self.sha, len(keys), *keys, *args)
-        except _redis().exceptions.NoScriptError:
+        except redis_module().exceptions.NoScriptError:
             return await client.eval(self.source, len(keys), *keys, *args)
 
 
-_NOW = "local t = redis.call('TIME') local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) "
+NOW_MS = "local t = redis.call('TIME') local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) "
 
 
 class RedisConnection:
@@ -100,7 +100,7 @@ class RedisConnection:
         blocking_connections: int = 50,
         retries: int = 3,
     ) -> None:
-        redis = _redis()
+        redis = redis_module()
         from redis.asyncio.retry import Retry
         from redis.backoff import ExponentialBackoff
 
@@ -131,7 +131,7 @@ class RedisConnection:
 
     async def call(self, what: str, make: Callable[[Any], Awaitable[T]]) -> T:
         """``make(client)`` within the call's deadline; any failure becomes :class:`StoreError`."""
-        redis = _redis()
+        redis = redis_module()
         try:
             async with asyncio.timeout(self.limit):
                 async with self._slots:
@@ -152,17 +152,17 @@ class RedisConnection:
             await self.blocking.aclose()
 
 
-def _connection(url: str | RedisConnection, timeout_s: float) -> RedisConnection:
+def connection_of(url: str | RedisConnection, timeout_s: float) -> RedisConnection:
     return (url if isinstance(url, RedisConnection) else RedisConnection(url, timeout_s=timeout_s)).use()
 
 
-def _namespace(namespace: str) -> str:
+def checked_namespace(namespace: str) -> str:
     if not namespace or any(c in namespace for c in "{}"):
         raise ConfigError(f"Redis namespace {namespace!r} must be non-empty, without braces")
     return namespace
 
 
-def _ms(seconds: float) -> int:
+def ms(seconds: float) -> int:
     return max(1, int(seconds * 1000))
 
 
@@ -170,6 +170,6 @@ class RedisPart:
     """What the store, the bus and the feed share: their namespace, signer and connection."""
 
     def __init__(self, url: str | RedisConnection, *, secret: bytes, namespace: str, timeout_s: float) -> None:
-        self.ns = _namespace(namespace)
-        self._sign = _Signer(secret)
-        self.conn = _connection(url, timeout_s)
+        self.ns = checked_namespace(namespace)
+        self._sign = Signer(secret)
+        self.conn = connection_of(url, timeout_s)

@@ -9,9 +9,10 @@ checked on read; every multi-key script touches one hash slot. Keys, scripts and
 
 from __future__ import annotations
 
-from .redisconn import RedisConnection
-from .redisstore import RedisStore
-from .redisstreams import RedisBus, RedisFeed
+from .bus import RedisBus
+from .connection import RedisConnection
+from .feed import RedisFeed
+from .store import RedisStore
 
 __all__ = ["RedisBus", "RedisConnection", "RedisFeed", "RedisStore", "redis_backend"]
 

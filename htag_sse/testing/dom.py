@@ -11,7 +11,7 @@ from html import escape
 from html.parser import HTMLParser
 from typing import Any
 
-from .errors import HtagSSEError
+from ..errors import HtagSSEError
 
 VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"})
 BLOCK = frozenset({"article", "aside", "blockquote", "br", "dd", "div", "dl", "dt", "fieldset", "figure", "footer",
@@ -26,6 +26,10 @@ STRING_PROPS = ("id", "name", "type", "href", "src", "title", "placeholder")
 
 class HtagTestError(HtagSSEError, AssertionError):
     """What a test asked cannot be done as a browser would (no such element, no handler, ...)."""
+
+
+class PushTimeout(HtagTestError, TimeoutError):
+    """No push came in time."""
 
 
 class JS(str):

@@ -10,22 +10,22 @@ import secrets
 from collections.abc import Sequence
 from typing import Any
 
-from .errors import StoreError
-from .redisconn import _NOW, NONCE, RedisConnection, RedisPart, _ms, _redis, _Script
-from .stores import MapWrite, Stored
+from ..errors import StoreError
+from ..stores.store import MapWrite, Stored
+from .connection import NONCE, NOW_MS, RedisConnection, RedisPart, Script, ms, redis_module
 
 log = logging.getLogger("htag_sse")
 
 
-_CREATE = _Script(
+_CREATE = Script(
     "if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end "
     "redis.call('HSET', KEYS[1], 'v', 1) redis.call('PEXPIRE', KEYS[1], ARGV[1]) return 1"
 )
 
 # KEYS: maps of one slot. ARGV: fence (ms, Redis clock) or '', ttl (ms), then for each map:
 # number of fields set, number deleted, field, value, field, value..., deleted field...
-_SAVE = _Script(
-    "if ARGV[1] ~= '' then " + _NOW + "if now >= tonumber(ARGV[1]) then return redis.error_reply('FENCED') end end "
+_SAVE = Script(
+    "if ARGV[1] ~= '' then " + NOW_MS + "if now >= tonumber(ARGV[1]) then return redis.error_reply('FENCED') end end "
     "local out, i = {}, 3 "
     "for k, key in ipairs(KEYS) do "
     "  local nset, ndel = tonumber(ARGV[i]), tonumber(ARGV[i + 1]) i = i + 2 "
@@ -41,8 +41,8 @@ _SAVE = _Script(
 
 # Leases. KEYS: the lease, the registry (a sorted set: name -> end). ARGV: signed holder, ttl (ms), name,
 # nonce. A lease's value is the signed holder and the nonce of the acquire that took it.
-_ACQUIRE = _Script(
-    _NOW + "local cur = redis.call('GET', KEYS[1]) "
+_ACQUIRE = Script(
+    NOW_MS + "local cur = redis.call('GET', KEYS[1]) "
     "if cur then if cur == ARGV[1] .. ARGV[4] then return now + redis.call('PTTL', KEYS[1]) - ARGV[2] end "
     "return false end "  # a retried acquire of ours: the same answer; anyone else's: held
     "redis.call('SET', KEYS[1], ARGV[1] .. ARGV[4], 'PX', ARGV[2]) "
@@ -53,14 +53,14 @@ _HOLDS = (
     f"local cur = redis.call('GET', KEYS[1]) local mine = cur and #cur == #ARGV[1] + {NONCE} and "
     "string.sub(cur, 1, #ARGV[1]) == ARGV[1] "
 )
-_RENEW = _Script(
-    _NOW + _HOLDS + "if not mine then return false end "  # an expired lease is gone: never revived
+_RENEW = Script(
+    NOW_MS + _HOLDS + "if not mine then return false end "  # an expired lease is gone: never revived
     "redis.call('PEXPIRE', KEYS[1], ARGV[2]) redis.call('ZADD', KEYS[2], now + ARGV[2], ARGV[3]) return now"
 )
-_RELEASE = _Script(_HOLDS + "if mine then redis.call('DEL', KEYS[1]) redis.call('ZREM', KEYS[2], ARGV[3]) end")
+_RELEASE = Script(_HOLDS + "if mine then redis.call('DEL', KEYS[1]) redis.call('ZREM', KEYS[2], ARGV[3]) end")
 # KEYS: the registry. ARGV: the lease key prefix (same hash tag). A lease is live while its key is: the
 # answer agrees with renew's to the millisecond.
-_HOLDERS = _Script(
+_HOLDERS = Script(
     "local out = {} for _, name in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do "
     "  local v = redis.call('GET', ARGV[1] .. name) "
     "  if v then out[#out + 1] = name out[#out + 1] = v else redis.call('ZREM', KEYS[1], name) end "
@@ -106,7 +106,7 @@ class RedisStore(RedisPart):
 
     async def set(self, key: str, value: bytes, ttl_s: float) -> None:
         k = self._value(key)
-        await self.conn.call("SET", lambda r: r.set(k, self._sign.sign(value, k), px=_ms(ttl_s)))
+        await self.conn.call("SET", lambda r: r.set(k, self._sign.sign(value, k), px=ms(ttl_s)))
 
     async def delete(self, key: str) -> None:
         k = self._value(key)
@@ -136,15 +136,15 @@ class RedisStore(RedisPart):
 
     async def create(self, key: str, ttl_s: float) -> bool:
         k = self._map(key)
-        return bool(await self.conn.call("create", lambda r: _CREATE(r, [k], [_ms(ttl_s)])))
+        return bool(await self.conn.call("create", lambda r: _CREATE(r, [k], [ms(ttl_s)])))
 
     async def save(self, writes: Sequence[MapWrite], ttl_s: float, fence: float | None = None) -> list[Stored | None]:
         # One script per hash slot (one server: one script for all), so a save is atomic on one server.
         groups: dict[int, list[int]] = {}
         for i, w in enumerate(writes):
-            slot = _redis().crc.key_slot(self._map(w.key).encode()) if self.conn.cluster else 0
+            slot = redis_module().crc.key_slot(self._map(w.key).encode()) if self.conn.cluster else 0
             groups.setdefault(slot, []).append(i)
-        head: list[Any] = ["" if fence is None else int(fence * 1000), _ms(ttl_s)]
+        head: list[Any] = ["" if fence is None else int(fence * 1000), ms(ttl_s)]
 
         async def run(r: Any, members: list[int]) -> list[Any]:
             keys, args = [], head.copy()
@@ -169,7 +169,7 @@ class RedisStore(RedisPart):
 
     async def touch(self, key: str, ttl_s: float) -> bool:
         k = self._map(key)
-        return bool(await self.conn.call("PEXPIRE", lambda r: r.pexpire(k, _ms(ttl_s))))
+        return bool(await self.conn.call("PEXPIRE", lambda r: r.pexpire(k, ms(ttl_s))))
 
     async def delete_map(self, key: str) -> None:
         k = self._map(key)
@@ -182,18 +182,16 @@ class RedisStore(RedisPart):
     def _deadline(self, now_ms: int | None, ttl_s: float) -> float | None:
         if not now_ms:  # nil (RESP2) or false (RESP3): not taken
             return None
-        return (int(now_ms) + _ms(ttl_s)) / 1000 - min(self.clock_margin_s, ttl_s / 4)
+        return (int(now_ms) + ms(ttl_s)) / 1000 - min(self.clock_margin_s, ttl_s / 4)
 
     async def acquire(self, name: str, holder: str, ttl_s: float) -> float | None:
         keys, args = self._lease(name, holder)
-        args += [_ms(ttl_s), name, secrets.token_bytes(NONCE)]
+        args += [ms(ttl_s), name, secrets.token_bytes(NONCE)]
         return self._deadline(await self.conn.call("acquire", lambda r: _ACQUIRE(r, keys, args)), ttl_s)
 
     async def renew(self, name: str, holder: str, ttl_s: float) -> float | None:
         keys, args = self._lease(name, holder)
-        return self._deadline(
-            await self.conn.call("renew", lambda r: _RENEW(r, keys, [*args, _ms(ttl_s), name])), ttl_s
-        )
+        return self._deadline(await self.conn.call("renew", lambda r: _RENEW(r, keys, [*args, ms(ttl_s), name])), ttl_s)
 
     async def release(self, name: str, holder: str) -> None:
         keys, args = self._lease(name, holder)

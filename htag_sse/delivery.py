@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -20,9 +19,9 @@ from starlette.responses import Response
 
 from .errors import RequestError, StoreError
 from .eventlog import Events
-from .page import Page
-from .pageref import PageRef, news
-from .stream import HEADERS, PADDING_BYTES, RETRY_MS, EventStream, Heartbeats
+from .pages.page import Page
+from .pages.refs import PageRef
+from .sse import HEADERS, PADDING_BYTES, RETRY_MS, EventStream, Heartbeats
 from .wire import multi_poll_answer, poll_answer, sse_event, sse_gone, sse_hello
 
 log = logging.getLogger("htag_sse")
@@ -71,16 +70,12 @@ def sse_response(follows: list[Follow], heartbeats: Heartbeats, *, named: bool) 
 
 def _watch(pages: list[Page], wake: asyncio.Event) -> None:
     for page in pages:
-        page.streams += 1
-        page.log.listen(wake)
+        page.watch(wake)
 
 
 def _release(pages: list[Page], wake: asyncio.Event) -> None:
-    now = time.monotonic()
     for page in pages:
-        page.log.unlisten(wake)
-        page.streams -= 1
-        page.seen_at = now
+        page.unwatch(wake)
 
 
 async def _pull(f: Follow, inbox: deque[bytes], wake: asyncio.Event, named: bool) -> None:
@@ -133,7 +128,7 @@ async def _events(follows: list[Follow], named: bool, stream: EventStream) -> As
                     local.remove(f)
                     yield sse_gone(f.pid)
                     continue
-                for cursor, data in news(page, f.cursor) if f.cursor != page.log.last else ():
+                for cursor, data in page.news(f.cursor) if f.cursor != page.log.last else ():
                     f.cursor = cursor
                     yield sse_event(cursor, data, event=f.pid if named else None)
             while inbox:
@@ -167,7 +162,7 @@ async def collect(follows: list[Follow], timeout_s: float) -> tuple[dict[str, Ev
                 if page is None:
                     gone.append(f.pid)
                 else:
-                    events[f.pid] = news(page, f.cursor) if f.cursor != page.log.last else []
+                    events[f.pid] = page.news(f.cursor) if f.cursor != page.log.last else []
                 continue
             call = calls[f.pid]
             if not call.done():

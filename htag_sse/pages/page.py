@@ -10,16 +10,15 @@ import time
 from contextvars import ContextVar
 from typing import Any
 
-from htag.render import HRenderer
-
-from . import adapter, parano
-from .deadline import bounded
-from .errors import RequestError, StoreError
-from .eventlog import EventLog, Feed
-from .metrics import Metrics
-from .session import Session, Sessions
-from .settings import Route, Settings
-from .wire import Item, dumps, items_from, parse_items, refusal
+from .. import parano
+from ..adapter import Init, LiveApp
+from ..deadline import bounded
+from ..errors import RequestError, StoreError
+from ..eventlog import EventLog, Events, Feed
+from ..metrics import Metrics
+from ..session import Session, Sessions
+from ..settings import Route, Settings
+from ..wire import Item, dumps, items_from, parse_items, refusal
 
 log = logging.getLogger("htag_sse")
 
@@ -35,14 +34,14 @@ class Page:
     (``await tag.update()``) land in :attr:`log` for the page's streams."""
 
     __slots__ = (
-        "_feed", "_metrics", "_published", "_sessions", "acted_at", "app_ref", "cipher", "closed", "connected", "hr", "init", "last_reply",
+        "_feed", "_metrics", "_published", "_sessions", "acted_at", "app_ref", "cipher", "closed", "connected", "init", "instance", "last_reply",
         "last_seq", "lock", "log", "nonces", "outcomes", "pid", "released_at", "route", "seen_at", "session",
         "settings", "stopping", "streams", "tasks", "token", "tokens_before",
     )  # fmt: skip
 
     def __init__(
         self, pid: str, session: Session, settings: Settings, route: Route, app_ref: str,
-        init: adapter.Init, sessions: Sessions, metrics: Metrics, feed: Feed | None = None,
+        init: Init, sessions: Sessions, metrics: Metrics, feed: Feed | None = None,
     ) -> None:  # fmt: skip
         self.pid = pid
         self.token = secrets.token_urlsafe(16)
@@ -52,7 +51,7 @@ class Page:
         self.route = route
         self.app_ref = app_ref
         self.init = init
-        self.hr: HRenderer | None = None
+        self.instance: LiveApp | None = None  # the app, live (None once the page is gone)
         self.log = EventLog(settings.backlog_events)
         self.lock = asyncio.Lock()
         self.tasks: set[asyncio.Task[Any]] | None = None
@@ -160,17 +159,16 @@ class Page:
         if isinstance(item, RequestError):
             self._metrics.counts[f"refused.{item.status}"] += 1
             return item
-        hr = self.live()
+        app = self.live()
         try:
-            adapter.check_interaction(hr, item)
+            app.check(item)
         except RequestError as e:
             self._metrics.counts[f"refused.{e.status}"] += 1
             return e
         self.acted_at = time.monotonic()
         token = current_page.set(self)
         try:  # the timer is armed only if the handler suspends (most clicks do not)
-            interaction = hr.interact(item.id, item.method, list(item.args), item.kargs, item.event)
-            actions: dict[str, Any] = await bounded(interaction, self.route.timeout_interaction)
+            actions = await bounded(app.interact(item), self.route.timeout_interaction)
         except TimeoutError:
             actions = {"err": f"the server gave up after {self.route.timeout_interaction:g} s", **self.refresh()}
         finally:
@@ -222,12 +220,30 @@ class Page:
 
         self._published = asyncio.ensure_future(publish())
 
+    def news(self, cursor: int | None) -> Events:
+        """The events after ``cursor``, or one full refresh when they are not all kept."""
+        batch = self.log.since(cursor) if cursor is not None else None
+        if batch is None:
+            last = self.log.last
+            batch = [(last, self.event_data(last, self.refresh()))]
+        return batch
+
+    def watch(self, wake: asyncio.Event) -> None:
+        """A stream or poll follows this page: ``wake`` is set at each new event."""
+        self.streams += 1
+        self.log.listen(wake)
+
+    def unwatch(self, wake: asyncio.Event) -> None:
+        self.log.unlisten(wake)
+        self.streams -= 1
+        self.seen_at = time.monotonic()
+
     def refresh(self) -> dict[str, Any]:
         """Actions that replace the whole body with the page's current state."""
-        hr = self.live()
+        app = self.live()
         token = current_page.set(self)
         try:
-            return adapter.refresh(hr)
+            return app.refresh()
         finally:
             current_page.reset(token)
 
@@ -262,14 +278,19 @@ class Page:
         self.log.close()
         for task in list(self.tasks or ()):
             task.cancel()
-        if self.hr is not None:
-            adapter.drop(self.hr)
-        self.hr = None
+        if self.instance is not None:
+            self.instance.close()
+        self.instance = None
 
-    def live(self) -> HRenderer:
-        if self.hr is None:
+    @property
+    def root(self) -> Any:
+        """The app's root tag (for tests and tools); 410 once the page is gone."""
+        return self.live().root
+
+    def live(self) -> LiveApp:
+        if self.instance is None:
             raise RequestError(410, "page_gone", f"page {self.pid} is gone")
-        return self.hr
+        return self.instance
 
 
 def encode(outcomes: list[Outcome], batch: bool, generic: bool = False) -> tuple[int, bytes]:

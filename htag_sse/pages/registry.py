@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import json
 import logging
 import secrets
 import sys
@@ -13,23 +12,19 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from htag import Tag
-
-from . import adapter, parano
-from .errors import RequestError
-from .eventlog import Feed
-from .metrics import Metrics
+from ..adapter import Adapter, AppClass, Init
+from ..errors import RequestError
+from ..eventlog import Feed
+from ..metrics import Metrics
+from ..security import check_token
+from ..session import Session, Sessions
+from ..settings import Route, Settings
+from ..stores import Store
 from .page import Page, current_page, track_tasks
-from .security import check_token
-from .session import Session, Sessions
-from .settings import Route, Settings
-from .stores import Store
+from .record import RECORD_TTL_S, PageRecord, record_key
 
 log = logging.getLogger("htag_sse")
 
-#: How long a page's record (for a rerun) outlives its creation: a tab left
-#: longer than this reloads instead of rerunning.
-RECORD_TTL_S = 86400.0
 #: Builds the page's boot script from (page id, page token, parano key or None, last event id).
 Boot = Callable[[str, str, "bytes | None", int], str]
 #: A reload names the page its tab held: (page id, page token).
@@ -49,9 +44,10 @@ class Pages:
     is gone, the app can be rerun.
     """
 
-    def __init__(self, settings: Settings, sessions: Sessions, store: Store, metrics: Metrics,
+    def __init__(self, settings: Settings, adapter: Adapter, sessions: Sessions, store: Store, metrics: Metrics,
                  me: Callable[[], str], feed: Feed | None = None) -> None:  # fmt: skip
         self.settings = settings
+        self.adapter = adapter
         self.feed = feed
         self.sessions = sessions
         self.store = store
@@ -59,7 +55,7 @@ class Pages:
         self.me = me
         self._pages: dict[str, Page] = {}
         self._by_sid: dict[str, list[Page]] = {}
-        self._classes: dict[str, type[Tag]] = {}
+        self._classes: dict[str, AppClass] = {}
         self._reaper: asyncio.Task[None] | None = None
         self._hinted = False
         metrics.gauges.update(pages_open=lambda: len(self._pages),
@@ -74,16 +70,16 @@ class Pages:
     def get(self, pid: str) -> Page | None:
         return self._pages.get(pid)
 
-    def register(self, cls: type[Tag]) -> str:
+    def register(self, cls: AppClass) -> str:
         """Remember an app class, so pages of it can be rerun."""
-        if not (isinstance(cls, type) and issubclass(cls, Tag)):
+        if not self.adapter.is_app(cls):
             raise TypeError(f"an htag app must be a subclass of htag.Tag, got {cls!r}")
         ref = app_ref(cls)
         self._classes[ref] = cls
         return ref
 
-    async def create(self, cls: type[Tag], session: Session, init: adapter.Init, route: Route,
-                     head: list[Tag], boot: Boot, reload: Reload | None = None) -> tuple[Page, str]:  # fmt: skip
+    async def create(self, cls: AppClass, session: Session, init: Init, route: Route,
+                     head: str, boot: Boot, reload: Reload | None = None) -> tuple[Page, str]:  # fmt: skip
         """A page of ``cls`` and its whole HTML document: the one and only full rendering.
 
         A reload of a tab (``reload``), or a GET of a page its tab released,
@@ -95,12 +91,12 @@ class Pages:
         token = current_page.set(page)
         try:
             script = boot(page.pid, page.token, key, page.log.last)
-            html = adapter.document(page.live(), head, adapter.statics_of(cls), script, adapter.title_of(cls))
+            html = page.live().document(head, script)
         finally:
             current_page.reset(token)
         return page, html
 
-    async def _new(self, cls: type[Tag], session: Session, init: adapter.Init, route: Route) -> Page:
+    async def _new(self, cls: AppClass, session: Session, init: Init, route: Route) -> Page:
         sid = await self.sessions.ensure(session)
         pid = f"{self.me()}.{secrets.token_urlsafe(12)}"
         page = Page(pid, session, self.settings, route, self.register(cls), init, self.sessions, self.metrics,
@@ -108,8 +104,8 @@ class Pages:
         track_tasks(asyncio.get_running_loop())
         token = current_page.set(page)
         try:
-            page.hr = adapter.renderer(cls, init, session, page.push if route.push else None,
-                                       debug=route.debug, lean=self.settings.lean)  # fmt: skip
+            page.instance = self.adapter.start(cls, init, session, page.push if route.push else None,
+                                               debug=route.debug)  # fmt: skip
         finally:
             current_page.reset(token)
         self._add(page, sid)
@@ -121,14 +117,11 @@ class Pages:
 
     async def _record(self, page: Page) -> None:
         """What a rerun needs, once the live instance is gone (data only: JSON)."""
-        record = {"sid": page.session.sid, "app": page.app_ref, "init": [list(page.init[0]), page.init[1]],
-                  "token": page.token, "route": page.route.to_dict(),
-                  "key": parano.b64(page.cipher.key) if page.cipher else None}  # fmt: skip
-        await self.store.set("p:" + page.pid, json.dumps(record).encode(), RECORD_TTL_S)
+        record = PageRecord(page.session.sid, page.app_ref, page.init, page.token, page.route,
+                            page.cipher.key if page.cipher else None)  # fmt: skip
+        await self.store.set(record_key(page.pid), record.encode(), RECORD_TTL_S)
 
-    async def _takeover(
-        self, cls: type[Tag], session: Session, init: adapter.Init, reload: Reload | None
-    ) -> Page | None:
+    async def _takeover(self, cls: AppClass, session: Session, init: Init, reload: Reload | None) -> Page | None:
         """The page this GET may take over: the one the reloading tab names (with its token),
         else the last one its tab released — of the same session, app and init arguments."""
         if session.sid is None:
@@ -152,18 +145,14 @@ class Pages:
         Returns the new page, its body (rendered once), and in parano mode the
         old page's key (the browser reads the answer with it).
         """
-        blob = await self.store.get("p:" + old_pid)
-        record = _record_of(blob)
-        if not record or record["sid"] != session.sid:
+        record = PageRecord.decode(await self.store.get(record_key(old_pid)))
+        if record is None or record.sid != session.sid:
             raise RequestError(410, "page_gone", f"page {old_pid} is gone and cannot be rerun: reload")
-        check_token(str(record["token"]), token)
-        cls = self._resolve(record["app"])
-        init = (tuple(record["init"][0]), dict(record["init"][1]))
-        page = await self._new(cls, session, init, Route.from_dict(record["route"]))
-        await self.store.delete("p:" + old_pid)
+        check_token(record.token, token)
+        page = await self._new(self._resolve(record.app), session, record.init, record.route)
+        await self.store.delete(record_key(old_pid))
         self.metrics.event("page.rerun", page=page.pid, old=old_pid, app=page.app_ref)
-        old_key = parano.unb64(record["key"]) if record.get("key") else None
-        return page, page.refresh(), old_key
+        return page, page.refresh(), record.key
 
     def drop(self, page: Page, reason: str, stopping: bool = False) -> None:
         page.close(stopping)
@@ -233,7 +222,7 @@ class Pages:
         while len(self._by_sid.get(sid, ())) >= limit:
             oldest = self._by_sid[sid][0]
             self.drop(oldest, f"session has more than {limit} pages")
-            asyncio.get_running_loop().create_task(self.store.delete("p:" + oldest.pid))  # no rerun of it
+            asyncio.get_running_loop().create_task(self.store.delete(record_key(oldest.pid)))  # no rerun of it
         self._by_sid.setdefault(sid, []).append(page)
         self._pages[page.pid] = page
         if self._reaper is None or self._reaper.done():
@@ -245,14 +234,14 @@ class Pages:
             await asyncio.sleep(tick)
             self.expire(time.monotonic())
 
-    def _resolve(self, ref: str) -> type[Tag]:
+    def _resolve(self, ref: str) -> AppClass:
         cls = self._classes.get(ref)
         if cls is None:  # an app defined in an already imported module (never import new code)
             module, _, qualname = ref.partition(":")
             obj: Any = sys.modules.get(module)
             for part in qualname.split("."):
                 obj = getattr(obj, part, None)
-            if not (isinstance(obj, type) and issubclass(obj, Tag)):
+            if not self.adapter.is_app(obj):
                 raise RequestError(410, "page_gone", f"app {ref} is not loaded here: reload")
             cls = obj
         return cls
@@ -260,13 +249,3 @@ class Pages:
 
 def _same(expected: str, given: str) -> bool:
     return hmac.compare_digest(expected.encode(), given.encode("utf-8", "replace"))
-
-
-def _record_of(blob: bytes | None) -> dict[str, Any] | None:
-    if not blob:
-        return None
-    try:
-        record = json.loads(blob)
-    except ValueError:
-        return None
-    return record if isinstance(record, dict) and {"sid", "app", "init", "token", "route"} <= set(record) else None

@@ -1,234 +1,25 @@
-"""Where sessions, page records and worker leases live: the :class:`Store` interface
-and the two embedded stores.
-
-:class:`DiskStore` (diskcache, the default) is shared by every process of a
-host and survives restarts; :class:`MemoryStore` lives and dies with one
-process. :class:`~htag_sse.redis.RedisStore` shares them between hosts.
-Every method is async: a store may be remote, and nothing may block the event
-loop on it.
-"""
+"""The default store: a private diskcache directory shared by every process of a host, kept across restarts."""
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import sqlite3
 import stat
 import time
-from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Protocol, TypeVar, runtime_checkable
+from typing import Any, TypeVar
 
-from .errors import ConfigError, Fenced, StoreError
-
-log = logging.getLogger("htag_sse")
+from ..errors import ConfigError, StoreError
+from .store import EXPIRE_EVERY, MapWrite, Stored, check_fence
 
 T = TypeVar("T")
 
-#: A disk store removes expired entries after this many writes.
-EXPIRE_EVERY = 1000
 #: How long a disk store call waits for another process's write lock, in small async steps.
 LOCK_WAIT_S = 5.0
 #: How often a disk store checks that its database is still the one it opened.
 VERIFY_EVERY_S = 1.0
-#: Page records and other plain values a disk store keeps without an explicit expiry are gone after this.
-FOREVER_S = 30 * 86400.0
-
-
-@dataclass(frozen=True, slots=True)
-class MapWrite:
-    """Changes to one session map: fields set (opaque bytes) and fields deleted."""
-
-    key: str
-    changed: Mapping[str, bytes]
-    deleted: Collection[str] = ()
-
-
-#: A session map as stored: its version (incremented by every write) and its fields.
-Stored = tuple[int, dict[str, bytes]]
-
-
-@runtime_checkable
-class Store(Protocol):
-    """Bytes under string keys: plain values, session maps and leases.
-
-    Every method raises :class:`~htag_sse.errors.StoreError` when the store
-    cannot answer (disk full, locked too long, server unreachable); nothing
-    is half-done then.
-    """
-
-    # plain values (page records)
-    async def get(self, key: str) -> bytes | None: ...
-
-    async def set(self, key: str, value: bytes, ttl_s: float) -> None: ...
-
-    async def delete(self, key: str) -> None: ...
-
-    # session maps: fields of opaque bytes, a version, an expiry
-    async def load(self, key: str) -> Stored | None:
-        """The map and its version; ``None`` if there is none (never created, expired, deleted)."""
-        ...
-
-    async def version(self, key: str) -> int | None:
-        """Only the version (cheap: tells whether a cached copy is current)."""
-        ...
-
-    async def create(self, key: str, ttl_s: float) -> bool:
-        """An empty map, only if ``key`` is free; False if it exists."""
-        ...
-
-    async def save(self, writes: Sequence[MapWrite], ttl_s: float, fence: float | None = None) -> list[Stored | None]:
-        """Apply each write to its map (field by field, atomically per map) and refresh its expiry;
-        return each map as stored now, or ``None`` for a map that no longer exists (the write is
-        dropped: the session expired). With ``fence`` (a lease deadline from :meth:`acquire` or
-        :meth:`renew`), raise :class:`~htag_sse.errors.Fenced` and write nothing once it passed."""
-        ...
-
-    async def touch(self, key: str, ttl_s: float) -> bool:
-        """Restart a map's expiry (sliding sessions); False if it is gone."""
-        ...
-
-    async def delete_map(self, key: str) -> None: ...
-
-    # leases: who holds a name, until when (the store's own clock)
-    async def acquire(self, name: str, holder: str, ttl_s: float) -> float | None:
-        """Take a free lease: its deadline (a fence for :meth:`save`), or ``None`` if it is held."""
-        ...
-
-    async def renew(self, name: str, holder: str, ttl_s: float) -> float | None:
-        """Extend a lease ``holder`` still holds; ``None`` once it expired or was taken (never revived)."""
-        ...
-
-    async def release(self, name: str, holder: str) -> None: ...
-
-    async def holders(self) -> dict[str, str]:
-        """Every live lease: name -> holder."""
-        ...
-
-    async def check(self) -> None:
-        """Write and read something: raise :class:`~htag_sse.errors.StoreError` if the store cannot."""
-        ...
-
-    async def close(self) -> None: ...
-
-
-class MemoryStore:
-    """An in-process store: fast, lost on restart, not shared between workers."""
-
-    def __init__(self) -> None:
-        self._values: dict[str, tuple[bytes, float]] = {}
-        self._maps: dict[str, tuple[int, dict[str, bytes], float]] = {}
-        self._leases: dict[str, tuple[str, float]] = {}
-        self._writes = 0
-
-    def __len__(self) -> int:
-        """Entries held (values and maps, expired ones until they are purged)."""
-        return len(self._values) + len(self._maps)
-
-    async def get(self, key: str) -> bytes | None:
-        item = self._values.get(key)
-        return item[0] if item and item[1] > time.monotonic() else None
-
-    async def set(self, key: str, value: bytes, ttl_s: float) -> None:
-        self._values[key] = (value, time.monotonic() + ttl_s)
-        self._wrote()
-
-    async def delete(self, key: str) -> None:
-        self._values.pop(key, None)
-
-    def _map(self, key: str) -> tuple[int, dict[str, bytes], float] | None:
-        item = self._maps.get(key)
-        if item is not None and item[2] <= time.monotonic():
-            del self._maps[key]
-            return None
-        return item
-
-    async def load(self, key: str) -> Stored | None:
-        item = self._map(key)
-        return (item[0], dict(item[1])) if item else None
-
-    async def version(self, key: str) -> int | None:
-        item = self._map(key)
-        return item[0] if item else None
-
-    async def create(self, key: str, ttl_s: float) -> bool:
-        if self._map(key) is not None:
-            return False
-        self._maps[key] = (1, {}, time.monotonic() + ttl_s)
-        self._wrote()
-        return True
-
-    async def save(self, writes: Sequence[MapWrite], ttl_s: float, fence: float | None = None) -> list[Stored | None]:
-        _check_fence(fence)
-        out: list[Stored | None] = []
-        for w in writes:
-            item = self._map(w.key)
-            if item is None:
-                out.append(None)
-                continue
-            fields = {**item[1], **w.changed}
-            for k in w.deleted:
-                fields.pop(k, None)
-            self._maps[w.key] = (item[0] + 1, fields, time.monotonic() + ttl_s)
-            out.append((item[0] + 1, dict(fields)))
-        self._wrote(len(writes))
-        return out
-
-    async def touch(self, key: str, ttl_s: float) -> bool:
-        item = self._map(key)
-        if item is None:
-            return False
-        self._maps[key] = (item[0], item[1], time.monotonic() + ttl_s)
-        return True
-
-    async def delete_map(self, key: str) -> None:
-        self._maps.pop(key, None)
-
-    async def acquire(self, name: str, holder: str, ttl_s: float) -> float | None:
-        now = time.monotonic()
-        item = self._leases.get(name)
-        if item is not None and item[1] > now:
-            return None
-        self._leases[name] = (holder, now + ttl_s)
-        return now + ttl_s
-
-    async def renew(self, name: str, holder: str, ttl_s: float) -> float | None:
-        now = time.monotonic()
-        item = self._leases.get(name)
-        if item is None or item[0] != holder or item[1] <= now:
-            return None
-        self._leases[name] = (holder, now + ttl_s)
-        return now + ttl_s
-
-    async def release(self, name: str, holder: str) -> None:
-        if self._leases.get(name, ("", 0.0))[0] == holder:
-            del self._leases[name]
-
-    async def holders(self) -> dict[str, str]:
-        now = time.monotonic()
-        return {name: holder for name, (holder, end) in self._leases.items() if end > now}
-
-    async def check(self) -> None:
-        return None
-
-    async def close(self) -> None:
-        return None
-
-    def _wrote(self, n: int = 1) -> None:
-        self._writes += n
-        if self._writes >= EXPIRE_EVERY:
-            self._writes = 0
-            now = time.monotonic()
-            self._values = {k: v for k, v in self._values.items() if v[1] > now}
-            self._maps = {k: v for k, v in self._maps.items() if v[2] > now}
-
-
-def _check_fence(fence: float | None) -> None:
-    """Monotonic-clock fences (memory and disk stores: one host, one clock for every process)."""
-    if fence is not None and time.monotonic() >= fence:
-        raise Fenced("this worker's lease has expired: it may not write any more")
 
 
 def private_directory(path: Path) -> Path:
@@ -340,7 +131,7 @@ class DiskStore:
         def write() -> list[Stored | None]:
             out: list[Stored | None] = []
             with self._cache.transact(retry=False):
-                _check_fence(fence)  # inside the transaction: no write once the lease has passed
+                check_fence(fence)  # inside the transaction: no write once the lease has passed
                 for w in writes:
                     current = _stored(self._cache.get("m:" + w.key))
                     if current is None:

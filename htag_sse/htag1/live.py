@@ -1,0 +1,65 @@
+"""htag v1 behind the adapter's typed face: :class:`Htag1` makes live apps (:class:`Htag1Page`)
+of ``Tag`` subclasses, on the lean path (``lean=True``) or on htag's own ``HRenderer``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from htag import Tag
+from htag.render import HRenderer
+
+from ..adapter import Actions, AppClass, Init, Push
+from ..wire import Interaction
+from .access import check_interaction
+from .document import document, refresh, statics_of, title_of
+from .renderer import init_of, renderer
+
+
+class Htag1Page:
+    """One page's live htag app: its renderer (htag's ``HRenderer``, or the lean one)."""
+
+    __slots__ = ("cls", "hr")
+
+    def __init__(self, cls: type[Tag], hr: HRenderer) -> None:
+        self.cls, self.hr = cls, hr
+
+    @property
+    def root(self) -> Tag:
+        return self.hr.tag
+
+    def check(self, item: Interaction) -> None:
+        check_interaction(self.hr, item)
+
+    async def interact(self, item: Interaction) -> Actions:
+        actions: Actions = await self.hr.interact(item.id, item.method, list(item.args), item.kargs, item.event)
+        return actions
+
+    def refresh(self) -> Actions:
+        return refresh(self.hr)
+
+    def document(self, head: str, boot: str) -> str:
+        return document(self.hr, head, statics_of(self.cls), boot, title_of(self.cls))
+
+    def close(self) -> None:
+        self.hr._loop.clear()  # pending generators go with the page
+
+
+class Htag1:
+    """The adapter for htag v1 apps (``class App(Tag.div)``)."""
+
+    def __init__(self, *, lean: bool = True) -> None:
+        self.lean = lean
+
+    def is_app(self, obj: object) -> bool:
+        return is_app(obj)
+
+    def init_of(self, url: str) -> Init:
+        return init_of(url)
+
+    def start(self, cls: AppClass, init: Init, session: Any, push: Push | None, *, debug: bool) -> Htag1Page:
+        return Htag1Page(cls, renderer(cls, init, session, push, debug=debug, lean=self.lean))
+
+
+def is_app(obj: object) -> bool:
+    """Whether ``obj`` is an htag v1 app class (a subclass of ``htag.Tag``)."""
+    return isinstance(obj, type) and issubclass(obj, Tag)

@@ -1,0 +1,125 @@
+"""Where a page lives, behind one seam: a :class:`PageRef` to a page of this worker
+(:class:`LocalRef`) or of another worker or host (:class:`RemoteRef`), offering the
+same interact / events / alive / release. :mod:`~htag_sse.pages.locator` finds them;
+:mod:`~htag_sse.pages.owner` answers what other workers relay to this one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any, Protocol
+
+from ..errors import RequestError
+from ..eventlog import Events, Feed
+from ..relay import Relay
+from ..settings import Route
+from .page import Page
+
+log = logging.getLogger("htag_sse")
+
+GONE = "this page is gone (server restarted or page expired): rerun it"
+#: A stream of a page held by another host asks whether its owner still lives this often.
+FEED_SLICE_S = 2.0
+#: Extra time a relayed interaction may take beyond its route's ``timeout_interaction``.
+RELAY_MARGIN_S = 10.0
+
+
+class PageRef(Protocol):
+    pid: str
+    route: Route
+    page: Page | None  # the live page when it is this worker's (streams listen to it directly)
+
+    async def interact(self, body: bytes | RequestError, seq: int | None) -> tuple[int, bytes]: ...
+
+    async def events(self, cursor: int | None, timeout_s: float) -> Events | None:
+        """Events after ``cursor`` (``None``: a full refresh), waiting up to ``timeout_s`` for one;
+        ``None`` once the page is gone."""
+        ...
+
+    async def alive(self) -> None: ...
+
+    async def release(self) -> None: ...
+
+
+class LocalRef:
+    __slots__ = ("page", "pid", "route")
+
+    def __init__(self, page: Page) -> None:
+        self.page: Page | None = page
+        self.pid = page.pid
+        self.route = page.route
+
+    async def interact(self, body: bytes | RequestError, seq: int | None) -> tuple[int, bytes]:
+        assert self.page is not None
+        return await self.page.answer(body, seq)
+
+    async def events(self, cursor: int | None, timeout_s: float) -> Events | None:
+        page = self.page
+        assert page is not None
+        if cursor is not None and not page.closed:
+            await page.log.wait(cursor, timeout_s)
+        return None if page.closed else page.news(cursor)
+
+    async def alive(self) -> None:
+        return None
+
+    async def release(self) -> None:
+        assert self.page is not None
+        self.page.released_at = time.monotonic()
+
+
+class RemoteRef:
+    """A page held by another worker: calls relayed to its owner; events from the feed, or relayed."""
+
+    __slots__ = ("feed", "owner", "page", "pid", "relay", "route", "sid", "token")
+
+    def __init__(self, pid: str, owner: str, sid: str | None, token: str | None, route: Route,
+                 relay: Relay, feed: Feed | None) -> None:  # fmt: skip
+        self.pid, self.owner, self.sid, self.token, self.route = pid, owner, sid, token, route
+        self.relay, self.feed = relay, feed  # the relay's workers tell whether the owner lives
+        self.page: Page | None = None
+
+    def _call(self, **payload: Any) -> dict[str, Any]:
+        return {"pid": self.pid, "sid": self.sid, **payload}
+
+    async def interact(self, body: bytes | RequestError, seq: int | None) -> tuple[int, bytes]:
+        if isinstance(body, RequestError):
+            body_text: Any = {"refused": [body.status, body.code, body.message]}
+        else:
+            body_text = body
+        answer = await self.relay.call(self.owner, "interact", self._call(token=self.token, seq=seq, body=body_text),
+                                       self.route.timeout_interaction + RELAY_MARGIN_S)  # fmt: skip
+        return int(answer["status"]), answer["body"]
+
+    async def events(self, cursor: int | None, timeout_s: float) -> Events | None:
+        if self.feed is not None and cursor is not None:
+            loop = asyncio.get_running_loop()
+            end = loop.time() + timeout_s
+            while True:  # in slices: a dead owner (no more events) is noticed within a slice
+                found = await self.feed.read(self.pid, cursor, min(FEED_SLICE_S, max(0.0, end - loop.time())))
+                if found is None:
+                    break
+                if found:
+                    return found
+                if not await self.relay.workers.alive(self.owner):
+                    return None  # its owner died: the page is gone (the client reruns it)
+                if loop.time() >= end:
+                    return found
+            # Not in the feed (trimmed, expired, or the store lost its data): the owner's own
+            # backlog decides — the events after the cursor, or a full refresh.
+        try:
+            answer = await self.relay.call(self.owner, "events", self._call(cursor=cursor, timeout_s=timeout_s),
+                                           timeout_s + RELAY_MARGIN_S)  # fmt: skip
+        except RequestError as e:
+            if e.status == 410:
+                return None
+            raise
+        return [(int(i), str(d)) for i, d in answer["events"]]
+
+    async def alive(self) -> None:
+        await self.relay.call(self.owner, "alive", self._call(), RELAY_MARGIN_S)
+
+    async def release(self) -> None:
+        await self.relay.call(self.owner, "release", self._call(token=self.token), RELAY_MARGIN_S)
