@@ -185,21 +185,26 @@ class HtagSSE(Starlette):
         return sid
 
     def run(self, host: str | None = None, port: int | None = None, **options: Any) -> None:
-        """Serve with hypercorn until Ctrl-C/SIGTERM; see :func:`htag_sse.server.run` for options.
+        """Serve with hypercorn until Ctrl-C/SIGTERM. Options: those of
+        :class:`~htag_sse.server.RunConfig` (``workers``, ``loop``, ``log_level``, ``access_log``,
+        ``certfile``/``keyfile``, ``graceful_timeout_s``, ``read_timeout_s``).
 
         The address: the arguments, else the constructor's ``host``/``port``, else the environment
         (``HTAG_SSE_HOST``; ``PORT``, as platforms like Cloud Run or Heroku set it, or ``HTAG_SSE_PORT``),
         else ``127.0.0.1:8000`` (only this machine: give ``host="0.0.0.0"`` to serve the network).
         htagweb's ``openBrowser=True`` (or ``open_browser=True``) opens a browser tab.
         """
-        from .server import run
+        from .server import RunConfig, run
 
-        host = host or self.run_options.get("host") or os.environ.get("HTAG_SSE_HOST") or "127.0.0.1"
-        if port is None:
-            port = self.run_options.get("port") or _env_port() or 8000
-        if options.pop("openBrowser", False) | options.pop("open_browser", False):
-            webbrowser.open(f"http://{'localhost' if host in ('0.0.0.0', '::') else host}:{port}")
-        run(self, host=host, port=port, **options)
+        opens = bool(options.pop("openBrowser", False)) | bool(options.pop("open_browser", False))
+        given = {
+            "host": host or self.run_options.get("host"),
+            "port": self.run_options.get("port") if port is None else port,
+        }
+        config = RunConfig.from_environment({**given, **options})
+        if opens:
+            webbrowser.open(f"http://{'localhost' if config.host in ('0.0.0.0', '::') else config.host}:{config.port}")
+        run(self, config)
 
     def _lifespan(
         self, user: Callable[[Any], contextlib.AbstractAsyncContextManager[Any]] | None
@@ -227,15 +232,6 @@ class HtagSSE(Starlette):
             close = getattr(part, "close", None)
             if close is not None:
                 await close()
-
-
-def _env_port() -> int | None:
-    raw = os.environ.get("PORT") or os.environ.get("HTAG_SSE_PORT")
-    if raw is None:
-        return None
-    if not raw.isdigit():
-        raise ConfigError(f"the port in the environment (PORT/HTAG_SSE_PORT) must be a number, got {raw!r}")
-    return int(raw)
 
 
 def session_of(request: Request) -> Session:

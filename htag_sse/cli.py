@@ -22,10 +22,13 @@ from .app import HtagSSE
 from .errors import AppLoadError, ConfigError
 from .explorer import explorer, local_hosts, open_route
 from .loader import apps_in, load, parse_target
-from .reload import reloading
-from .server import LOOPS, bind, check, config, run_with, setup_logging
+from .server import LOG_LEVELS, LOOPS, RunConfig, bind, hypercorn_config, run_with
+from .server.logs import setup_logging
+from .server.reload import reloading
 
 ENV = "HTAG_SSE_CLI"  # the parsed options, for the server processes that rebuild the app
+#: The command line's options that are run options (:class:`~htag_sse.server.RunConfig`).
+RUN_OPTIONS = ("host", "port", "workers", "loop", "log_level", "access_log", "certfile", "keyfile")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -33,9 +36,10 @@ def parser() -> argparse.ArgumentParser:
         prog="htag-sse", description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter
     )
     p.add_argument("app", nargs="?", default=None, help="the app: main:App, main.py, dir/file.py:Class, pkg.mod:Class")
-    p.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    p.add_argument("--port", type=int, default=8000, help="port (0: a free one, printed)")
-    p.add_argument("--workers", type=int, default=1, help="worker processes")
+    d = RunConfig()  # the defaults
+    p.add_argument("--host", help=f"address to listen on (HTAG_SSE_HOST; default {d.host})")
+    p.add_argument("--port", type=int, help=f"port, 0: a free one, printed (PORT, HTAG_SSE_PORT; default {d.port})")
+    p.add_argument("--workers", type=int, default=d.workers, help="worker processes")
     p.add_argument("--reload", action="store_true", help="restart when a .py file of the directory changes")
     p.add_argument("--open", action="store_true", help="open a browser tab")
     p.add_argument("--certfile", help="TLS certificate (with --keyfile: https, HTTP/2 by ALPN)")
@@ -47,9 +51,10 @@ def parser() -> argparse.ArgumentParser:
                    help="share sessions, pages and pushes between hosts through this Redis (HTAG_SSE_REDIS); "
                         "needs HTAG_SSE_SECRET, the same on every host")  # fmt: skip
     p.add_argument("--debug", action="store_true", help="full tracebacks in pages and in errors")
-    p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"], help="log level")
-    p.add_argument("--access-log", action=argparse.BooleanOptionalAction, default=True, help="a line per request")
-    p.add_argument("--loop", default="asyncio", choices=LOOPS, help="event loop (uvloop: pip install htag-sse[uvloop])")
+    p.add_argument("--log-level", default=d.log_level, choices=LOG_LEVELS, help="log level")
+    p.add_argument("--access-log", action=argparse.BooleanOptionalAction, default=d.access_log,
+                   help="a line per request (every click is one)")  # fmt: skip
+    p.add_argument("--loop", default=d.loop, choices=LOOPS, help="event loop (uvloop: pip install htag-sse[uvloop])")
     return p
 
 
@@ -89,13 +94,12 @@ def __getattr__(name: str) -> Any:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     setup_logging(args.log_level)
-    options = {**vars(args), "cwd": os.getcwd()}
     try:
-        check(args.workers, args.loop)
+        run = RunConfig.from_environment({name: getattr(args, name) for name in RUN_OPTIONS})
         if args.reload and args.workers != 1:
             raise ConfigError("--reload runs one server process: drop --workers")
-        cfg = config(args.host, args.port, log_level=args.log_level, access_log=args.access_log,
-                     certfile=args.certfile, keyfile=args.keyfile)  # fmt: skip
+        options = {**vars(args), "host": run.host, "port": run.port, "cwd": os.getcwd()}
+        cfg = hypercorn_config(run)
         os.environ[ENV] = json.dumps(options)
         app = None if args.reload else build(options)  # fail here, clearly, before any process starts
         sockets = bind(cfg)  # now: --port 0 gets its port
@@ -107,8 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.reload:
             reloading(cfg, sockets, Path(options["cwd"]), args.loop, args.log_level)
         else:
-            run_with(app, cfg, sockets, workers=args.workers, loop=args.loop, import_path="htag_sse.cli:served",
-                     log_level=args.log_level)  # fmt: skip
+            run_with(app, run, sockets, import_as="htag_sse.cli:served")
     except (AppLoadError, ConfigError) as e:
         if args.debug:
             traceback.print_exc()

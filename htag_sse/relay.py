@@ -14,6 +14,7 @@ import itertools
 import json
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import RequestError, StoreError
@@ -28,15 +29,34 @@ LIVENESS_CHECK_S = 1.0
 GONE = "the worker that held this page is gone: rerun it"
 
 
-def encode(message: dict[str, Any]) -> bytes:
-    return json.dumps(message, separators=(",", ":"), default=_bytes).encode()
+@dataclass(frozen=True, slots=True)
+class Message:
+    """What travels on the bus: a call of handler ``kind`` (answered within ``within`` seconds),
+    or its ``"reply"``; ``id`` pairs them, ``sender`` is the calling worker's id."""
+
+    kind: str
+    id: int
+    sender: str = ""
+    within: float = 0.0
+    payload: dict[str, Any] = field(default_factory=dict)
 
 
-def decode(raw: bytes) -> dict[str, Any]:
-    message = json.loads(raw, object_hook=_unbytes)
-    if not isinstance(message, dict):
+def encode(message: Message) -> bytes:
+    data = {"k": message.kind, "id": message.id, "from": message.sender, "within": message.within, "p": message.payload}
+    return json.dumps(data, separators=(",", ":"), default=_bytes).encode()
+
+
+def decode(raw: bytes) -> Message:
+    """The message ``raw`` holds; ``ValueError`` or ``TypeError`` if it is not one."""
+    data = json.loads(raw, object_hook=_unbytes)
+    if not isinstance(data, dict):
         raise ValueError("a bus message is a JSON object")  # noqa: TRY004 - callers drop unreadable messages
-    return message
+    kind, mid, sender, within, payload = (data.get(k) for k in ("k", "id", "from", "within", "p"))
+    if not isinstance(kind, str) or not isinstance(mid, int) or not isinstance(sender, str):
+        raise TypeError("a bus message names its kind, id and sender")
+    if not isinstance(within, int | float) or isinstance(within, bool) or not isinstance(payload, dict | None):
+        raise TypeError("a bus message has a time limit and a payload")
+    return Message(kind, mid, sender, float(within), payload or {})
 
 
 def _bytes(value: Any) -> Any:
@@ -74,9 +94,8 @@ class Relay:
             raise RequestError(410, "page_gone", GONE)
         rid = next(self._ids)
         reply = self._waiting[rid] = asyncio.get_running_loop().create_future()
-        message = {"k": kind, "id": rid, "from": self.workers.me, "within": timeout_s, "p": payload}
         try:
-            await bus.send(to, contact, encode(message))
+            await bus.send(to, contact, encode(Message(kind, rid, self.workers.me, timeout_s, payload)))
         except ConnectionError:  # its process is gone (the lease has not expired yet)
             self._waiting.pop(rid, None)
             log.info("worker %s cannot be reached: its pages rerun elsewhere", to)
@@ -104,30 +123,28 @@ class Relay:
         """A message from the bus: a reply to one of our calls, or a call to answer."""
         try:
             message = decode(raw)
-            kind = message["k"]
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, TypeError):
             log.warning("bus: an unreadable message dropped")
             return
-        if kind == "reply":
-            waiter = self._waiting.get(message.get("id", -1))
+        if message.kind == "reply":
+            waiter = self._waiting.get(message.id)
             if waiter is not None and not waiter.done():
-                waiter.set_result(message.get("p") or {})
+                waiter.set_result(message.payload)
             return
-        within = message.get("within")
-        if not isinstance(within, (int, float)) or within <= 0:
-            log.info("bus: a %s call without a time limit: dropped", kind)
+        if message.within <= 0:
+            log.info("bus: a %s call without a time limit: dropped", message.kind[:40])
             return
-        task = asyncio.get_running_loop().create_task(self._answer(message, float(within)))
+        task = asyncio.get_running_loop().create_task(self._answer(message))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _answer(self, message: dict[str, Any], within: float) -> None:
-        handler = self.handlers.get(message["k"])
+    async def _answer(self, message: Message) -> None:
+        handler = self.handlers.get(message.kind)
         try:
             if handler is None:
-                raise RequestError(400, "bad_call", f"no handler for {str(message['k'])[:40]!r}")
-            async with asyncio.timeout(within):  # the caller gives up then: no use going on
-                result = await handler(message.get("p") or {})
+                raise RequestError(400, "bad_call", f"no handler for {message.kind[:40]!r}")
+            async with asyncio.timeout(message.within):  # the caller gives up then: no use going on
+                result = await handler(message.payload)
         except TimeoutError:
             result = {"error": [504, "worker_timeout", "the owner did not finish in time"]}
         except RequestError as e:
@@ -135,15 +152,15 @@ class Relay:
         except StoreError as e:
             result = {"error": [503, "store_unavailable", str(e)[:200]]}
         except Exception:
-            log.exception("forwarded %s call failed", message["k"])
+            log.exception("forwarded %s call failed", message.kind)
             result = {"error": [500, "server_error", "the worker that holds this page failed"]}
-        sender = str(message.get("from", ""))
+        sender = message.sender
         bus = self.workers.bus
         contact = await self.workers.contact(sender, wait_s=1.0) if bus is not None else None
         if contact is None or bus is None:
             log.info("the reply to worker %s was lost: it is gone", sender)
             return
         try:
-            await bus.send(sender, contact, encode({"k": "reply", "id": message.get("id"), "p": result}))
+            await bus.send(sender, contact, encode(Message("reply", message.id, payload=result)))
         except ConnectionError:
             log.info("the reply to worker %s was lost: it is gone", sender)

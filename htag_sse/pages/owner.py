@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ..errors import RequestError
+from ..relay import Handler
 from ..security import check_token
 from ..workers import Workers
+from .call import PageCall
 from .page import Page
 from .refs import GONE, LocalRef
 from .registry import Pages
@@ -19,44 +22,44 @@ class Owner:
     def __init__(self, pages: Pages, workers: Workers) -> None:
         self.pages, self.workers = pages, workers
 
-    def handlers(self) -> dict[str, Any]:
-        return {"interact": self.interact, "events": self.events, "alive": self.alive, "release": self.release}
+    def handlers(self) -> dict[str, Handler]:
+        calls = {"interact": self.interact, "events": self.events, "alive": self.alive, "release": self.release}
 
-    async def _page(self, call: dict[str, Any]) -> Page:
+        def handler(answer: Callable[[PageCall], Awaitable[dict[str, Any]]]) -> Handler:
+            return lambda payload: answer(PageCall.from_payload(payload))
+
+        return {kind: handler(answer) for kind, answer in calls.items()}
+
+    async def _page(self, call: PageCall) -> Page:
         await self.workers.ensure_valid()
-        page = self.pages.get(str(call.get("pid")))
+        page = self.pages.get(call.pid)
         if page is None or page.closed:
             raise RequestError(410, "page_gone", GONE)
-        await self.pages.own_session(page, call.get("sid"), None)
+        await self.pages.own_session(page, call.sid, None)
         page.seen_at = time.monotonic()
         page.connected = True
         return page
 
-    async def interact(self, call: dict[str, Any]) -> dict[str, Any]:
+    async def interact(self, call: PageCall) -> dict[str, Any]:
         page = await self._page(call)
-        check_token(page.token, call.get("token"))
+        check_token(page.token, call.token)
         await self.pages.sessions.refresh(page.session)  # the relaying worker may have written it
-        body = call.get("body")
-        if isinstance(body, dict) and "refused" in body:
-            status, code, text = body["refused"]
-            body = RequestError(int(status), str(code), str(text))
-        status, reply = await page.answer(body if isinstance(body, (bytes, RequestError)) else b"", call.get("seq"))
+        status, reply = await page.answer(call.body if call.body is not None else b"", call.seq)
         return {"status": status, "body": reply}
 
-    async def events(self, call: dict[str, Any]) -> dict[str, Any]:
+    async def events(self, call: PageCall) -> dict[str, Any]:
         page = await self._page(call)
-        cursor = call.get("cursor")
-        found = await LocalRef(page).events(cursor if isinstance(cursor, int) else None, float(call["timeout_s"]))
+        found = await LocalRef(page).events(call.cursor, call.timeout_s)
         if found is None:
             raise RequestError(410, "page_gone", GONE)
         return {"events": found}
 
-    async def alive(self, call: dict[str, Any]) -> dict[str, Any]:
+    async def alive(self, call: PageCall) -> dict[str, Any]:
         await self._page(call)
         return {}
 
-    async def release(self, call: dict[str, Any]) -> dict[str, Any]:
+    async def release(self, call: PageCall) -> dict[str, Any]:
         page = await self._page(call)
-        check_token(page.token, call.get("token"))
+        check_token(page.token, call.token)
         page.released_at = time.monotonic()
         return {}

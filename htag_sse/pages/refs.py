@@ -15,6 +15,7 @@ from ..errors import RequestError
 from ..eventlog import Events, Feed
 from ..relay import Relay
 from ..settings import Route
+from .call import PageCall, events_reply, interact_reply
 from .page import Page
 
 log = logging.getLogger("htag_sse")
@@ -81,17 +82,12 @@ class RemoteRef:
         self.relay, self.feed = relay, feed  # the relay's workers tell whether the owner lives
         self.page: Page | None = None
 
-    def _call(self, **payload: Any) -> dict[str, Any]:
-        return {"pid": self.pid, "sid": self.sid, **payload}
+    async def _call(self, kind: str, call: PageCall, timeout_s: float) -> dict[str, Any]:
+        return await self.relay.call(self.owner, kind, call.to_payload(), timeout_s)
 
     async def interact(self, body: bytes | RequestError, seq: int | None) -> tuple[int, bytes]:
-        if isinstance(body, RequestError):
-            body_text: Any = {"refused": [body.status, body.code, body.message]}
-        else:
-            body_text = body
-        answer = await self.relay.call(self.owner, "interact", self._call(token=self.token, seq=seq, body=body_text),
-                                       self.route.timeout_interaction + RELAY_MARGIN_S)  # fmt: skip
-        return int(answer["status"]), answer["body"]
+        call = PageCall(self.pid, self.sid, self.token, seq, body)
+        return interact_reply(await self._call("interact", call, self.route.timeout_interaction + RELAY_MARGIN_S))
 
     async def events(self, cursor: int | None, timeout_s: float) -> Events | None:
         if self.feed is not None and cursor is not None:
@@ -110,16 +106,16 @@ class RemoteRef:
             # Not in the feed (trimmed, expired, or the store lost its data): the owner's own
             # backlog decides — the events after the cursor, or a full refresh.
         try:
-            answer = await self.relay.call(self.owner, "events", self._call(cursor=cursor, timeout_s=timeout_s),
-                                           timeout_s + RELAY_MARGIN_S)  # fmt: skip
+            call = PageCall(self.pid, self.sid, cursor=cursor, timeout_s=timeout_s)
+            answer = await self._call("events", call, timeout_s + RELAY_MARGIN_S)
         except RequestError as e:
             if e.status == 410:
                 return None
             raise
-        return [(int(i), str(d)) for i, d in answer["events"]]
+        return events_reply(answer)
 
     async def alive(self) -> None:
-        await self.relay.call(self.owner, "alive", self._call(), RELAY_MARGIN_S)
+        await self._call("alive", PageCall(self.pid, self.sid), RELAY_MARGIN_S)
 
     async def release(self) -> None:
-        await self.relay.call(self.owner, "release", self._call(token=self.token), RELAY_MARGIN_S)
+        await self._call("release", PageCall(self.pid, self.sid, self.token), RELAY_MARGIN_S)

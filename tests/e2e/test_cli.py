@@ -194,7 +194,7 @@ def test_reload_picks_up_an_edit_and_the_open_page_refreshes_itself(project, ser
 
 def test_help_lists_the_access_log_switch(project):
     text = cli(project, "--help").stdout
-    assert "--access-log, --no-access-log" in text and "a line per request (default: True)" in text
+    assert "--access-log, --no-access-log" in text and "(every click is one) (default: False)" in text
 
 
 BROKEN = "from htag import Tag\n\nclass App(Tag.div:  # <b>unclosed</b>\n    pass\n"
@@ -303,8 +303,8 @@ def run_and_stop(project: Path, *args: str, requests: int = 1) -> tuple[str, int
         server.kill()
 
 
-@pytest.mark.parametrize("args, lines", [((), 1), (("--no-access-log",), 0)])
-def test_the_access_log_is_one_line_per_request_unless_turned_off(project, args, lines):
+@pytest.mark.parametrize("args, lines", [((), 0), (("--access-log",), 1)])
+def test_the_access_log_is_one_line_per_request_when_turned_on(project, args, lines):
     out, _ = run_and_stop(project, *args)
     assert out.count('"GET / 1.1" 200') == lines, out
 

@@ -4,9 +4,9 @@ own classes expose or bind — whatever their name — never what htag itself de
 import pytest
 from htag import Tag, expose
 
+from htag_sse.errors import RequestError
 from htag_sse.htag1.access import callable_from_page, check_interaction
 from htag_sse.htag1.renderer import Renderer
-from htag_sse.errors import RequestError
 from htag_sse.wire import Interaction
 
 from ..apps import Counter

@@ -8,7 +8,7 @@ import stat
 import pytest
 
 from htag_sse.bus import LoopbackBus, bus_secret
-from htag_sse.relay import decode, encode
+from htag_sse.relay import Message, decode, encode
 
 from ..conftest import eventually, free_port
 
@@ -70,8 +70,8 @@ def test_the_secret_is_a_private_file_beside_the_store_or_derived_from_configura
 
 
 def test_messages_between_workers_are_data_not_pickles():
-    raw = encode({"k": "interact", "p": {"body": b"\x00\xff", "seq": 3}})
+    raw = encode(Message("interact", 1, "w1", 5.0, {"body": b"\x00\xff", "seq": 3}))
     assert b"pickle" not in raw and raw.startswith(b"{")
-    assert decode(raw) == {"k": "interact", "p": {"body": b"\x00\xff", "seq": 3}}
+    assert decode(raw) == Message("interact", 1, "w1", 5.0, {"body": b"\x00\xff", "seq": 3})
     with pytest.raises(ValueError):
         decode(b"\x80\x04K\x01.")  # a pickle is not accepted

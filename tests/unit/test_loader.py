@@ -15,7 +15,7 @@ import pytest
 from htag_sse.errors import AppLoadError
 from htag_sse.explorer import app_file, walk
 from htag_sse.loader import PRIVATE_PREFIX, apps_in, explain, load, load_private, parse_target
-from htag_sse.reload import watch
+from htag_sse.server.reload import watch
 
 APP = "from htag import Tag\n\nclass App(Tag.div):\n    pass\n"
 

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from htag_sse.redis import bus as redis_backend_module
 from htag_sse.errors import ConfigError, StoreError
 from htag_sse.redis import RedisBus, RedisConnection, RedisStore, redis_backend
+from htag_sse.redis import bus as redis_backend_module
 from htag_sse.stores import MapWrite
 from tests import redisserver
 from tests.redisserver import RedisServer, until

@@ -6,7 +6,7 @@ import pytest
 from htag_sse import MemoryStore
 from htag_sse.bus import LoopbackBus
 from htag_sse.errors import RequestError
-from htag_sse.relay import Relay, encode
+from htag_sse.relay import Message, Relay, encode
 from htag_sse.workers import Workers
 
 
@@ -79,7 +79,7 @@ async def test_a_call_without_a_time_limit_is_dropped_unanswered(caplog):
         return {}
 
     a, b = await pair({"note": note})
-    b.deliver(encode({"k": "note", "id": 1, "from": a.workers.me, "p": {}}))
+    b.deliver(encode(Message("note", 1, a.workers.me)))
     b.deliver(b"\x80\x04 not json")
     assert not ran and "without a time limit" in caplog.text and "unreadable" in caplog.text
     await a.workers.stop(), await b.workers.stop()

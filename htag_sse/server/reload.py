@@ -18,9 +18,11 @@ from hypercorn.config import Config, Sockets
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .explorer import counted_file, error_page, skipped_dir, walk
-from .loader import explain
-from .server import STOP_SIGNALS, _import, _run_loop, _serve, setup_logging
+from ..explorer import counted_file, error_page, skipped_dir, walk
+from ..loader import explain
+from .hypercorn import serve
+from .logs import setup_logging
+from .process import STOP_SIGNALS, import_app, run_loop
 
 log = logging.getLogger("htag_sse")
 
@@ -195,7 +197,7 @@ def reload_worker(cfg: Config, sockets: Sockets, conn: Connection, log_level: st
     app = None
     if error is None:
         try:
-            app = _import(cfg.application_path)
+            app = import_app(cfg.application_path)
         except (Exception, SystemExit) as e:  # noqa: BLE001 - whatever the user's code raised: shown, served
             error = explain(e)
     try:
@@ -206,7 +208,7 @@ def reload_worker(cfg: Config, sockets: Sockets, conn: Connection, log_level: st
         return
     guard, stop = Guard(app, error), threading.Event()
     threading.Thread(target=_listen, args=(conn, guard, stop), daemon=True).start()
-    _run_loop(cfg.worker_class, _serve(app, cfg, sockets=sockets, stop=stop, served=guard, signals=("SIGTERM",)))
+    run_loop(cfg.worker_class, serve(app, cfg, sockets=sockets, stop=stop, served=guard, signals=("SIGTERM",)))
 
 
 def _listen(conn: Connection, guard: Guard, stop: threading.Event) -> None:
