@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
-from htag import Tag
-
+from .adapter import AppClass
 from .errors import AppLoadError
+from .htag1 import is_app
 
 #: The prefix of the module names the app list imports files under (never a name a user module has).
 PRIVATE_PREFIX = "htag_sse_app_"
@@ -49,7 +49,7 @@ def parse_target(spec: str, cwd: Path) -> Target:
     return Target(None, where, name)
 
 
-def load(target: Target) -> type[Tag]:
+def load(target: Target) -> AppClass:
     """Import the target (a file as the module its name says, as Python would) and return its class.
 
     :class:`AppLoadError` says what is wrong; an error raised by the user's
@@ -91,7 +91,7 @@ def load_file(path: Path) -> ModuleType:
     return _exec(name, path)
 
 
-def load_private(path: Path, name: str) -> type[Tag]:
+def load_private(path: Path, name: str) -> AppClass:
     """Import a file of the app list under a private module name, without touching ``sys.path``:
     a ``json.py`` there never replaces the standard ``json``. Imported once per process."""
     module_name = PRIVATE_PREFIX + hashlib.sha256(str(path).encode()).hexdigest()[:16]
@@ -142,22 +142,18 @@ def explain(error: BaseException) -> str:
     return "".join(lines).rstrip()
 
 
-def app_class(module: ModuleType, name: str, where: str) -> type[Tag]:
+def app_class(module: ModuleType, name: str, where: str) -> AppClass:
     obj = getattr(module, name, None)
     if obj is None:
         found = ", ".join(tag_classes_of(module)) or "none"
         raise AppLoadError(f"{where} has no class {name!r} (htag classes there: {found})")
-    if not (isinstance(obj, type) and issubclass(obj, Tag)):
+    if not is_app(obj):
         raise AppLoadError(f"{where}:{name} is not an htag Tag class (it is {type(obj).__name__!r})")
     return obj
 
 
 def tag_classes_of(module: ModuleType) -> list[str]:
-    return sorted(
-        k
-        for k, v in vars(module).items()
-        if isinstance(v, type) and issubclass(v, Tag) and v.__module__ == module.__name__
-    )
+    return sorted(k for k, v in vars(module).items() if is_app(v) and v.__module__ == module.__name__)
 
 
 def apps_in(source: str) -> list[str]:

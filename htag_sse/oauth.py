@@ -22,10 +22,10 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from htag import Tag
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from .adapter import AppClass
 from .errors import ConfigError
 
 if TYPE_CHECKING:
@@ -100,12 +100,12 @@ class OAuthLogin:
         app.add_route(callback_path, self.callback, name=f"{name}_callback")
         app.add_route(logout_path, self.logout, name=f"{name}_logout")
 
-    def user(self, where: Request | Tag) -> dict[str, Any] | None:
-        """The logged-in user's claims, from a request or from a tag of an htag page."""
+    def user(self, where: Any) -> dict[str, Any] | None:
+        """The logged-in user's claims, from a request (Starlette's ``Request``) or from a tag of an htag page."""
         session = where.session if isinstance(where, Request) else where.root.session
         return session.get(self.session_key) if session is not None else None
 
-    def required(self, App: type[Tag], **handle_options: Any) -> Callable[[Request], Awaitable[Response]]:
+    def required(self, App: AppClass, **handle_options: Any) -> Callable[[Request], Awaitable[Response]]:
         """A route serving ``App`` to logged-in users only; others go to the login first."""
 
         async def endpoint(request: Request) -> Response:

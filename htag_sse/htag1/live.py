@@ -3,7 +3,7 @@ of ``Tag`` subclasses, on the lean path (``lean=True``) or on htag's own ``HRend
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeGuard
 
 from htag import Tag
 from htag.render import HRenderer
@@ -60,6 +60,6 @@ class Htag1:
         return Htag1Page(cls, renderer(cls, init, session, push, debug=debug, lean=self.lean))
 
 
-def is_app(obj: object) -> bool:
+def is_app(obj: object) -> TypeGuard[type[Tag]]:
     """Whether ``obj`` is an htag v1 app class (a subclass of ``htag.Tag``)."""
     return isinstance(obj, type) and issubclass(obj, Tag)
