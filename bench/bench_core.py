@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.loadgen import Connection, Numbered, Response, request, sse_events
-from tests.pageclient import BOOT, interactions
+from htag_sse.testing.boot import boot_config, interactions
 
 HOST = "127.0.0.1"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -277,7 +277,7 @@ async def open_tab(conn: Connection) -> Tab:
         raise RuntimeError(f"GET / answered {r.status}: {r.body[:200]!r}")
     html = r.body.decode()
     cookie = r.headers["set-cookie"].split(";", 1)[0]
-    config = json.loads(BOOT.search(html).group(1))  # type: ignore[union-attr]
+    config = boot_config(html)
     (call,) = interactions(html).values()
     path = f"{config['base']}/{config['page']}/interact"
     headers = click_headers(conn.port, cookie, config["token"])

@@ -75,7 +75,7 @@ from bench.bench_peers import (
 )
 from bench.bench_proxy import exact_cpu_s, open_stream, stat_cpu_s
 from bench.loadgen import Connection, Response
-from tests.pageclient import BOOT
+from htag_sse.testing.boot import boot_config
 
 #: The two servers, each serving from one worker process (uvicorn: itself; hypercorn: the
 #: worker it spawns), with bench_peers' command lines.
@@ -271,7 +271,7 @@ class Fleet:
 
 def ticker_tab(r: Response) -> Tab:
     """The tab of a ``ticker`` page (it has no button: no click)."""
-    config = json.loads(BOOT.search(r.body.decode()).group(1))  # type: ignore[union-attr]
+    config = boot_config(r.body.decode())
     return Tab(r.headers["set-cookie"].split(";", 1)[0], config["page"], config["base"], b"")
 
 

@@ -50,9 +50,9 @@ sys.path.insert(0, str(ROOT))
 
 from htag import Tag
 
-from tests.hosts import Hosts, children, redis_client
-from tests.pageclient import BOOT, interactions
-from tests.redisserver import REDIS_SERVER, RedisServer
+from harness.hosts import Hosts, children, redis_client
+from harness.redisserver import REDIS_SERVER, RedisServer
+from htag_sse.testing.boot import boot_config, interactions
 
 HOST = "127.0.0.1"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -200,7 +200,7 @@ async def open_tab(conn: Conn, errors: Errors, phase: str) -> Tab:
     """A new session and page on ``conn``'s host."""
     a = errors.check(phase, await conn.send(conn.request("GET", "/")))
     html = a.body.decode()
-    boot = json.loads(BOOT.search(html).group(1))  # type: ignore[union-attr]
+    boot = boot_config(html)
     cookie = a.headers["set-cookie"].split(";", 1)[0]
     calls = {name: json.dumps(call).encode() for name, call in interactions(html).items()}
     return Tab(boot["page"], boot["token"], boot["base"], cookie, calls, worker(a))

@@ -67,7 +67,7 @@ from bench.bench_core import (
 )
 from bench.bench_proxy import Pusher, Row, open_stream, stat_cpu_s
 from bench.loadgen import Connection, Numbered, Response, request, sse_events
-from tests.pageclient import interactions
+from htag_sse.testing.boot import interactions
 
 #: Longest wait for a server to answer its first request.
 READY_TIMEOUT_S = 30.0

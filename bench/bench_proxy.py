@@ -54,7 +54,7 @@ from bench.bench_core import (
     serving,
 )
 from bench.loadgen import Connection, Response, request, sse_events
-from tests.proxies import DEFAULT_BUFFERING, nginx
+from harness.proxies import DEFAULT_BUFFERING, nginx
 
 #: Long-poll pushes: the poll is sent, then the click this much later, so the poll is
 #: pending on the server when the push happens. Not counted: latency runs from the

@@ -32,13 +32,11 @@ RUN_OPTIONS = ("host", "port", "workers", "loop", "log_level", "access_log", "ce
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="htag-sse", description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter
-    )
+    p = argparse.ArgumentParser(prog="htag-sse", description=__doc__, formatter_class=_Formatter)
     p.add_argument("app", nargs="?", default=None, help="the app: main:App, main.py, dir/file.py:Class, pkg.mod:Class")
     d = RunConfig()  # the defaults
-    p.add_argument("--host", help=f"address to listen on (HTAG_SSE_HOST; default {d.host})")
-    p.add_argument("--port", type=int, help=f"port, 0: a free one, printed (PORT, HTAG_SSE_PORT; default {d.port})")
+    p.add_argument("--host", help=f"address to listen on (default: $HTAG_SSE_HOST, else {d.host})")
+    p.add_argument("--port", type=int, help=f"port, 0: a free one, printed (default: $PORT or $HTAG_SSE_PORT, else {d.port})")
     p.add_argument("--workers", type=int, default=d.workers, help="worker processes")
     p.add_argument("--reload", action="store_true", help="restart when a .py file of the directory changes")
     p.add_argument("--open", action="store_true", help="open a browser tab")
@@ -56,6 +54,13 @@ def parser() -> argparse.ArgumentParser:
                    help="a line per request (every click is one)")  # fmt: skip
     p.add_argument("--loop", default=d.loop, choices=LOOPS, help="event loop (uvloop: pip install htag-sse[uvloop])")
     return p
+
+
+class _Formatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows each default, but for options whose help says where theirs comes from."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        return action.help if action.default is None else super()._get_help_string(action)
 
 
 def chosen(options: dict[str, Any]) -> str | None:

@@ -1,13 +1,10 @@
+"""Fixtures shared by every tier: servers, in-process clients, Chromium. Helpers live in
+:mod:`tests.support`; what a test starts is named by its markers (see ``pytest --markers``)."""
+
 from __future__ import annotations
 
-import asyncio
 import os
-import shutil
-import signal
-import socket
-import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -15,144 +12,28 @@ from typing import Any
 import httpx
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
+from harness import marks
+from harness.chromium import CHROMIUM, CHROMIUM_ARGS
+from harness.processes import ROOT, Server, free_port
+from harness.redisserver import RedisCluster, RedisServer
+
+#: Fixtures that start something, and the marker a test using them gets.
+STARTS = {
+    "serve": "server", "playwright": "browser", "chromium": "browser", "chromium_with_proxy": "browser",
+    "browser_page": "browser", "redis_server": "redis", "own_redis_server": "redis", "redis_cluster": "redis",
+}  # fmt: skip
 
 
-def worker_pids(parent: int) -> set[int]:
-    """The worker processes right under ``parent`` (from /proc: the tests run on Linux), not
-    multiprocessing's resource tracker."""
-    found = set()
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-            with open(f"/proc/{entry}/cmdline", "rb") as f:
-                tracker = b"resource_tracker" in f.read()
-        except (OSError, IndexError):
-            continue
-        if ppid == parent and not tracker:
-            found.add(int(entry))
-    return found
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that uses a fixture starting something is marked with it (``-m`` selects honestly)."""
+    for item in items:
+        for name in set(getattr(item, "fixturenames", ())) & set(STARTS):
+            item.add_marker(STARTS[name])
 
 
-def child_env(**extra: str) -> dict[str, str]:
-    """A minimal environment for a child process (what a user's shell would give), plus coverage's
-    variables so that a measured test run measures the child too."""
-    measured = {k: v for k, v in os.environ.items() if k.startswith("COVERAGE_")}
-    return {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), **measured, **extra}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_until(predicate: Callable[[], Any], timeout_s: float = 10.0, what: str = "condition") -> Any:
-    """Poll ``predicate`` until it is truthy; fail the test past ``timeout_s``."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
-        time.sleep(0.02)
-
-
-async def eventually(predicate: Callable[[], Any], timeout_s: float = 5.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
-        await asyncio.sleep(0.01)
-
-
-class Server:
-    """A real server in a subprocess, on a free loopback port."""
-
-    def __init__(self, argv: list[str], port: int, env: dict[str, str], cwd: Path = ROOT) -> None:
-        self.argv, self.port, self.env, self.cwd = argv, port, env, cwd
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.log = b""
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self, timeout_s: float = 20.0) -> Server:
-        self.proc = subprocess.Popen(  # its own process group: killing it leaves no orphan worker
-            self.argv,
-            cwd=self.cwd,
-            env=self.env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-        def up() -> bool:
-            assert self.proc and self.proc.poll() is None, f"server died: {self.output()}"
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return True
-            except OSError:
-                return False
-
-        try:
-            wait_until(up, timeout_s, f"server on port {self.port}")
-        except BaseException:
-            self.kill()  # no process left behind by a server that did not come up
-            raise
-        return self
-
-    def stop(self, sig: int = 15, timeout_s: float = 15.0) -> float:
-        """Send ``sig``; return how long the server took to exit."""
-        assert self.proc is not None
-        t0 = time.monotonic()
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout_s)
-            except subprocess.TimeoutExpired:
-                self.kill()
-                raise AssertionError(f"server did not stop within {timeout_s} s: {self.output()}")
-        took = time.monotonic() - t0
-        self.kill()
-        return took
-
-    def kill(self) -> None:
-        """SIGKILL the server's whole process group (workers included)."""
-        assert self.proc is not None
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        self.proc.wait()
-        self.output()  # read what is left, then close the pipe
-        if self.proc.stdout is not None:
-            self.proc.stdout.close()
-
-    def output(self) -> str:
-        out = self.proc.stdout if self.proc else None
-        if out is not None and not out.closed and self.proc is not None and self.proc.poll() is not None:
-            data = out.read() or b""
-            self.log += data.encode() if isinstance(data, str) else data
-        return self.log.decode(errors="replace")[-4000:]
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    marks.running = frozenset(m.name for m in item.iter_markers())
 
 
 @pytest.fixture
@@ -162,7 +43,7 @@ def session_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def serve(session_dir: Path) -> Iterator[Callable[..., Server]]:
-    """Start servers: ``serve("counter")`` runs ``hypercorn tests.serve:app`` serving tests.apps.Counter."""
+    """Start servers: ``serve("counter")`` runs ``hypercorn tests.support.serve:app`` serving tests.support.apps.Counter."""
     started: list[Server] = []
 
     def start(
@@ -183,9 +64,9 @@ def serve(session_dir: Path) -> Iterator[Callable[..., Server]]:
             "HTAG_SSE_TEST_APP": app,
             **(env or {}),
         }
-        cmd = argv or [sys.executable, "-m", "hypercorn", "tests.serve:app", "--bind", f"127.0.0.1:{port}"]
+        cmd = argv or [sys.executable, "-m", "hypercorn", "tests.support.serve:app", "--bind", f"127.0.0.1:{port}"]
         if loop != "asyncio":  # app.run(loop=...) rather than hypercorn's own choice of loop
-            cmd = [sys.executable, "-c", f"from tests.serve import app; app.run(port={port}, loop={loop!r})"]
+            cmd = [sys.executable, "-c", f"from tests.support.serve import app; app.run(port={port}, loop={loop!r})"]
         server = Server([a.replace("{port}", str(port)) for a in cmd], port, full_env).start()
         started.append(server)
         return server
@@ -223,6 +104,7 @@ def playwright() -> Iterator[Any]:
     this thread, which async tests of other modules must not meet."""
     from playwright.sync_api import sync_playwright
 
+    marks.starting("browser")
     if not Path(CHROMIUM).exists():
         pytest.fail(f"Chromium not found at {CHROMIUM}: run scripts/install-system-deps")
     with sync_playwright() as p:
@@ -265,3 +147,31 @@ def browser_page(chromium: Any) -> Iterator[Any]:
     page.set_default_timeout(10_000)
     yield page
     context.close()
+
+
+@pytest.fixture(scope="module")
+def redis_server() -> Iterator[RedisServer]:
+    """One server for a module's tests (each test uses its own namespace)."""
+    server = RedisServer().start()
+    yield server
+    server.cleanup()
+
+
+@pytest.fixture
+def own_redis_server() -> Iterator[RedisServer]:
+    """A server for one test that kills, stops or pauses it."""
+    server = RedisServer().start()
+    yield server
+    server.cleanup()
+
+
+@pytest.fixture(scope="module")
+def redis_cluster() -> Iterator[RedisCluster]:
+    cluster = RedisCluster(masters=3)
+    try:
+        cluster.start()
+    except BaseException:
+        cluster.cleanup()
+        raise
+    yield cluster
+    cluster.cleanup()

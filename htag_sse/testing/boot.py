@@ -37,6 +37,11 @@ def interactions(html: str) -> dict[str, dict[str, Any]]:
     return found
 
 
+def pulls(js: str) -> list[dict[str, Any]]:
+    """The interactions a script sends (a generator's ``next``: the pull of its next item)."""
+    return [_plain(call) for _, call in interact_calls(js)]
+
+
 def _elements(nodes: list[Node | str]) -> list[Node]:
     return [e for n in nodes if isinstance(n, Node) for e in (n, *n.elements())]
 

@@ -7,8 +7,8 @@ import pytest
 
 from htag_sse import MemoryStore
 
-from ..apps import build
-from ..pageclient import Tab, text_of
+from ..support.apps import build
+from ..support.rawtab import RawTab, text_of
 
 
 def client_for(app, ip="127.0.0.1", **kwargs):
@@ -72,7 +72,7 @@ async def test_origins_behind_a_proxy_that_rewrites_the_host_are_configured():
     for allowed, expected in (((), 403), (("https://public.example",), 200)):
         app = build("counter", session_store=MemoryStore(), allowed_origins=allowed)
         async with client_for(app, base_url="http://internal:8000") as c:
-            tab = await Tab.open(c)
+            tab = await RawTab.open(c)
             r = await tab.post(tab.calls["inc"], headers={"Origin": "https://public.example"})
             assert r.status_code == expected
 
@@ -91,7 +91,7 @@ async def test_pages_forbid_framing_by_other_sites_and_headers_can_be_set():
 async def test_odd_but_well_formed_interactions_change_nothing(field, value):
     app = build("counter", session_store=MemoryStore())
     async with client_for(app, base_url="http://t") as c:
-        tab = await Tab.open(c)
+        tab = await RawTab.open(c)
         r = await tab.post({**tab.calls["inc"], field: value})
         assert 400 <= r.status_code < 500 or r.json().get("err"), r.text
         assert text_of(await tab.click("inc")) == "1"

@@ -4,14 +4,14 @@ import pytest
 
 from htag_sse import MemoryStore
 
-from ..apps import build
-from ..pageclient import Tab, text_of
+from ..support.apps import build
+from ..support.rawtab import RawTab, text_of
 
 
 @pytest.fixture
 async def tab(asgi_client):
     app = build("counter", session_store=MemoryStore(), max_body_bytes=2048, max_interaction_bytes=4096)
-    tab = await Tab.open(asgi_client(app))
+    tab = await RawTab.open(asgi_client(app))
     assert text_of(await tab.click("inc")) == "1"
     tab.app = app
     return tab
@@ -61,7 +61,7 @@ async def test_an_unknown_page_is_410_gone(tab):
 
 
 async def test_a_tag_of_another_users_page_is_refused_and_their_state_unchanged(tab, asgi_client):
-    other = await Tab.open(asgi_client(tab.app))  # another browser: its own session
+    other = await RawTab.open(asgi_client(tab.app))  # another browser: its own session
     r = await other.post(tab.calls["inc"])  # A's button id, on B's page
     await assert_refused(r, 404, "unknown_id")
     await assert_unchanged(tab)

@@ -5,13 +5,13 @@ import json
 from htag_sse import MemoryStore
 from htag_sse.parano import DOWN, UP, Cipher, unb64
 
-from ..apps import build
-from ..pageclient import Tab, text_of
+from ..support.apps import build
+from ..support.rawtab import RawTab, text_of
 
 
 async def tally(asgi_client, **options):
     app = build("tally", session_store=MemoryStore(), **options)
-    return app, await Tab.open(asgi_client(app))
+    return app, await RawTab.open(asgi_client(app))
 
 
 async def test_a_batch_runs_in_order_and_answers_each_interaction(asgi_client):
@@ -67,7 +67,7 @@ async def test_a_retried_batch_runs_once_and_gets_the_same_answers(asgi_client):
 
 async def test_a_sealed_batch_is_answered_sealed_and_refusals_do_not_echo_the_request(asgi_client):
     app = build("vault", session_store=MemoryStore(), parano=True)
-    tab = await Tab.open(asgi_client(app))
+    tab = await RawTab.open(asgi_client(app))
     cipher = Cipher(unb64(tab.config["key"]))
     secret_name = "no_such_method_a1b2"
     message = {"n": 1, "o": [tab.calls["inc"], {**tab.calls["inc"], "method": secret_name}, tab.calls["inc"]]}

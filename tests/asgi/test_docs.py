@@ -20,12 +20,13 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 import htag_sse
+from harness.processes import ROOT
 from htag_sse import HtagSSE, MemoryStore
 from htag_sse.settings import ENVIRONMENT, OPTIONS, ROUTE_OPTIONS, Settings
+from htag_sse.testing.boot import pulls
 from htag_sse.wire import HEARTBEAT, sse_event, sse_gone, sse_hello
 
-from ..conftest import ROOT
-from ..pageclient import CALL, Tab, text_of
+from ..support.rawtab import RawTab, text_of
 
 README = (ROOT / "README.md").read_text()
 #: The docs this test keeps honest (the others have their own owners and tests).
@@ -168,7 +169,7 @@ async def test_the_readme_mounted_app_shares_its_session_with_the_outer_routes(s
 
 
 async def test_the_readme_testing_example_passes_on_a_counter():
-    from ..apps import Counter
+    from ..support.apps import Counter
 
     block = next(b for b in python_blocks((ROOT / "README.md").read_text()) if "HtagTestClient" in b)
     scope = {"App": Counter}
@@ -183,7 +184,7 @@ async def test_the_readme_hello_world_serves_its_page(snippets, asgi_client):
 
 async def test_the_readme_state_snippet_shares_a_session_key_with_a_route(snippets, asgi_client):
     client = asgi_client(snippet(snippets("README.md"), 'Route("/count", count)').app)
-    tab = await Tab.open(client)
+    tab = await RawTab.open(client)
     inc = next(iter(tab.calls.values()))
     await tab.post(inc)
     assert text_of((await tab.post(inc)).json()) == "2"
@@ -192,9 +193,9 @@ async def test_the_readme_state_snippet_shares_a_session_key_with_a_route(snippe
 
 async def test_the_readme_several_apps_snippet_serves_both_with_their_options(snippets, asgi_client):
     client = asgi_client(snippet(snippets("README.md"), 'Route("/hello", hello)').app)
-    hello = await Tab.open(client, "/hello?name=Bob")
+    hello = await RawTab.open(client, "/hello?name=Bob")
     assert "Hello Bob" in hello.html and hello.config["transport"] == "none"
-    counter = await Tab.open(client, "/counter")
+    counter = await RawTab.open(client, "/counter")
     assert text_of((await counter.post(next(iter(counter.calls.values())))).json()) == "1"
 
 
@@ -205,7 +206,7 @@ async def test_the_readme_oauth_snippet_sends_strangers_to_the_login(snippets, a
 
 async def test_the_protocol_state_snippet_shares_a_session_key_with_a_route(snippets, asgi_client):
     client = asgi_client(snippet(snippets("docs/protocol.md"), "/visits").app)
-    tab = await Tab.open(client)
+    tab = await RawTab.open(client)
     await tab.post(next(iter(tab.calls.values())))
     assert (await client.get("/visits")).json() == {"visits": 1}
 
@@ -222,7 +223,7 @@ async def test_the_deploy_snippets_run(snippets, asgi_client):
     assert worker.CONFIG_KWARGS["root_path"] == "/app" and worker.CONFIG_KWARGS["loop"] == "auto"
     mounted = snippet(found, 'Mount("/app", htag)')
     client = asgi_client(mounted.app)
-    page = await Tab.open(client, "/app/")
+    page = await RawTab.open(client, "/app/")
     assert page.config["base"] == "/app/_htag" and "hello" in page.html
     assert (await client.get(re.search(r'src="([^"]*htag-sse\.js[^"]*)"', page.html).group(1))).status_code == 200
     async with mounted.app.router.lifespan_context(mounted.app):
@@ -234,11 +235,11 @@ async def test_behind_a_path_prefix_pages_name_their_files_under_root_path(asgi_
     app = HtagSSE(Echo, session_store=MemoryStore())
     prefixed = httpx.AsyncClient(transport=httpx.ASGITransport(app=app, root_path="/app"), base_url="http://t")
     async with prefixed:
-        page = await Tab.open(prefixed, "/app/")
+        page = await RawTab.open(prefixed, "/app/")
         assert page.config["base"] == "/app/_htag"
         script = re.search(r'src="([^"]*htag-sse\.js[^"]*)"', page.html).group(1)
         assert script.startswith("/app/_htag/static/") and (await prefixed.get(script)).status_code == 200
-    bare = await Tab.open(asgi_client(app))
+    bare = await RawTab.open(asgi_client(app))
     assert "give the server that prefix as root_path (see docs/deploy.md)" in bare.html  # the console says so
 
 
@@ -269,7 +270,7 @@ async def dump(request: Request):
 async def test_session_state_and_root_state_are_what_the_readme_says(asgi_client):
     app = HtagSSE(Root, session_store=MemoryStore(), routes=[Route("/dump", dump)])
     client = asgi_client(app)
-    tab = await Tab.open(client)
+    tab = await RawTab.open(client)
     assert (await tab.call("store", "x")).status_code == 200
     assert (await client.get("/dump")).json() == {
         f"{__name__}.Root": {"root": 1, "via_root": "x"},  # tag.state of the root = tag.root.state
@@ -289,7 +290,7 @@ class Leaving(Tag.div):
 
 
 async def test_exit_does_nothing_on_the_web(asgi_client, capsys):
-    tab = await Tab.open(asgi_client(HtagSSE(Leaving, session_store=MemoryStore())))
+    tab = await RawTab.open(asgi_client(HtagSSE(Leaving, session_store=MemoryStore())))
     actions = await tab.click("quit")
     assert "err" not in actions and "still here" in text_of(actions)
     assert "DOES NOTHING" in capsys.readouterr().out  # htag's own exit(): a line on the server
@@ -316,13 +317,13 @@ def element(html: str, cls: str) -> re.Match[str]:
 
 async def test_the_state_example_counts_into_the_list_not_into_the_button(state_example, asgi_client):
     client = asgi_client(state_example)
-    tab = await Tab.open(client)
+    tab = await RawTab.open(client)
     items, button = element(tab.html, "items").group(2), element(tab.html, "count").group(2)
     actions = await tab.click("count")
     steps = 1
     while "next" in actions:  # what the browser does with "next": pull the generator's next step
         assert set(actions["update"]) == {items} and "stream" not in actions
-        pull = json.loads(CALL.search(actions["next"]).group(1).replace("jevent(event)", "{}"))
+        (pull,) = pulls(actions["next"])
         r = await tab.post(pull)
         assert r.status_code == 200, r.text
         actions, steps = r.json(), steps + 1
@@ -337,10 +338,10 @@ async def test_the_state_example_counts_into_the_list_not_into_the_button(state_
 
 async def test_the_state_example_shares_the_name_with_its_route(state_example, asgi_client):
     client = asgi_client(state_example)
-    tab = await Tab.open(client)
+    tab = await RawTab.open(client)
     assert "Hello Ann" in (await tab.post({**tab.calls["name"], "args": ["Ann"]})).text
     assert (await client.get("/name")).json() == {"name": "Ann"}
-    assert "Hello Ann" in (await Tab.open(client)).html  # a new tab: from the session
+    assert "Hello Ann" in (await RawTab.open(client)).html  # a new tab: from the session
 
 
 # ---------------------------------------------------------------- the wire, as docs/protocol.md shows it
@@ -365,7 +366,7 @@ class Echo(Tag.div):
 
 async def test_which_refusals_use_up_their_number(asgi_client):
     app = HtagSSE(Echo, session_store=MemoryStore(), max_body_bytes=1024, max_interaction_bytes=2048)
-    tab = await Tab.open(asgi_client(app))
+    tab = await RawTab.open(asgi_client(app))
 
     def say(text):
         return {"id": tab.root_id, "method": "say", "args": [text], "kargs": {}, "event": {}}
@@ -395,7 +396,7 @@ async def test_which_refusals_use_up_their_number(asgi_client):
 
 async def test_the_boot_call_is_as_documented(asgi_client):
     documented = json.loads(re.search(r"htagSSE\((\{.*?\})\);", (ROOT / "docs/protocol.md").read_text(), re.DOTALL)[1])
-    tab = await Tab.open(asgi_client(HtagSSE(Echo, session_store=MemoryStore())))
+    tab = await RawTab.open(asgi_client(HtagSSE(Echo, session_store=MemoryStore())))
     assert set(tab.config) == set(documented)
     assert {k: v for k, v in tab.config.items() if k not in ("page", "token")} == {
         k: v for k, v in documented.items() if k not in ("page", "token")

@@ -5,10 +5,10 @@ import re
 
 import pytest
 
+from harness.processes import ROOT
 from htag_sse.testing import HtagTestClient
 
-from ..conftest import ROOT
-from ..pageclient import text_of
+from ..support.rawtab import text_of
 
 
 def load(name, monkeypatch, tmp_path):

@@ -13,7 +13,7 @@ import pytest
 from htag_sse import DiskStore, HtagSSE, MemoryStore
 from htag_sse.explorer import explorer, open_route
 
-from ..pageclient import Tab, text_of
+from ..support.rawtab import RawTab, text_of
 
 HERE = "http://127.0.0.1:8000"
 
@@ -114,7 +114,7 @@ async def test_apps_refuses_other_sites(root, asgi_client, headers, base):
 async def test_apps_opens_a_listed_app_from_the_list_and_its_clicks_work(root, asgi_client):
     client = asgi_client(dev_app(root), HERE)
     path = sys.path[:]
-    tab = await Tab.open(client, "/apps/main.py:App")
+    tab = await RawTab.open(client, "/apps/main.py:App")
     assert text_of(await tab.click("inc")) == "1"
     r = await client.get("/apps/sub/trap.py:App", headers={"Sec-Fetch-Site": "same-origin", "Referer": HERE + "/"})
     assert r.status_code == 200 and ran(root) == ["project/sub/trap.ran"]
@@ -125,7 +125,7 @@ async def test_a_json_py_in_the_list_does_not_replace_the_standard_json(root, as
     client = asgi_client(dev_app(root), HERE)
     assert "a json app" in (await client.get("/apps/json.py:App")).text
     assert sys.modules["json"] is json and json.dumps([1]) == "[1]"
-    tab = await Tab.open(client, "/apps/main.py:App")
+    tab = await RawTab.open(client, "/apps/main.py:App")
     assert text_of(await tab.click("inc")) == "1"  # main.py's json.dumps: the standard one
 
 
@@ -133,7 +133,7 @@ async def test_a_page_of_a_listed_app_reruns_in_a_server_that_never_opened_it(ro
     first = dev_app(root, DiskStore(tmp_path / "s"))
     async with first.router.lifespan_context(first):  # the first server runs, then stops
         client = asgi_client(first, HERE)
-        tab = await Tab.open(client, "/apps/main.py:App")
+        tab = await RawTab.open(client, "/apps/main.py:App")
         await tab.click("inc")
     other = asgi_client(dev_app(root, DiskStore(tmp_path / "s")), HERE)  # its class comes from sys.modules
     other.cookies = client.cookies

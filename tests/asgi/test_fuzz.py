@@ -24,8 +24,8 @@ from starlette.routing import Route
 from htag_sse import HtagSSE, MemoryStore
 from htag_sse.parano import UP, Cipher, b64, unb64
 
-from ..apps import Counter, Vault
-from ..pageclient import Tab, text_of
+from ..support.apps import Counter, Vault
+from ..support.rawtab import RawTab, text_of
 
 EXAMPLES = int(os.environ.get("HTAG_SSE_FUZZ_EXAMPLES", "1000"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
@@ -35,9 +35,9 @@ FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list
 class World:
     loop: asyncio.AbstractEventLoop
     app: HtagSSE
-    control: Tab  # a victim's page, clicked 3 times
-    mine: Tab  # the attacker's own page
-    vault: Tab  # the attacker's own parano page
+    control: RawTab  # a victim's page, clicked 3 times
+    mine: RawTab  # the attacker's own page
+    vault: RawTab  # the attacker's own parano page
     cipher: Cipher
 
     def run(self, coro: Any) -> Any:
@@ -63,11 +63,11 @@ def world():
         return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
 
     async def setup() -> World:
-        control = await Tab.open(client())
+        control = await RawTab.open(client())
         for _ in range(3):
             await control.click("inc")
         attacker = client()
-        mine, vault = await Tab.open(attacker), await Tab.open(attacker, "/vault")
+        mine, vault = await RawTab.open(attacker), await RawTab.open(attacker, "/vault")
         return World(loop, app, control, mine, vault, Cipher(unb64(vault.config["key"])))
 
     world = loop.run_until_complete(setup())

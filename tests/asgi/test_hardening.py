@@ -24,10 +24,10 @@ from htag_sse import HtagSSE, MemoryStore
 from htag_sse.errors import ConfigError
 from htag_sse.parano import DOWN, UP, Cipher, unb64
 
-from ..faultapps import Rendered, build
-from ..faultkit import Exchange, tree_mode
-from ..pageclient import Tab, text_of
-from ..sse import open_stream
+from ..support.faultapps import Rendered, build
+from ..support.faults import Exchange, tree_mode
+from ..support.rawtab import RawTab, text_of
+from ..support.sse import open_stream
 
 XSS = "<img src=x onerror=alert(document.domain)>"
 
@@ -64,7 +64,7 @@ def cookie_of(client: httpx.AsyncClient) -> str:
     return "; ".join(f"{k}={v}" for k, v in client.cookies.items())
 
 
-def post_headers(tab: Tab, seq: int, **extra: str) -> dict[str, str]:
+def post_headers(tab: RawTab, seq: int, **extra: str) -> dict[str, str]:
     return {"cookie": cookie_of(tab.client), "x-htag-token": tab.config["token"], "x-htag-seq": str(seq),
             "content-type": "application/json", **extra}  # fmt: skip
 
@@ -78,7 +78,7 @@ async def test_a_fresh_session_directory_and_all_its_files_are_private_under_uma
     try:
         app = kit.app("counter", session_dir=where)
         c = kit.client(app)
-        tab = await Tab.open(c)
+        tab = await RawTab.open(c)
         assert text_of(await tab.click("inc")) == "1"
         big = await c.get("/mint", params={"photo": "x" * 60_000})  # over diskcache's 32 KB: a file of its own
         assert big.status_code == 200
@@ -123,7 +123,7 @@ def test_an_existing_directory_others_may_read_is_made_private(tmp_path):
 async def test_the_bus_secret_is_a_private_file_and_never_in_the_session_database(kit, tmp_path):
     where = tmp_path / "s"
     app = kit.app("counter", session_dir=where)
-    tab = await Tab.open(kit.client(app))
+    tab = await RawTab.open(kit.client(app))
     await tab.click("inc")
     secret_file = where / "bus.secret"
     secret = secret_file.read_bytes()
@@ -142,7 +142,7 @@ async def test_the_bus_secret_is_a_private_file_and_never_in_the_session_databas
                                           ("over max_interaction_bytes", 413)])  # fmt: skip
 async def test_refusals_are_answered_before_a_byte_of_the_body_is_read(kit, case, status):
     app = kit.app("counter", session_store=MemoryStore())
-    tab = await Tab.open(kit.client(app))
+    tab = await RawTab.open(kit.client(app))
     headers = post_headers(tab, 1, **{"content-length": "1000000"})
     pid = tab.page
     if case == "wrong token":
@@ -170,7 +170,7 @@ async def test_refusals_are_answered_before_a_byte_of_the_body_is_read(kit, case
 
 async def test_a_body_that_does_not_come_is_cut_after_body_timeout_s_and_others_are_served(kit):
     app = kit.app("counter", session_store=MemoryStore(), body_timeout_s=0.5)
-    slow, other = await Tab.open(kit.client(app)), await Tab.open(kit.client(app))
+    slow, other = await RawTab.open(kit.client(app)), await RawTab.open(kit.client(app))
     exchange = Exchange(
         "POST", slow.url("interact"), post_headers(slow, 1, **{"content-length": "1000"}), body=[b"{"], more=True
     )
@@ -185,7 +185,7 @@ async def test_a_body_that_does_not_come_is_cut_after_body_timeout_s_and_others_
 
 async def test_a_chunked_body_past_max_interaction_bytes_is_413_naming_the_option(kit):
     app = kit.app("counter", session_store=MemoryStore(), max_body_bytes=1024, max_interaction_bytes=4096)
-    tab = await Tab.open(kit.client(app))
+    tab = await RawTab.open(kit.client(app))
     exchange = await Exchange("POST", tab.url("interact"), post_headers(tab, 1), body=[b"x" * 1000] * 50).run(app)
     assert exchange.status == 413 and b"max_interaction_bytes" in exchange.body
     assert exchange.reads <= 6  # read no further than the limit
@@ -196,7 +196,7 @@ async def test_a_chunked_body_past_max_interaction_bytes_is_413_naming_the_optio
 
 async def test_an_event_with_85000_fields_is_refused_fast(kit):
     app = kit.app("counter", session_store=MemoryStore())
-    tab = await Tab.open(kit.client(app))
+    tab = await RawTab.open(kit.client(app))
     event = {f"k{i}": 0 for i in range(85_000)}
     body = json.dumps({**tab.calls["inc"], "event": event}).encode()
     took = []
@@ -214,7 +214,7 @@ async def test_an_event_with_85000_fields_is_refused_fast(kit):
 async def test_a_poll_naming_one_page_64_times_renders_it_once(kit):
     app = kit.app("rendered", session_store=MemoryStore(), poll_timeout_s=1.0)
     c = kit.client(app)
-    tab = await Tab.open(c)
+    tab = await RawTab.open(c)
 
     async def poll(query: str) -> tuple[int, int]:
         before = Rendered.renders
@@ -231,7 +231,7 @@ async def test_a_poll_naming_one_page_64_times_renders_it_once(kit):
 async def test_a_stream_naming_one_page_64_times_sends_it_once(kit):
     app = kit.app("rendered", session_store=MemoryStore())
     c = kit.client(app)
-    tab = await Tab.open(c)
+    tab = await RawTab.open(c)
     before = Rendered.renders
     query = "&".join([f"p={tab.page}:"] * 64)
     async with open_stream(app, f"/_htag/events?{query}", cookie=cookie_of(c)) as stream:
@@ -269,7 +269,7 @@ async def test_a_page_whose_session_expired_answers_410_reload(kit, tmp_path, st
     app = kit.app("counter", session_store=MemoryStore() if store == "memory" else None, session_dir=tmp_path / "s",
                   session_max_age_s=1.0, lease_s=0.3)  # fmt: skip
     c = kit.client(app)
-    tab = await Tab.open(c)
+    tab = await RawTab.open(c)
     assert text_of(await tab.click("inc")) == "1"
     sid = c.cookies["htag_sid"]
     await until_async(lambda: app.store.load("s:" + sid), None, 5.0, "the session to expire")
@@ -286,11 +286,11 @@ async def test_a_page_of_another_worker_whose_session_expired_answers_410_not_40
     owner = kit.app("counter", session_dir=tmp_path / "s", session_max_age_s=1.0)
     other = kit.app("counter", session_dir=tmp_path / "s", session_max_age_s=1.0)
     c = kit.client(owner)
-    tab = await Tab.open(c)
+    tab = await RawTab.open(c)
     assert text_of(await tab.click("inc")) == "1"
     via = kit.client(other)
     via.cookies.update(c.cookies)
-    relayed = Tab(via, tab.html, tab.config, tab.calls, tab.seq)
+    relayed = RawTab(via, tab.html, tab.config, tab.calls, tab.seq)
     assert text_of(await relayed.click("inc")) == "2"  # relayed to the owner
     sid = c.cookies["htag_sid"]
     await until_async(lambda: owner.store.load("s:" + sid), None, 8.0, "the session to expire")
@@ -320,7 +320,7 @@ async def test_500_logins_and_logouts_hold_no_more_pages_or_sessions(kit):
     store = MemoryStore()
     app = kit.app("counter", session_store=store, max_new_sessions_per_minute=10_000)
     c = kit.client(app)
-    tab = await Tab.open(c)
+    tab = await RawTab.open(c)
 
     async def rotations(n: int) -> dict[str, int]:
         for i in range(n):
@@ -387,7 +387,7 @@ async def test_ipv6_clients_of_one_64_behind_a_trusted_proxy_share_one_limit(kit
 @pytest.mark.parametrize("endpoint", ["rerun", "interact", "release"])
 async def test_a_non_ascii_token_is_403_not_500(kit, endpoint):
     app = kit.app("counter", session_store=MemoryStore())
-    tab = await Tab.open(kit.client(app))
+    tab = await RawTab.open(kit.client(app))
     for token in ("été".encode("latin-1"), "☃".encode(), b"\xff\xfe"):
         headers = {**post_headers(tab, 1), "x-htag-token": token, "content-length": "2"}
         exchange = await Exchange("POST", tab.url(endpoint), headers, body=[b"{}"]).run(app)
@@ -400,11 +400,11 @@ async def test_a_non_ascii_token_is_403_not_500(kit, endpoint):
 async def test_another_sessions_page_is_refused_when_relayed_to_its_owner(kit, tmp_path):
     owner = kit.app("counter", session_dir=tmp_path / "s")
     other = kit.app("counter", session_dir=tmp_path / "s")
-    alice = await Tab.open(kit.client(owner))
+    alice = await RawTab.open(kit.client(owner))
     assert text_of(await alice.click("inc")) == "1"
     mallory_client = kit.client(other)
-    await Tab.open(mallory_client)  # a session of her own, on the other worker
-    mallory = Tab(mallory_client, alice.html, alice.config, alice.calls)  # alice's page id and token
+    await RawTab.open(mallory_client)  # a session of her own, on the other worker
+    mallory = RawTab(mallory_client, alice.html, alice.config, alice.calls)  # alice's page id and token
     r = await mallory.post(alice.calls["inc"])
     assert r.status_code == 403 and r.json()["error"] == "foreign_page"
     r = await mallory_client.get(alice.url("poll"), params={"after": "0"})
@@ -417,10 +417,10 @@ async def test_a_page_of_a_worker_that_just_started_is_found_by_the_others(kit, 
     a = kit.app("counter", session_dir=tmp_path / "s")
     b = kit.app("counter", session_dir=tmp_path / "s")
     via_b = kit.client(b)
-    await Tab.open(via_b)  # b starts alone
-    tab = await Tab.open(kit.client(a))
+    await RawTab.open(via_b)  # b starts alone
+    tab = await RawTab.open(kit.client(a))
     via_b.cookies.update(tab.client.cookies)
-    relayed = Tab(via_b, tab.html, tab.config, tab.calls)
+    relayed = RawTab(via_b, tab.html, tab.config, tab.calls)
     r = await relayed.post(tab.calls["inc"])
     assert r.status_code == 200, f"{r.status_code} {r.text}: a live page of a live worker"
 
@@ -428,8 +428,8 @@ async def test_a_page_of_a_worker_that_just_started_is_found_by_the_others(kit, 
 async def test_max_pages_per_session_1_keeps_one_page(kit):
     app = kit.app("counter", session_store=MemoryStore(), max_pages_per_session=1)
     c = kit.client(app)
-    first = await Tab.open(c)
-    second = await Tab.open(c)
+    first = await RawTab.open(c)
+    second = await RawTab.open(c)
     assert len(app.pages) == 1
     assert (await first.post(first.calls["inc"])).status_code == 410
     assert text_of(await second.click("inc")) == "1"
@@ -442,9 +442,9 @@ async def test_max_pages_per_session_bounds_each_worker(kit, tmp_path):
     c1 = kit.client(one)
     c2 = kit.client(two)
     for _ in range(3):
-        await Tab.open(c1)
+        await RawTab.open(c1)
         c2.cookies.update(c1.cookies)
-        await Tab.open(c2)  # the same session's pages, made by the other worker too
+        await RawTab.open(c2)  # the same session's pages, made by the other worker too
     assert len(one.pages) == 1 and len(two.pages) == 1
 
 
@@ -453,7 +453,7 @@ MARK = "ECHOMARK7731"
 
 async def test_parano_refusals_do_not_echo_what_the_request_said(kit):
     app = kit.app("vault", session_store=MemoryStore(), parano=True)
-    tab = await Tab.open(kit.client(app))
+    tab = await RawTab.open(kit.client(app))
     cipher = Cipher(unb64(tab.config["key"]))
     inc = tab.calls["inc"]
     probes: list[Any] = [

@@ -5,13 +5,13 @@ import asyncio
 from htag_sse import MemoryStore
 from htag_sse.testing import HtagTestClient
 
-from ..apps import Counter, Stream, build
-from ..pageclient import Tab, text_of
+from ..support.apps import Counter, Stream, build
+from ..support.rawtab import RawTab, text_of
 
 
 async def counter_tab(asgi_client, **options):
     app = build("counter", session_store=MemoryStore(), **options)
-    return app, await Tab.open(asgi_client(app))
+    return app, await RawTab.open(asgi_client(app))
 
 
 async def test_a_click_answers_the_update_of_the_changed_tag():

@@ -3,12 +3,12 @@ tasks, bounded per session, and rerun from the session when gone."""
 
 import asyncio
 
+from harness.processes import eventually
 from htag_sse import DiskStore, MemoryStore
 
-from ..apps import build
-from ..conftest import eventually
-from ..pageclient import Tab, text_of
-from ..sse import open_stream
+from ..support.apps import build
+from ..support.rawtab import RawTab, text_of
+from ..support.sse import open_stream
 
 
 async def rerun(tab):
@@ -18,7 +18,7 @@ async def rerun(tab):
 
 async def test_a_disconnected_page_is_dropped_after_the_grace_period_with_its_tasks(asgi_client):
     app = build("clock", session_store=MemoryStore(), grace_s=0.2)
-    tab = await Tab.open(asgi_client(app))
+    tab = await RawTab.open(asgi_client(app))
     page = app.pages.get(tab.page)
     tasks = list(page.tasks)
     assert len(tasks) == 1 and not tasks[0].done()  # the clock started in init
@@ -31,7 +31,7 @@ async def test_a_disconnected_page_is_dropped_after_the_grace_period_with_its_ta
 async def test_an_open_stream_keeps_a_page_alive(asgi_client):
     app = build("clock", session_store=MemoryStore(), grace_s=0.2)
     client = asgi_client(app)
-    tab = await Tab.open(client)
+    tab = await RawTab.open(client)
     cookie = f"htag_sid={client.cookies['htag_sid']}"
     async with open_stream(app, tab.url("events?last=0"), cookie=cookie) as stream:
         for _ in range(5):  # ~1 s of ticks, five times the grace period
@@ -43,7 +43,7 @@ async def test_an_open_stream_keeps_a_page_alive(asgi_client):
 async def test_timeout_inactivity_drops_a_page_even_while_connected(asgi_client):
     app = build("clock", session_store=MemoryStore(), timeout_inactivity=0.3, grace_s=60)
     client = asgi_client(app)
-    tab = await Tab.open(client)
+    tab = await RawTab.open(client)
     cookie = f"htag_sid={client.cookies['htag_sid']}"
     async with open_stream(app, tab.url("events?last=0"), cookie=cookie) as stream:
         while (await stream.next_data()).event != "gone":
@@ -54,7 +54,7 @@ async def test_timeout_inactivity_drops_a_page_even_while_connected(asgi_client)
 async def test_a_session_keeps_a_bounded_number_of_pages_oldest_dropped(asgi_client):
     app = build("counter", session_store=MemoryStore(), max_pages_per_session=3)
     client = asgi_client(app)
-    tabs = [await Tab.open(client) for _ in range(4)]
+    tabs = [await RawTab.open(client) for _ in range(4)]
     assert app.pages.get(tabs[0].page) is None
     assert all(app.pages.get(t.page) for t in tabs[1:])
     assert (await tabs[0].post(tabs[0].calls["inc"])).status_code == 410
@@ -63,7 +63,7 @@ async def test_a_session_keeps_a_bounded_number_of_pages_oldest_dropped(asgi_cli
 async def test_a_gone_page_is_rerun_from_the_session_with_a_full_body(asgi_client):
     app = build("counter", session_store=MemoryStore())
     client = asgi_client(app)
-    tab = await Tab.open(client)
+    tab = await RawTab.open(client)
     await tab.click("inc")
     app.pages.drop(app.pages.get(tab.page), "test")
     assert (await tab.post(tab.calls["inc"])).status_code == 410
@@ -81,7 +81,7 @@ async def test_a_rerun_after_a_restart_gets_the_same_init_args(asgi_client, tmp_
     first = build("args", session_store=DiskStore(tmp_path / "s"))
     async with first.router.lifespan_context(first):  # the first server runs, then stops
         client = asgi_client(first)
-        tab = await Tab.open(client, "/?a=1")
+        tab = await RawTab.open(client, "/?a=1")
     restarted = asgi_client(build("args", session_store=DiskStore(tmp_path / "s")))
     restarted.cookies = client.cookies
     tab.client = restarted
@@ -92,7 +92,7 @@ async def test_a_rerun_after_a_restart_gets_the_same_init_args(asgi_client, tmp_
 
 async def test_a_rerun_needs_the_same_session_and_the_page_token(asgi_client):
     app = build("counter", session_store=MemoryStore())
-    tab = await Tab.open(asgi_client(app))
+    tab = await RawTab.open(asgi_client(app))
     app.pages.drop(app.pages.get(tab.page), "test")
     other = asgi_client(app)
     await other.get("/")
@@ -106,7 +106,7 @@ async def test_a_rerun_needs_the_same_session_and_the_page_token(asgi_client):
 async def test_server_shutdown_ends_pages_and_streams(asgi_client):
     app = build("clock", session_store=MemoryStore())
     client = asgi_client(app)
-    tab = await Tab.open(client)
+    tab = await RawTab.open(client)
     cookie = f"htag_sid={client.cookies['htag_sid']}"
     lifespan = app.router.lifespan_context(app)
     await lifespan.__aenter__()
@@ -123,8 +123,8 @@ async def test_server_shutdown_ends_pages_and_streams(asgi_client):
 async def test_one_page_per_session_is_enforced(asgi_client):
     app = build("counter", session_store=MemoryStore(), max_pages_per_session=1)
     client = asgi_client(app)
-    first = await Tab.open(client)
-    second = await Tab.open(client)
+    first = await RawTab.open(client)
+    second = await RawTab.open(client)
     assert len(app.pages) == 1 and app.pages.get(first.page) is None
     assert (await first.post(first.calls["inc"])).status_code == 410
     assert text_of(await second.click("inc")) == "1"
@@ -133,7 +133,7 @@ async def test_one_page_per_session_is_enforced(asgi_client):
 async def test_a_page_whose_session_expired_answers_410_not_403_for_ever(asgi_client):
     store = MemoryStore()
     app = build("counter", session_store=store)
-    tab = await Tab.open(asgi_client(app))
+    tab = await RawTab.open(asgi_client(app))
     await store.delete_map("s:" + tab.client.cookies["htag_sid"])  # the session expired in the store
     r = await tab.post(tab.calls["inc"])
     assert r.status_code == 410, r.text
@@ -154,7 +154,7 @@ async def test_rotating_sessions_leaks_neither_pages_nor_sessions(asgi_client):
     app = build("counter", session_store=MemoryStore(), routes=[Route("/login", login)], max_pages_per_session=2)
     client = asgi_client(app)
     for i in range(200):
-        await Tab.open(client)
+        await RawTab.open(client)
         assert (await client.get(f"/login?u={i}")).status_code == 200
     import gc
 

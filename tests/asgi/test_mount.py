@@ -10,10 +10,10 @@ from starlette.routing import Mount, Route
 
 from htag_sse import MemoryStore
 
-from ..apps import build
-from ..pageclient import Tab, text_of
+from ..support.apps import build
+from ..support.rawtab import RawTab, text_of
 
-FQN = "tests.apps.Counter"
+FQN = "tests.support.apps.Counter"
 
 
 def outer_app(htag, **options):
@@ -31,7 +31,7 @@ def outer_app(htag, **options):
 async def test_the_outer_apps_routes_and_the_mounted_tags_share_one_session(asgi_client):
     htag = build("counter", session_store=MemoryStore())
     client = asgi_client(outer_app(htag))
-    tab = await Tab.open(client, "/app/")
+    tab = await RawTab.open(client, "/app/")
     assert tab.config["base"] == "/app/_htag" and '/app/_htag/static/htag-sse.js' in tab.html
     await tab.click("inc")
     assert (await client.get("/api/read")).json() == {"count": 1, "inits": 1}
@@ -43,7 +43,7 @@ async def test_the_outer_apps_routes_and_the_mounted_tags_share_one_session(asgi
 async def test_a_mounted_app_with_middleware_of_its_own_serves_its_pages_and_streams(asgi_client):
     htag = build("counter", session_store=MemoryStore(), middleware=[Middleware(GZipMiddleware, minimum_size=10)])
     client = asgi_client(outer_app(htag))
-    tab = await Tab.open(client, "/app/")
+    tab = await RawTab.open(client, "/app/")
     assert text_of(await tab.click("inc")) == "1"
     r = await client.get(tab.url("poll?after=0&timeout=0").replace("poll?after=0&timeout=0", "alive"))
     assert r.status_code == 204

@@ -6,7 +6,7 @@ from htag import Tag
 from htag_sse import ConfigError, HtagSSE, MemoryStore, OAuthLogin
 from htag_sse.oauth import _local
 
-from ..pageclient import Tab
+from ..support.rawtab import RawTab
 
 
 class Whoami(Tag.div):
@@ -53,7 +53,7 @@ async def test_a_logged_in_user_gets_the_app_which_sees_the_claims(asgi_client):
     session["user"] = {"sub": "42", "name": "Ann"}
     app.sessions.save(session)
     await app.sessions.settle(session)
-    tab = await Tab.open(client)
+    tab = await RawTab.open(client)
     assert "{&#x27;sub&#x27;: &#x27;42&#x27;" in tab.html or "'sub': '42'" in tab.html
 
 

@@ -4,8 +4,8 @@ import logging
 
 from htag_sse import MemoryStore, StoreError
 
-from ..apps import build
-from ..pageclient import Tab
+from ..support.apps import build
+from ..support.rawtab import RawTab
 
 
 class BrokenStore(MemoryStore):
@@ -16,7 +16,7 @@ class BrokenStore(MemoryStore):
 async def test_health_says_ok_with_facts_and_503_when_the_store_fails(asgi_client):
     app = build("counter", session_store=MemoryStore())
     client = asgi_client(app)
-    await Tab.open(client)
+    await RawTab.open(client)
     r = await client.get("/_htag/health")
     assert r.status_code == 200 and r.json()["status"] == "ok" and r.json()["pages"] == 1
     broken = build("counter", session_store=BrokenStore())
@@ -27,7 +27,7 @@ async def test_health_says_ok_with_facts_and_503_when_the_store_fails(asgi_clien
 async def test_counters_in_process_and_as_prometheus_text(asgi_client):
     app = build("stream", session_store=MemoryStore(), metrics=True)
     client = asgi_client(app)
-    tab = await Tab.open(client)
+    tab = await RawTab.open(client)
     await tab.click("ok")
     await tab.click("fail")
     await tab.post({"id": 1, "method": "x"})  # refused: 404
@@ -47,7 +47,7 @@ async def test_the_metrics_endpoint_is_off_unless_asked(asgi_client):
 async def test_structured_log_lines_for_pages_and_errors(asgi_client, caplog):
     caplog.set_level(logging.INFO, logger="htag_sse")
     app = build("stream", session_store=MemoryStore())
-    tab = await Tab.open(asgi_client(app))
+    tab = await RawTab.open(asgi_client(app))
     await tab.click("fail")
     app.pages.drop(app.pages.get(tab.page), "test reason")
     await tab.client.post(tab.url("rerun"), headers={"X-Htag-Token": tab.config["token"]})

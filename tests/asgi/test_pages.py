@@ -8,8 +8,8 @@ from starlette.routing import Mount, Route
 
 from htag_sse import AppServer, HtagSSE, MemoryStore, Runner
 
-from ..apps import Args, Counter, build
-from ..pageclient import Tab
+from ..support.apps import Args, Counter, build
+from ..support.rawtab import RawTab
 
 
 async def test_the_page_is_the_complete_first_paint(asgi_client):
@@ -28,11 +28,11 @@ async def test_the_page_is_the_complete_first_paint(asgi_client):
 async def test_the_app_is_initialised_once_per_page_no_second_rendering(asgi_client):
     app = build("counter", session_store=MemoryStore())
     client = asgi_client(app)
-    tab = await Tab.open(client)
+    tab = await RawTab.open(client)
     for _ in range(3):
         await tab.click("inc")
     session_dump = await app.sessions.resolve(client.cookies["htag_sid"])
-    assert session_dump["tests.apps.Counter"]["inits"] == 1
+    assert session_dump["tests.support.apps.Counter"]["inits"] == 1
 
 
 async def test_the_session_cookie_is_httponly_samesite_lax_and_secure_only_on_https(asgi_client):
@@ -82,8 +82,8 @@ async def test_htagweb_names_and_several_apps_on_their_own_routes(asgi_client):
 
     app = AppServer(routes=[Route("/c", counter), Route("/a", args)], session_store=MemoryStore())
     client = asgi_client(app)
-    c = await Tab.open(client, "/c")
-    a = await Tab.open(client, "/a?x")
+    c = await RawTab.open(client, "/c")
+    a = await RawTab.open(client, "/a?x")
     assert c.config["transport"] == "auto" and a.config["transport"] == "none"
     assert "1" in json.dumps(await c.click("inc"))
     assert (await client.get("/")).status_code == 404  # no app given: no home route
@@ -93,7 +93,7 @@ async def test_mounted_under_a_path_the_page_points_to_the_mount(asgi_client):
     inner = build("counter", session_store=MemoryStore())
     outer = Starlette(routes=[Mount("/sub", app=inner)])
     client = asgi_client(outer)
-    tab = await Tab.open(client, "/sub/")
+    tab = await RawTab.open(client, "/sub/")
     assert tab.config["base"] == "/sub/_htag"
     assert '<script src="/sub/_htag/static/htag-sse.js' in tab.html
     r = await tab.post(tab.calls["inc"])

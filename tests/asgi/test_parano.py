@@ -7,14 +7,14 @@ import pytest
 from htag_sse import MemoryStore
 from htag_sse.parano import DOWN, EVENT, RERUN, UP, Cipher, b64, unb64
 
-from ..apps import build
-from ..pageclient import Tab
+from ..support.apps import build
+from ..support.rawtab import RawTab
 
 
 @pytest.fixture
 async def vault(asgi_client):
     app = build("vault", session_store=MemoryStore(), parano=True)
-    tab = await Tab.open(asgi_client(app))
+    tab = await RawTab.open(asgi_client(app))
     tab.app = app
     tab.cipher = Cipher(unb64(tab.config["key"]))
     return tab
@@ -26,7 +26,7 @@ async def send(tab, message, cipher=None):
 
 
 async def test_the_page_gets_its_own_256_bit_key(vault, asgi_client):
-    other = await Tab.open(asgi_client(vault.app))
+    other = await RawTab.open(asgi_client(vault.app))
     assert vault.config["parano"] is True and len(unb64(vault.config["key"])) == 32
     assert vault.config["key"] != other.config["key"]
 
@@ -60,7 +60,7 @@ async def test_reordered_tampered_foreign_and_plain_messages_are_refused(vault, 
         assert r.status_code == 400 and r.json()["error"] == "bad_ciphertext", body
     plain = await vault.post(vault.calls["inc"])
     assert plain.status_code == 400
-    other = await Tab.open(asgi_client(vault.app))
+    other = await RawTab.open(asgi_client(vault.app))
     foreign, _ = await send(vault, {"n": 2, "o": vault.calls["inc"]}, cipher=Cipher(unb64(other.config["key"])))
     assert foreign.status_code == 400
     as_answer = vault.cipher.seal(DOWN, {"n": 2, "o": vault.calls["inc"]})  # right key, wrong direction

@@ -7,10 +7,10 @@ from starlette.routing import Route
 
 from htag_sse import DiskStore, MemoryStore
 
-from ..apps import build
-from ..pageclient import Tab, text_of
+from ..support.apps import build
+from ..support.rawtab import RawTab, text_of
 
-FQN = "tests.apps.Counter"
+FQN = "tests.support.apps.Counter"
 
 
 def with_routes(store, **options):
@@ -32,7 +32,7 @@ def with_routes(store, **options):
 
 async def test_tag_state_and_request_session_are_the_same_data(asgi_client):
     client = asgi_client(with_routes(MemoryStore()))
-    tab = await Tab.open(client)
+    tab = await RawTab.open(client)
     await tab.click("inc")
     await tab.click("inc")
     assert (await client.get("/read")).json()["count"] == 2  # written by tag.state, read by request.session
@@ -42,9 +42,9 @@ async def test_tag_state_and_request_session_are_the_same_data(asgi_client):
 
 async def test_state_survives_f5(asgi_client):
     client = asgi_client(with_routes(MemoryStore()))
-    tab = await Tab.open(client)
+    tab = await RawTab.open(client)
     await tab.click("inc")
-    again = await Tab.open(client)  # F5: a new page, same session
+    again = await RawTab.open(client)  # F5: a new page, same session
     assert again.page != tab.page
     assert 'class="count" id' in again.html and ">1</span>" in again.html
 
@@ -53,11 +53,11 @@ async def test_state_survives_a_server_restart_with_the_disk_store(asgi_client, 
     first = with_routes(DiskStore(tmp_path / "s"))
     async with first.router.lifespan_context(first):  # the first server runs, then stops
         client = asgi_client(first)
-        tab = await Tab.open(client)
+        tab = await RawTab.open(client)
         await tab.click("inc")
     restarted = asgi_client(with_routes(DiskStore(tmp_path / "s")))  # a new process' view
     restarted.cookies = client.cookies
-    again = await Tab.open(restarted)
+    again = await RawTab.open(restarted)
     assert ">1</span>" in again.html
     assert "set-cookie" not in (await restarted.get("/read")).headers  # same session, no new cookie
 
@@ -74,7 +74,7 @@ async def test_a_cookie_chosen_by_an_attacker_is_not_adopted(asgi_client):
 async def test_rotating_the_session_id_keeps_the_data_and_kills_the_old_id(asgi_client):
     app = with_routes(MemoryStore())
     client = asgi_client(app)
-    tab = await Tab.open(client)
+    tab = await RawTab.open(client)
     await tab.click("inc")
     old = client.cookies["htag_sid"]
     r = await client.get("/login")

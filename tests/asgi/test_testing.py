@@ -10,11 +10,11 @@ from urllib.parse import unquote
 import pytest
 from htag import Tag, expose
 
+from harness.processes import ROOT
 from htag_sse import HtagSSE, MemoryStore
 from htag_sse.testing import HtagTestClient, HtagTestError, PushTimeout
 
-from ..apps import Clock, Counter, Stream, Tally, Vault
-from ..conftest import ROOT
+from ..support.apps import Clock, Counter, Stream, Tally, Vault
 
 
 class Form(Tag.div):
@@ -107,7 +107,7 @@ async def test_a_click_updates_the_page_as_the_server_renders_it():
             assert same_as_server(client, tab)
         assert tab.text == "3+1" and tab.last_status == 200 and tab.last_error is None
         assert server_page(client, tab).last_seq == 3
-        assert (await client.session())["tests.apps.Counter"]["count"] == 3
+        assert (await client.session())["tests.support.apps.Counter"]["count"] == 3
 
 
 async def test_it_speaks_the_browser_clients_wire():
@@ -315,7 +315,7 @@ async def test_two_tabs_are_two_pages_of_one_session():
         await two.find(".inc").click()
         assert one.find(".count").text == "1" and two.find(".count").text == "2"  # the count is in the session
         assert server_page(client, one).last_seq == server_page(client, two).last_seq == 1
-        assert (await client.session())["tests.apps.Counter"]["count"] == 2
+        assert (await client.session())["tests.support.apps.Counter"]["count"] == 2
         assert same_as_server(client, one) and same_as_server(client, two)
 
 

@@ -5,18 +5,18 @@ import json
 
 import pytest
 
+from harness.processes import eventually
 from htag_sse import MemoryStore
 
-from ..apps import build
-from ..conftest import eventually
-from ..pageclient import Tab
-from ..sse import open_stream
+from ..support.apps import build
+from ..support.rawtab import RawTab
+from ..support.sse import open_stream
 
 
 async def clock_tab(asgi_client, **options):
     app = build("clock", session_store=MemoryStore(), **options)
     client = asgi_client(app)
-    tab = await Tab.open(client)
+    tab = await RawTab.open(client)
     return app, tab, f"htag_sid={client.cookies['htag_sid']}"
 
 
@@ -94,7 +94,7 @@ async def test_the_stream_sends_no_connection_header(asgi_client, http_version):
 async def test_heartbeats_are_comments_at_the_interval(asgi_client):
     app = build("counter", session_store=MemoryStore(), heartbeat_s=1)
     client = asgi_client(app)
-    tab = await Tab.open(client)
+    tab = await RawTab.open(client)
     async with open_stream(app, tab.url("events?last=0"), cookie=f"htag_sid={client.cookies['htag_sid']}") as stream:
         await stream.next()
         size = len(stream.raw)
@@ -121,7 +121,7 @@ async def test_long_poll_waits_for_events_then_answers_them(asgi_client):
 
 async def test_long_poll_times_out_empty(asgi_client):
     app = build("counter", session_store=MemoryStore(), poll_timeout_s=0.1)
-    tab = await Tab.open(asgi_client(app))
+    tab = await RawTab.open(asgi_client(app))
     assert (await tab.client.get(tab.url("poll?after=0"))).json() == {"last": 0, "events": []}
 
 
@@ -133,7 +133,7 @@ async def test_long_poll_for_a_gone_page_is_410(asgi_client):
 
 async def test_pages_without_push_channel_refuse_streams_and_keep_alive(asgi_client):
     app = build("counter", session_store=MemoryStore(), http_only=True)
-    tab = await Tab.open(asgi_client(app))
+    tab = await RawTab.open(asgi_client(app))
     assert tab.config["transport"] == "none"
     assert (await tab.client.get(tab.url("poll?after=0"))).status_code == 404
     assert (await tab.client.get(tab.url("alive"))).status_code == 204
@@ -144,7 +144,7 @@ async def test_pages_without_push_channel_refuse_streams_and_keep_alive(asgi_cli
 async def test_tabs_of_a_session_share_one_stream_with_events_named_by_page(asgi_client):
     app = build("clock", session_store=MemoryStore())
     client = asgi_client(app)
-    a, b = await Tab.open(client), await Tab.open(client)
+    a, b = await RawTab.open(client), await RawTab.open(client)
     cookie = f"htag_sid={client.cookies['htag_sid']}"
     path = f"/_htag/events?p={a.page}:0&p={b.page}:0"
     async with open_stream(app, path, cookie=cookie) as stream:
@@ -162,7 +162,7 @@ async def test_tabs_of_a_session_share_one_stream_with_events_named_by_page(asgi
 
 async def test_a_shared_stream_refuses_a_page_of_another_session(asgi_client):
     app = build("clock", session_store=MemoryStore())
-    mine, theirs = await Tab.open(asgi_client(app)), await Tab.open(asgi_client(app))
+    mine, theirs = await RawTab.open(asgi_client(app)), await RawTab.open(asgi_client(app))
     r = await mine.client.get(f"/_htag/poll?p={mine.page}:0&p={theirs.page}:0")
     assert r.status_code == 403 and r.json()["error"] == "foreign_page"
     assert (await mine.client.get("/_htag/poll")).status_code == 400
@@ -173,7 +173,7 @@ async def test_a_shared_stream_refuses_a_page_of_another_session(asgi_client):
 async def test_a_shared_long_poll_answers_every_page_and_the_gone_ones(asgi_client):
     app = build("clock", session_store=MemoryStore())
     client = asgi_client(app)
-    a, b = await Tab.open(client), await Tab.open(client)
+    a, b = await RawTab.open(client), await RawTab.open(client)
     answer = (await client.get(f"/_htag/poll?p={a.page}:0&p={b.page}:0&p=gone.page:3")).json()
     assert answer["gone"] == ["gone.page"]
     assert set(answer["pages"]) == {a.page, b.page}  # a gone page answers at once: no waiting
@@ -190,7 +190,7 @@ async def test_streams_are_never_compressed_even_under_gzip_middleware(asgi_clie
     client = asgi_client(app)
     page = await client.get("/", headers={"Accept-Encoding": "gzip"})
     assert page.headers["content-encoding"] == "gzip"  # the middleware works...
-    tab = await Tab.open(client)
+    tab = await RawTab.open(client)
     cookie = f"htag_sid={client.cookies['htag_sid']}"
     async with open_stream(app, tab.url("events?last=0"), cookie=cookie, headers={"Accept-Encoding": "gzip"}) as s:
         await s.next_data()

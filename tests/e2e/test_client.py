@@ -1,6 +1,6 @@
 """The browser client in headless Chromium: busy cursor, JS errors and error
 boxes, the offline banner, batched interactions, F5, refusals, replay after a
-rerun. Apps in tests/apps_client.py, served by ``hypercorn tests.serve_client:app``."""
+rerun. Apps in tests/apps_client.py, served by ``hypercorn tests.support.serve_client:app``."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from ..conftest import Server
+from harness.processes import Server
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
-HYPERCORN = [sys.executable, "-m", "hypercorn", "tests.serve_client:app", "--bind", "127.0.0.1:{port}"]
+HYPERCORN = [sys.executable, "-m", "hypercorn", "tests.support.serve_client:app", "--bind", "127.0.0.1:{port}"]
 COUNT_IS = "n => document.querySelector('.count').textContent === String(n)"
 
 

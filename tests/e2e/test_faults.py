@@ -32,8 +32,9 @@ from typing import Any
 import httpx
 import pytest
 
-from ..conftest import ROOT, Server, free_port, wait_until
-from ..faultkit import (
+from harness.processes import ROOT, Server, free_port, wait_until
+
+from ..support.faults import (
     PY,
     Visitor,
     closed_within,
@@ -104,7 +105,7 @@ def refused_startup(tmp_path: Path, how: str) -> tuple[Path, int, str]:
     where.mkdir()
     where.chmod(0o777)
     port = free_port()
-    hypercorn = [PY, "-m", "hypercorn", "tests.faultapps:app", "--bind", "127.0.0.1:{port}"]
+    hypercorn = [PY, "-m", "hypercorn", "tests.support.faultapps:app", "--bind", "127.0.0.1:{port}"]
     server = fault_server(
         where, "counter", argv=run_cmd(port) if how == "app.run" else hypercorn, port=port, start=False
     )

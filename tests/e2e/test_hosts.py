@@ -22,18 +22,15 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from .. import redisserver
-from ..conftest import wait_until
-from ..hosts import Host, Hosts, hosts, round_robin, worker_of
-from ..pageclient import BOOT, interactions
+from harness.hosts import Host, Hosts, hosts, round_robin, worker_of
+from harness.processes import wait_until
+from harness.redisserver import ping
+from htag_sse.testing.boot import boot_config, interactions
 
-pytestmark = pytest.mark.server
+from ..support.serve import TARGET
 
-redis_server, own_redis_server, redis_cluster = (
-    redisserver.redis_server,
-    redisserver.own_redis_server,
-    redisserver.redis_cluster,
-)
+pytestmark = [pytest.mark.server, pytest.mark.redis]
+
 
 #: The default lease (``lease_s``): a dead owner's pages rerun elsewhere once it has passed.
 LEASE_S = 5.0
@@ -62,7 +59,7 @@ class User:
     def open(self, via: Host | str | None = None) -> httpx.Response:
         r = self.client.get(self._base(via) + "/")
         assert r.status_code == 200, r.text
-        self.boot = json.loads(BOOT.search(r.text).group(1))
+        self.boot = boot_config(r.text)
         self.calls, self.seq = interactions(r.text), 0
         return r
 
@@ -190,7 +187,7 @@ def board_clicked_three_times(chromium: Any, port: int) -> tuple[Any, Any, Traff
 def stalled(redis: Any) -> bool:
     """Whether the redis-server does not answer a PING within 0.2 s."""
     try:
-        return not redisserver._ping(redis.port, 0.2)
+        return not ping(redis.port, 0.2)
     except OSError:
         return True
 
@@ -204,13 +201,14 @@ def farm(redis_server: Any, tmp_path_factory: Any) -> Any:
     """Two hosts of two workers (the Board app: a clock, a counter in the session, a generator), warm,
     behind nginx: ``(hosts, nginx url)``."""
     tmp = tmp_path_factory.mktemp("farm")
-    with hosts(redis_server.url, tmp, app="board") as group, round_robin(group.ports, tmp / "nginx") as port:
+    with hosts(redis_server.url, tmp, target=TARGET, app="board") as group, round_robin(group.ports, tmp / "nginx") as port:
         yield group, f"http://127.0.0.1:{port}"
 
 
 # --- 1. the browser suite on two hosts ------------------------------------------------------------
 
 
+@pytest.mark.nginx
 @pytest.mark.browser
 def test_the_browser_suite_on_two_hosts_sharing_only_redis(farm: Any, chromium: Any) -> None:
     group, url = farm
@@ -248,7 +246,7 @@ def test_the_browser_suite_on_two_hosts_sharing_only_redis(farm: Any, chromium: 
     assert written.ok
     reads = [page.request.get(url + "/session/read") for _ in range(8)]
     for r in reads:
-        assert r.ok and r.json()["color"] == "blue" and r.json()["tests.apps.Board"]["count"] == 21
+        assert r.ok and r.json()["color"] == "blue" and r.json()["tests.support.apps.Board"]["count"] == 21
     assert {answered_by(group, r) for r in reads} == set(group)
 
     served = traffic.workers() | {worker_of(r.headers.get("x-htag-worker")) for r in [written, *reads]}
@@ -266,7 +264,7 @@ async def clicker(url: str, clicks: int) -> tuple[int, int, Counter[int], set[in
     (count in the last answer, count in the session, statuses, workers that answered)."""
     async with httpx.AsyncClient(base_url=url, timeout=60, headers={"Origin": url}) as client:
         r = await client.get("/")
-        boot, call = json.loads(BOOT.search(r.text).group(1)), interactions(r.text)["inc"]
+        boot, call = boot_config(r.text), interactions(r.text)["inc"]
         statuses: Counter[int] = Counter([r.status_code])
         workers = {worker_of(r.headers["x-htag-worker"]) or 0}
         for n in range(1, clicks + 1):
@@ -276,13 +274,14 @@ async def clicker(url: str, clicks: int) -> tuple[int, int, Counter[int], set[in
             workers.add(worker_of(r.headers.get("x-htag-worker")) or 0)
         last = count_in(r) if r.status_code == 200 else -1
         session = (await client.get("/session/read")).json()
-        return last, session["tests.apps.Counter"]["count"], statuses, workers
+        return last, session["tests.support.apps.Counter"]["count"], statuses, workers
 
 
+@pytest.mark.nginx
 def test_sixteen_users_clicking_200_times_across_two_hosts_count_exactly(redis_server: Any, tmp_path: Path) -> None:
     users, clicks = 16, 200
     with (
-        hosts(redis_server.url, tmp_path, app="counter") as group,
+        hosts(redis_server.url, tmp_path, target=TARGET, app="counter") as group,
         round_robin(group.ports, tmp_path / "nginx") as port,
     ):
 
@@ -300,6 +299,7 @@ def test_sixteen_users_clicking_200_times_across_two_hosts_count_exactly(redis_s
 # --- 3. faults --------------------------------------------------------------------------------
 
 
+@pytest.mark.nginx
 @pytest.mark.browser
 def test_killing_every_redis_connection_changes_nothing_users_see(farm: Any, chromium: Any, redis_server: Any) -> None:
     group, url = farm
@@ -326,7 +326,7 @@ def test_a_page_made_by_a_worker_that_just_started_is_at_once_reachable_from_ano
 ) -> None:
     """A worker caches who holds a lease for ``LIVENESS_CACHE_S``: a lease taken meanwhile (a host
     that just started, a worker that starts over under a new id) must not make its pages look gone."""
-    with hosts(redis_server.url, tmp_path, app="counter", workers=1, warm=False) as (group):
+    with hosts(redis_server.url, tmp_path, target=TARGET, app="counter", workers=1, warm=False) as (group):
         a, b = group
         bob = User(b.url)
         bob.open()  # b's worker takes its lease now, and learns who else holds one: nobody
@@ -337,6 +337,7 @@ def test_a_page_made_by_a_worker_that_just_started_is_at_once_reachable_from_ano
         assert count_in(r) == 1
 
 
+@pytest.mark.nginx
 @pytest.mark.browser
 @pytest.mark.parametrize("user", ["clicks at once", "does nothing"])
 def test_killing_the_host_owning_a_page_reruns_it_on_the_other_host(
@@ -344,7 +345,7 @@ def test_killing_the_host_owning_a_page_reruns_it_on_the_other_host(
 ) -> None:
     """kill -9 of a whole host: its pages rerun on the other one (tag.state from the session), within
     about the lease, whether the user clicks meanwhile (the click goes through once) or does nothing."""
-    with hosts(redis_server.url, tmp_path, app="board") as group, round_robin(group.ports, tmp_path / "ngx") as port:
+    with hosts(redis_server.url, tmp_path, target=TARGET, app="board") as group, round_robin(group.ports, tmp_path / "ngx") as port:
         context, page, traffic = board_clicked_three_times(chromium, port)
         first = page_id(page)
         victim = group.of(traffic.owner())
@@ -370,7 +371,7 @@ def test_an_owner_paused_past_its_lease_never_serves_its_page_again(redis_server
     """SIGSTOP of the worker owning a page until its lease is gone, then SIGCONT: the page reruns on
     another worker; the paused one, back, answers 410 for it (a click relayed to it while it slept does
     not count); no click is lost or counted twice."""
-    with hosts(redis_server.url, tmp_path, app="counter") as group:
+    with hosts(redis_server.url, tmp_path, target=TARGET, app="counter") as group:
         a, b = group
         user = User(a.url)
         owner = worker_of(user.open().headers["x-htag-worker"])
@@ -404,7 +405,7 @@ def test_an_owner_paused_past_its_lease_never_serves_its_page_again(redis_server
             r = user.click(via=via)
             assert r.status_code == 200, r.text
         assert count_in(r) == 7
-        assert user.session(b)["tests.apps.Counter"]["count"] == 7
+        assert user.session(b)["tests.support.apps.Counter"]["count"] == 7
         assert f"worker {wid} stops serving its pages" in log_of(group)
 
 
@@ -440,7 +441,7 @@ def test_a_stalled_redis_answers_503_quickly_then_service_resumes(
     one longer makes every worker give its pages up (it cannot renew its lease): they rerun (as the
     browser does on a 410), with their state."""
     redis = own_redis_server
-    with hosts(redis.url, tmp_path, app="counter", options={"lease_s": lease_s}) as group:
+    with hosts(redis.url, tmp_path, target=TARGET, app="counter", options={"lease_s": lease_s}) as group:
         users = [User(group[i % 2].url) for i in range(4)]
         via = [group[(i // 2) % 2] for i in range(4)]  # owner-local and relayed
         for user, host in zip(users, via, strict=True):
@@ -454,7 +455,7 @@ def test_a_stalled_redis_answers_503_quickly_then_service_resumes(
             assert r.status_code == 200 and count_in(r) == 3, r.text  # the click of the stall, once
             r = user.click(via=group[i % 2], follow=True)
             assert r.status_code == 200 and count_in(r) == 4, r.text
-            assert user.session(group[i % 2])["tests.apps.Counter"]["count"] == 4
+            assert user.session(group[i % 2])["tests.support.apps.Counter"]["count"] == 4
         assert [user.page != page for user, page in zip(users, pages, strict=True)] == [reruns] * len(users)
 
 
@@ -467,7 +468,7 @@ def test_a_worker_paused_past_its_lease_with_a_write_pending_never_overwrites_th
     lease is gone; the browser's retry reruns the page on the other host, where the user clicks on.
     Resumed, the old owner must neither write its stale session nor serve it."""
     redis = own_redis_server
-    with hosts(redis.url, tmp_path, app="counter", workers=1) as group:
+    with hosts(redis.url, tmp_path, target=TARGET, app="counter", workers=1) as group:
         a, b = group
         user = User(a.url)
         owner = worker_of(user.open().headers["x-htag-worker"])
@@ -492,8 +493,8 @@ def test_a_worker_paused_past_its_lease_with_a_write_pending_never_overwrites_th
         finally:
             os.kill(owner, signal.SIGCONT)
         wait_until(lambda: f"worker {wid} stops serving its pages" in a.output(), RECOVERY_S, "the owner to give up")
-        assert user.session(a)["tests.apps.Counter"]["count"] == 4  # not its stale copy
-        assert user.session(b)["tests.apps.Counter"]["count"] == 4  # nor written over the truth
+        assert user.session(a)["tests.support.apps.Counter"]["count"] == 4  # not its stale copy
+        assert user.session(b)["tests.support.apps.Counter"]["count"] == 4  # nor written over the truth
         r = user.click(via=a)
         assert r.status_code == 200 and count_in(r) == 5, r.text
 
@@ -501,7 +502,7 @@ def test_a_worker_paused_past_its_lease_with_a_write_pending_never_overwrites_th
 def test_a_session_written_on_another_host_is_read_at_once(own_redis_server: Any, tmp_path: Path) -> None:
     """A host that just made a page (its worker holds the only lease so far) and a plain route of
     another host writing the same session (a login, say): the first host sees the write."""
-    with hosts(own_redis_server.url, tmp_path, app="counter", workers=1, warm=False) as group:
+    with hosts(own_redis_server.url, tmp_path, target=TARGET, app="counter", workers=1, warm=False) as group:
         a, b = group
         user = User(a.url)
         user.open()  # a's worker takes its lease: nobody else holds one (b's serves no page)
@@ -510,6 +511,7 @@ def test_a_session_written_on_another_host_is_read_at_once(own_redis_server: Any
         assert user.session(a).get("color") == "green"
 
 
+@pytest.mark.nginx
 @pytest.mark.browser
 def test_a_redis_restart_without_persistence_refreshes_pages_and_starts_sessions_anew(
     own_redis_server: Any, chromium: Any, tmp_path: Path
@@ -517,7 +519,7 @@ def test_a_redis_restart_without_persistence_refreshes_pages_and_starts_sessions
     """What docs/redis.md says: every worker notices Redis lost everything (the epoch changed); the
     pages go, cannot rerun (their records are gone too) and load anew, in a new, empty session."""
     redis = own_redis_server
-    with hosts(redis.url, tmp_path, app="board") as group, round_robin(group.ports, tmp_path / "nginx") as port:
+    with hosts(redis.url, tmp_path, target=TARGET, app="board") as group, round_robin(group.ports, tmp_path / "nginx") as port:
         context, page, traffic = board_clicked_three_times(chromium, port)
         first = page_id(page)
         sid = {c["name"]: c["value"] for c in context.cookies()}["htag_sid"]
@@ -535,9 +537,10 @@ def test_a_redis_restart_without_persistence_refreshes_pages_and_starts_sessions
         context.close()
 
 
+@pytest.mark.nginx
 @pytest.mark.browser
 def test_on_a_redis_cluster_clicks_pushes_and_sessions_work(redis_cluster: Any, chromium: Any, tmp_path: Path) -> None:
-    with hosts(redis_cluster.url, tmp_path, app="board") as group, round_robin(group.ports, tmp_path / "ngx") as port:
+    with hosts(redis_cluster.url, tmp_path, target=TARGET, app="board") as group, round_robin(group.ports, tmp_path / "ngx") as port:
         url = f"http://127.0.0.1:{port}"
         context, page, traffic = new_tab(chromium)
         page.goto(url)

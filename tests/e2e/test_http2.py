@@ -10,9 +10,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ..apps import APPS
-from ..conftest import CHROMIUM, CHROMIUM_ARGS
-from ..pageclient import interactions
+from harness.chromium import CHROMIUM, CHROMIUM_ARGS
+from htag_sse.testing.boot import interactions
+
+from ..support.apps import APPS
 
 pytestmark = pytest.mark.server
 
@@ -45,7 +46,7 @@ def certificate(tmp_path_factory) -> tuple[Path, Path]:
 
 
 def start(serve, app: str, *tls: str):
-    argv = [sys.executable, "-m", "htag_sse", f"tests.apps:{APPS[app].__name__}", "--port", "{port}", *tls]
+    argv = [sys.executable, "-m", "htag_sse", f"tests.support.apps:{APPS[app].__name__}", "--port", "{port}", *tls]
     return serve(app, argv=argv)
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ..conftest import Server, child_env, free_port
+from harness.processes import Server, child_env, free_port
 
 pytestmark = pytest.mark.server
 
@@ -58,13 +58,12 @@ def test_htagwebs_gunicorn_recipe_runs_with_the_import_changed(tmp_path):
     server = Server(argv, port, env(tmp_path, port), cwd=tmp_path).start()
     try:
         with httpx.Client(base_url=server.url) as client:
-            import json
 
-            from ..pageclient import BOOT, interactions
+            from htag_sse.testing.boot import boot_config, interactions
 
             page = client.get("/")
             assert page.status_code == 200 and "hello world" in page.text
-            config = json.loads(BOOT.search(page.text).group(1))
+            config = boot_config(page.text)
             call = interactions(page.text)["b"]
             r = client.post(f"{config['base']}/{config['page']}/interact", json=call,
                             headers={"X-Htag-Token": config["token"], "X-Htag-Seq": "1"})  # fmt: skip

@@ -2,7 +2,7 @@
 
 import pytest
 
-from ..conftest import ROOT
+from harness.processes import ROOT
 
 pytestmark = pytest.mark.browser
 

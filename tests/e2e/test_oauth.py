@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from ..conftest import ROOT, free_port
+from harness.processes import ROOT, free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 

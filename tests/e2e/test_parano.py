@@ -3,7 +3,7 @@
 import httpx
 import pytest
 
-from ..wiretap import wiretap
+from ..support.wiretap import wiretap
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from ..proxies import BUFFER_EVERYTHING, nginx, squid
+from harness.proxies import BUFFER_EVERYTHING, nginx, squid
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
@@ -24,6 +24,7 @@ def transport_of(page) -> str:
     return page.evaluate("htagSSEState().transport")
 
 
+@pytest.mark.nginx
 def test_behind_nginx_with_default_buffering_sse_passes(serve, browser_page, tmp_path):
     server = serve("board")
     with nginx(server.port, tmp_path) as port:
@@ -34,6 +35,7 @@ def test_behind_nginx_with_default_buffering_sse_passes(serve, browser_page, tmp
         assert transport_of(page) == "sse"
 
 
+@pytest.mark.nginx
 def test_behind_nginx_buffering_whole_responses_the_client_falls_back_to_long_poll(serve, browser_page, tmp_path):
     """nginx with buffering on and X-Accel-Buffering ignored still passes each chunk as it comes
     (measured), so this proxy also compresses event streams: gzip holds the stream entirely."""
@@ -51,6 +53,7 @@ def test_behind_nginx_buffering_whole_responses_the_client_falls_back_to_long_po
     assert "/_htag/poll?" in (tmp_path / "access.log").read_text()
 
 
+@pytest.mark.squid
 def test_through_squid_as_the_browsers_forward_proxy(serve, chromium_with_proxy, tmp_path):
     server = serve("board")
     with squid(tmp_path / "squid.log") as port:
@@ -64,6 +67,7 @@ def test_through_squid_as_the_browsers_forward_proxy(serve, chromium_with_proxy,
     assert "/_htag/events?" in log and "/interact" in log  # the traffic really went through squid
 
 
+@pytest.mark.nginx
 def test_a_proxy_cutting_idle_streams_loses_no_event(serve, browser_page, tmp_path):
     """nginx closes a stream idle for 10 s; pushes come in bursts 11 s apart,
     heartbeats every 60 s: every burst finds a cut stream, re-established with

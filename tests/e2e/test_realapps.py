@@ -22,7 +22,7 @@ import pytest
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from tests.conftest import ROOT, Server, free_port
+from harness.processes import ROOT, Server, free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 

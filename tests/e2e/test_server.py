@@ -9,8 +9,8 @@ import time
 import httpx
 import pytest
 
-from ..conftest import wait_until
-from ..pageclient import interactions
+from harness.processes import wait_until
+from htag_sse.testing.boot import interactions
 
 pytestmark = pytest.mark.server
 
@@ -94,7 +94,7 @@ def _hold_streams(url: str, page: dict, n: int, opened: list) -> None:
 def test_the_server_stops_promptly_with_streams_open(serve, how, sig):
     argv = None
     if how == "run":
-        code = "from tests.apps import build; build('clock').run(port={port})"
+        code = "from tests.support.apps import build; build('clock').run(port={port})"
         argv = [sys.executable, "-c", code]
     server = serve("clock", argv=argv)
     with httpx.Client(base_url=server.url) as client:

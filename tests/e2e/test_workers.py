@@ -15,20 +15,20 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from ..conftest import wait_until, worker_pids
-from ..pageclient import interactions
+from harness.processes import wait_until, worker_pids
+from htag_sse.testing.boot import interactions
 
 pytestmark = pytest.mark.server
 
 PY = sys.executable
 RUNNERS = {
-    "hypercorn": [PY, "-m", "hypercorn", "tests.serve:app", "--workers", "4", "--bind", "127.0.0.1:{port}"],
+    "hypercorn": [PY, "-m", "hypercorn", "tests.support.serve:app", "--workers", "4", "--bind", "127.0.0.1:{port}"],
     "gunicorn": [PY, "-m", "gunicorn", "-w", "4", "-k", "uvicorn_worker.UvicornWorker", "-b", "127.0.0.1:{port}",
-                 "tests.serve:app"],
+                 "tests.support.serve:app"],
     "gunicorn --preload": [PY, "-m", "gunicorn", "-w", "4", "-k", "uvicorn_worker.UvicornWorker", "--preload",
-                           "-b", "127.0.0.1:{port}", "tests.serve:app"],
-    "uvicorn": [PY, "-m", "uvicorn", "--workers", "4", "--port", "{port}", "tests.serve:app"],
-    "run": [PY, "-c", "from tests.serve import app; app.run(port={port}, workers=4)"],
+                           "-b", "127.0.0.1:{port}", "tests.support.serve:app"],
+    "uvicorn": [PY, "-m", "uvicorn", "--workers", "4", "--port", "{port}", "tests.support.serve:app"],
+    "run": [PY, "-c", "from tests.support.serve import app; app.run(port={port}, workers=4)"],
 }  # fmt: skip
 SPREAD = {"HTAG_SSE_TEST_SPREAD": "1"}  # a new connection per request: any worker may get it
 DEBUG = '{"debug": true}'  # answers carry X-Htag-Worker: <pid>
@@ -58,7 +58,7 @@ def test_a_session_works_whichever_worker_each_request_lands_on(serve, browser_p
     page.request.get(f"{server.url}/session/write?color=blue")
     for _ in range(12):
         seen = page.request.get(f"{server.url}/session/read").json()
-        assert seen["color"] == "blue" and seen["tests.apps.Board"]["count"] == 50
+        assert seen["color"] == "blue" and seen["tests.support.apps.Board"]["count"] == 50
     workers = {w for w in answered_by if w != "?"}
     assert len(workers) >= 3, answered_by  # requests did land on several workers
 

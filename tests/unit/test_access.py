@@ -9,7 +9,7 @@ from htag_sse.htag1.access import callable_from_page, check_interaction
 from htag_sse.htag1.renderer import Renderer
 from htag_sse.wire import Interaction
 
-from ..apps import Counter
+from ..support.apps import Counter
 
 
 class Form(Tag.div):

@@ -7,10 +7,9 @@ import stat
 
 import pytest
 
+from harness.processes import eventually, free_port
 from htag_sse.bus import LoopbackBus, bus_secret
 from htag_sse.relay import Message, decode, encode
-
-from ..conftest import eventually, free_port
 
 SECRET = b"s" * 32
 

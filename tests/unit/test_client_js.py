@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from ..conftest import ROOT
+from harness.processes import ROOT
 
 
 def test_the_client_node_tests_pass() -> None:

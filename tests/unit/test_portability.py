@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from ..conftest import ROOT
+from harness.processes import ROOT
 
 FORBIDDEN = {
     r"\bimport fcntl\b|\bfrom fcntl\b": "fcntl (POSIX file locks)",

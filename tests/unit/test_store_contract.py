@@ -1,5 +1,5 @@
 """One contract for every store: memory, disk (diskcache) and Redis (a real redis-server; a 3-master
-Cluster too, marked ``server``). Whatever the backend, a worker sees the same values, maps, leases
+Cluster too: those are marked ``redis``). Whatever the backend, a worker sees the same values, maps, leases
 and fences."""
 
 from __future__ import annotations
@@ -12,13 +12,10 @@ from typing import Any
 
 import pytest
 
+from harness.processes import eventually, free_port
 from htag_sse.errors import Fenced, StoreError
 from htag_sse.redis import RedisStore
 from htag_sse.stores import DiskStore, MapWrite, MemoryStore, Store
-from tests import redisserver
-from tests.redisserver import free_port, until
-
-redis_server, redis_cluster = redisserver.redis_server, redisserver.redis_cluster
 
 SECRET = b"contract-tests-secret-0123456789"
 
@@ -27,7 +24,8 @@ def make_redis(url: str) -> RedisStore:
     return RedisStore(url, secret=SECRET, namespace=f"t-{secrets.token_hex(4)}", timeout_s=1.0)
 
 
-@pytest.fixture(params=["memory", "disk", "redis", pytest.param("cluster", marks=pytest.mark.server)])
+@pytest.fixture(params=["memory", "disk", pytest.param("redis", marks=pytest.mark.redis),
+                        pytest.param("cluster", marks=pytest.mark.redis)])  # fmt: skip
 async def store(request: pytest.FixtureRequest, tmp_path: Any) -> AsyncIterator[Any]:
     kind = request.param
     if kind == "memory":
@@ -59,7 +57,7 @@ async def test_plain_values(store: Any) -> None:
 async def test_plain_values_expire(store: Any) -> None:
     await store.set("short", b"1", 0.1)
     await store.set("long", b"2", 60)
-    await until(lambda: _is_none(store.get("short")), what="the short-lived value to expire")
+    await eventually(lambda: _is_none(store.get("short")), what="the short-lived value to expire")
     assert await store.get("long") == b"2"
 
 
@@ -104,7 +102,7 @@ async def test_maps_expire_and_touch_or_save_extends_them(store: Any) -> None:
     await store.create("saved", 0.15)
     assert await store.touch("touched", 60) is True
     await store.save([MapWrite("saved", {"k": b"v"})], 60)
-    await until(lambda: _is_none(store.load("short")), what="the map to expire")
+    await eventually(lambda: _is_none(store.load("short")), what="the map to expire")
     assert await store.touch("short", 60) is False  # an expired map is not brought back
     assert await store.load("short") is None
     assert await store.load("touched") == (1, {})  # touch changes no version
@@ -146,7 +144,7 @@ async def test_leases(store: Any) -> None:
 async def test_an_expired_lease_is_never_revived(store: Any) -> None:
     await store.acquire("page:1", "w1", 0.1)
     await store.acquire("page:2", "w1", 60)
-    await until(lambda: _lacks(store, "page:1"), what="the lease to expire")
+    await eventually(lambda: _lacks(store, "page:1"), what="the lease to expire")
     assert await store.renew("page:1", "w1", 60) is None
     assert await store.holders() == {"page:2": "w1"}
     assert isinstance(await store.acquire("page:1", "w2", 60), float)  # free for anyone
@@ -168,7 +166,7 @@ async def test_a_save_past_its_fence_raises_and_writes_nothing(store: Any) -> No
     fence = await store.acquire("page:1", "w1", 0.2)
     assert fence is not None
     assert (await store.save([MapWrite("s", {"n": b"1"})], 60, fence=fence))[0] == (2, {"n": b"1"})
-    await until(lambda: _lacks(store, "page:1"), what="the lease to expire")
+    await eventually(lambda: _lacks(store, "page:1"), what="the lease to expire")
     await store.acquire("page:1", "w2", 60)  # the page moved: w1 was paused past its lease
     with pytest.raises(Fenced):
         await store.save([MapWrite("s", {"n": b"stale"}), MapWrite("t", {"n": b"x"})], 60, fence=fence)

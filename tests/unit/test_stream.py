@@ -2,11 +2,10 @@
 
 import asyncio
 
+from harness.processes import eventually
 from htag_sse import sse as stream_module
 from htag_sse.sse import EventStream, Heartbeats, Shutdown
 from htag_sse.wire import HEARTBEAT
-
-from ..conftest import eventually
 
 
 class Client:

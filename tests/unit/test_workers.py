@@ -3,10 +3,9 @@ lease has passed."""
 
 import asyncio
 
+from harness.processes import eventually
 from htag_sse import MemoryStore
 from htag_sse.workers import Workers
-
-from ..conftest import eventually
 
 
 async def deliver(message):

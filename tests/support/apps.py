@@ -2,7 +2,7 @@
 
 ``build("counter")`` makes ``HtagSSE(Counter)``; options also come from the
 ``HTAG_SSE_TEST_OPTIONS`` environment variable (JSON), sessions go to
-``HTAG_SSE_DIR``. Servers run ``hypercorn tests.serve:app``.
+``HTAG_SSE_DIR``. Servers run ``hypercorn tests.support.serve:app``.
 """
 
 from __future__ import annotations

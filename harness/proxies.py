@@ -11,7 +11,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .conftest import free_port, wait_until
+from . import marks
+from .processes import free_port, listening, wait_until
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 SQUID = shutil.which("squid") or "/usr/sbin/squid"
@@ -28,16 +29,6 @@ BUFFER_EVERYTHING = """
     gzip_min_length 1;
     gzip_types text/event-stream application/json;
 """
-
-
-def _listening(port: int) -> bool:
-    import socket
-
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-            return True
-    except OSError:
-        return False
 
 
 @contextmanager
@@ -83,9 +74,10 @@ def nginx(upstream_port: int, tmp: Path, location: str = DEFAULT_BUFFERING, http
 @contextmanager
 def running_nginx(conf: Path, tmp: Path, port: int) -> Iterator[None]:
     """Run nginx with configuration ``conf`` (prefix ``tmp``) until the block ends; it must listen on ``port``."""
+    marks.starting("nginx")
     proc = subprocess.Popen([NGINX, "-c", str(conf), "-p", str(tmp)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
-        wait_until(lambda: _listening(port) or proc.poll() is not None, 10, "nginx to listen")
+        wait_until(lambda: listening(port) or proc.poll() is not None, 10, "nginx to listen")
         assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else "nginx died"
         yield
     finally:
@@ -103,6 +95,7 @@ def squid(access_log: Path) -> Iterator[int]:
     squid drops root for the ``proxy`` user, which cannot enter pytest's
     private temporary directories: it runs in a directory of its own.
     """
+    marks.starting("squid")
     port = free_port()
     tmp = Path(tempfile.mkdtemp(prefix="htag-sse-squid-"))
     shutil.chown(tmp, "proxy", "proxy")
@@ -122,7 +115,7 @@ def squid(access_log: Path) -> Iterator[int]:
     )
     proc = subprocess.Popen([SQUID, "-N", "-f", str(conf)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
-        wait_until(lambda: _listening(port) or proc.poll() is not None, 20, "squid to listen")
+        wait_until(lambda: listening(port) or proc.poll() is not None, 20, "squid to listen")
         assert proc.poll() is None, (tmp / "cache.log").read_text() if (tmp / "cache.log").exists() else "squid died"
         yield port
     finally:

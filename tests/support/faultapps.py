@@ -1,4 +1,4 @@
-"""``hypercorn tests.faultapps:app``: the apps the fault and hardening tests attack.
+"""``hypercorn tests.support.faultapps:app``: the apps the fault and hardening tests attack.
 
 ``HTAG_SSE_FAULT_APP`` names the app served at ``/`` (module variable ``app``),
 options come as JSON in ``HTAG_SSE_TEST_OPTIONS``, sessions go to ``HTAG_SSE_DIR``.

@@ -21,11 +21,10 @@ from typing import Any, ClassVar
 
 import httpx
 
-from .conftest import ROOT, Server, free_port, wait_until
-from .pageclient import interactions
+from harness.processes import ROOT, Server, free_port, wait_until
+from htag_sse.testing.boot import boot_config, interactions
 
 PY = sys.executable
-BOOT = re.compile(r"htagSSE\((\{.*?\})\);")
 
 
 # ---------------------------------------------------------------- servers
@@ -38,7 +37,7 @@ def fault_server(session_dir: Path, app: str = "counter", *, options: dict[str, 
     port = port or free_port()
     full_env = {**os.environ, "HTAG_SSE_DIR": str(session_dir), "HTAG_SSE_TEST_OPTIONS": json.dumps(options or {}),
                 "PYTHONPATH": str(ROOT), "HTAG_SSE_FAULT_APP": app, **(env or {})}  # fmt: skip
-    cmd = argv or [PY, "-m", "hypercorn", "tests.faultapps:app", "--bind", "127.0.0.1:{port}",
+    cmd = argv or [PY, "-m", "hypercorn", "tests.support.faultapps:app", "--bind", "127.0.0.1:{port}",
                    *(["--workers", str(workers)] if workers > 1 else [])]  # fmt: skip
     server = Server([a.replace("{port}", str(port)) for a in cmd], port, full_env)
     if start:
@@ -55,9 +54,9 @@ def serving_pids(server: Server) -> set[int]:
 
 
 def run_cmd(port: int, **run: Any) -> list[str]:
-    """``app.run(...)`` of ``tests.faultapps:app`` as a command line."""
+    """``app.run(...)`` of ``tests.support.faultapps:app`` as a command line."""
     args = ", ".join(f"{k}={v!r}" for k, v in {"port": port, **run}.items())
-    return [PY, "-c", f"from tests.faultapps import app; app.run({args})"]
+    return [PY, "-c", f"from tests.support.faultapps import app; app.run({args})"]
 
 
 def children(parent: int) -> set[int]:
@@ -238,9 +237,7 @@ class Visitor:
 
     def load(self, html: str) -> None:
         self.html = html
-        match = BOOT.search(html)
-        assert match, html[:300]
-        self.boot = json.loads(match.group(1))
+        self.boot = boot_config(html)
         self.calls = interactions(html)
         self.seq = 0
 

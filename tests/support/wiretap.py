@@ -8,7 +8,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from .conftest import free_port
+from harness.processes import free_port
 
 
 class Wiretap:

@@ -14,18 +14,12 @@ from typing import Any
 
 import pytest
 
+from harness.processes import eventually
+from harness.redisserver import RedisServer
 from htag_sse.errors import ConfigError, StoreError
 from htag_sse.redis import RedisBus, RedisConnection, RedisStore, redis_backend
 from htag_sse.redis import bus as redis_backend_module
 from htag_sse.stores import MapWrite
-from tests import redisserver
-from tests.redisserver import RedisServer, until
-
-redis_server, own_redis_server, redis_cluster = (
-    redisserver.redis_server,
-    redisserver.own_redis_server,
-    redisserver.redis_cluster,
-)
 
 SECRET = b"redis-tests-secret-0123456789abc"
 
@@ -47,7 +41,7 @@ class Inbox:
         async def enough() -> bool:
             return len(self.got) >= n
 
-        await until(enough, timeout_s, f"{n} messages (got {len(self.got)})")
+        await eventually(enough, timeout_s, f"{n} messages (got {len(self.got)})")
         return self.got
 
 
@@ -151,7 +145,7 @@ async def test_client_kill_mid_traffic_loses_no_message(pair: tuple[Any, ...], r
     killed = 0
     while not all(t.done() for t in traffic) and killed < 5:
         delivered = len(i1.got) + len(i2.got)
-        await until(functools.partial(_more, i1, i2, delivered + 20), what="traffic between kills")
+        await eventually(functools.partial(_more, i1, i2, delivered + 20), what="traffic between kills")
         killed += int(redis_server.cli("CLIENT", "KILL", "TYPE", "normal") or 0) > 0
     await asyncio.gather(*traffic)  # no send failed
     assert killed >= 1
@@ -168,14 +162,14 @@ async def test_a_stalled_server_gives_a_quick_store_error_then_service_resumes(o
     await store.set("k", b"v", 60)
     sleeper = own_redis_server.stall(3)
     try:
-        await until(own_redis_server.stalled, what="the server to stall")
+        await eventually(own_redis_server.stalled, what="the server to stall")
         t0 = time.monotonic()
         with pytest.raises(StoreError, match="did not answer|Timeout"):
             await store.get("k")
         assert time.monotonic() - t0 < 2.5  # 0.5 s timeout (+ 1 s for retries at most), not the 3 s stall
     finally:
         sleeper.wait(10)
-    assert await until(lambda: _answers(store), what="service to resume") == b"v"
+    assert await eventually(lambda: _answers(store), what="service to resume") == b"v"
     await store.close()
 
 

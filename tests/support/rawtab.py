@@ -1,5 +1,7 @@
-"""A scripted browser tab for in-process tests: loads a page, reads its boot
-config and the interactions its elements would send, and sends them."""
+"""A tab that sends exactly what a test tells it (attacks, malformed bodies, forged headers),
+numbered and signed as the browser client numbers and signs its own: the page's token, the next
+``X-Htag-Seq``. Pages are read with :mod:`htag_sse.testing.boot`, as the test client reads them.
+For tests written as a user would, use :class:`htag_sse.testing.HtagTestClient`."""
 
 from __future__ import annotations
 
@@ -7,38 +9,15 @@ import html
 import json
 import re
 from dataclasses import dataclass, field
-from html.parser import HTMLParser
 from typing import Any
 
 import httpx
 
-BOOT = re.compile(r"htagSSE\((\{.*?\})\);")
-CALL = re.compile(r"interact\( (\{.*?\}) \);")
-
-
-def interactions(page_html: str) -> dict[str, dict[str, Any]]:
-    """Map each element's class (or id) to the interaction its onclick/onchange sends.
-
-    JS expressions among the arguments (``this.value``) are kept as strings.
-    """
-    found: dict[str, dict[str, Any]] = {}
-
-    class Parser(HTMLParser):
-        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-            a = dict(attrs)
-            for name in ("onclick", "onchange"):
-                m = CALL.search(a.get(name) or "")
-                if m:
-                    js = m.group(1).replace("jevent(event)", "{}")
-                    call = json.loads(re.sub(r"(?<=[\[,])\s*this\.\w+", lambda x: json.dumps(x.group().strip()), js))
-                    found[a.get("class") or a.get("id") or tag] = call
-
-    Parser().feed(page_html)
-    return found
+from htag_sse.testing.boot import boot_config, interactions
 
 
 @dataclass
-class Tab:
+class RawTab:
     client: httpx.AsyncClient
     html: str = ""
     config: dict[str, Any] = field(default_factory=dict)
@@ -46,7 +25,7 @@ class Tab:
     seq: int = 0
 
     @classmethod
-    async def open(cls, client: httpx.AsyncClient, path: str = "/") -> Tab:
+    async def open(cls, client: httpx.AsyncClient, path: str = "/") -> RawTab:
         tab = cls(client)
         r = await client.get(path)
         assert r.status_code == 200, r.text
@@ -55,7 +34,7 @@ class Tab:
 
     def load(self, page_html: str) -> None:
         self.html = page_html
-        self.config = json.loads(BOOT.search(page_html).group(1))
+        self.config = boot_config(page_html)
         self.calls = interactions(page_html)
         self.seq = 0
 

@@ -1,6 +1,6 @@
 """htag apps for the browser client's tests (tests/e2e/test_client.py).
 
-Served by ``hypercorn tests.serve_client:app``: the app named by
+Served by ``hypercorn tests.support.serve_client:app``: the app named by
 ``HTAG_SSE_TEST_APP``, options from ``HTAG_SSE_TEST_OPTIONS`` (JSON), sessions
 in ``HTAG_SSE_DIR``, as tests/apps.py does.
 """

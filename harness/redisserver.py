@@ -3,56 +3,19 @@ directory on 127.0.0.1, waited for with deadlines and killed at teardown."""
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import Any
 
-import pytest
+from . import marks
+from .processes import DIE_WITH_PARENT, free_port
 
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 REDIS_CLI = shutil.which("redis-cli") or "/usr/bin/redis-cli"
-#: util-linux (Linux): the server gets SIGKILL when the test process dies (a timeout killed it): no orphan
-DIE_WITH_PARENT = [setpriv, "--pdeathsig", "KILL"] if (setpriv := shutil.which("setpriv")) else []
-
-
-async def until(check: Callable[[], Awaitable[Any]], timeout_s: float = 5.0, what: str = "condition") -> Any:
-    """Await ``check()`` until it is truthy (every 10 ms), failing the test past ``timeout_s``."""
-    deadline = time.monotonic() + timeout_s
-    while not (value := await check()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
-        await asyncio.sleep(0.01)
-    return value
-
-
-def _bindable(port: int) -> bool:
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-def free_port(cluster_bus: bool = False) -> int:
-    """A free loopback port; with ``cluster_bus``, port + 10000 (the Cluster bus) is free too."""
-    while True:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port: int = s.getsockname()[1]
-        if not cluster_bus:
-            return port
-        if port < 55000 and _bindable(port + 10000):
-            return port
-
-
-def _ping(port: int, timeout_s: float = 0.5) -> bool:
+def ping(port: int, timeout_s: float = 0.5) -> bool:
     """PING over a raw socket: no client library involved."""
     with socket.create_connection(("127.0.0.1", port), timeout=timeout_s) as s:
         s.sendall(b"PING\r\n")
@@ -105,13 +68,14 @@ class RedisServer:
         return argv + list(self.extra)
 
     def start(self, timeout_s: float = 10.0) -> RedisServer:
+        marks.starting("redis")
         self.proc = subprocess.Popen(self.argv(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + timeout_s
         while True:
             if self.proc.poll() is not None:
                 raise AssertionError(f"redis-server exited ({self.proc.returncode}): {self.log()}")
             try:
-                if _ping(self.port):
+                if ping(self.port):
                     return self
             except OSError:
                 pass
@@ -158,7 +122,7 @@ class RedisServer:
     async def stalled(self) -> bool:
         """Whether the server does not answer a PING within 0.2 s."""
         try:
-            return not _ping(self.port, 0.2)
+            return not ping(self.port, 0.2)
         except TimeoutError:
             return True
 
@@ -211,31 +175,3 @@ class RedisCluster:
     def cleanup(self) -> None:
         for node in self.nodes:
             node.cleanup()
-
-
-@pytest.fixture(scope="module")
-def redis_server() -> Iterator[RedisServer]:
-    """One server for a module's tests (each test uses its own namespace)."""
-    server = RedisServer().start()
-    yield server
-    server.cleanup()
-
-
-@pytest.fixture
-def own_redis_server() -> Iterator[RedisServer]:
-    """A server for one test that kills, stops or pauses it."""
-    server = RedisServer().start()
-    yield server
-    server.cleanup()
-
-
-@pytest.fixture(scope="module")
-def redis_cluster() -> Iterator[RedisCluster]:
-    cluster = RedisCluster(masters=3)
-    try:
-        cluster.start()
-    except BaseException:
-        cluster.cleanup()
-        raise
-    yield cluster
-    cluster.cleanup()

@@ -1,4 +1,4 @@
-"""``hypercorn tests.serve:app``: the test app named by ``HTAG_SSE_TEST_APP``.
+"""``hypercorn tests.support.serve:app``: the test app named by ``HTAG_SSE_TEST_APP``.
 
 Plain routes ``/session/write?key=value`` and ``/session/read`` show that
 ``request.session`` and ``tag.state`` are one. With ``HTAG_SSE_TEST_SPREAD=1``
@@ -14,6 +14,9 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .apps import build
+
+#: What a server process imports to serve these apps.
+TARGET = f"{__name__}:app"
 
 
 async def write(request: Request) -> JSONResponse:

@@ -11,11 +11,9 @@ from typing import Any
 
 import pytest
 
+from harness.processes import eventually
+from harness.redisserver import RedisServer
 from htag_sse.redis import RedisConnection, RedisFeed
-from tests import redisserver
-from tests.redisserver import RedisServer, until
-
-redis_server, redis_cluster = redisserver.redis_server, redisserver.redis_cluster
 
 SECRET = b"feed-tests-secret-0123456789abcd"
 
@@ -43,7 +41,7 @@ async def test_a_reader_waits_for_the_next_event_or_times_out(feed: RedisFeed, r
     assert await feed.read("p", 1, 0.3) == []
     assert time.monotonic() - t0 >= 0.25
     reader = asyncio.create_task(feed.read("p", 1, 10))
-    await until(lambda: redis_server.blocked(1), what="the reader to block")
+    await eventually(lambda: redis_server.blocked(1), what="the reader to block")
     await feed.publish("p", 2, "two")
     t0 = time.monotonic()
     assert await reader == [(2, "two")]
@@ -91,7 +89,7 @@ async def test_readers_beyond_the_blocking_connections_still_get_events(redis_se
     conn = RedisConnection(redis_server.url, blocking_connections=1)
     feed = RedisFeed(conn, secret=SECRET, namespace=f"t-{secrets.token_hex(4)}")
     readers = [asyncio.create_task(feed.read(f"p{n}", 0, 10)) for n in range(3)]
-    await until(lambda: redis_server.blocked(1), what="a reader to block")  # the others poll
+    await eventually(lambda: redis_server.blocked(1), what="a reader to block")  # the others poll
     for n in range(3):
         await feed.publish(f"p{n}", 1, f"to p{n}")
     t0 = time.monotonic()

@@ -1,7 +1,8 @@
 """Several "hosts" sharing only a Redis, for tests and benchmarks.
 
-A host is one ``hypercorn tests.serve:app --workers N`` process group on its own
-port, with its own local session directory (``HTAG_SSE_DIR``): nothing but Redis
+A host is one ``hypercorn <target> --workers N`` process group on its own port (``target``:
+an ASGI app that builds the app ``HTAG_SSE_TEST_APP`` names with the options of
+``HTAG_SSE_TEST_OPTIONS``, JSON), with its own local session directory (``HTAG_SSE_DIR``): nothing but Redis
 (``HTAG_SSE_REDIS`` + ``HTAG_SSE_SECRET``) joins them. Apps run in debug mode, so
 every answer names the worker process that gave it (``X-Htag-Worker: <os pid>``),
 and with ``Connection: close`` (``HTAG_SSE_TEST_SPREAD``), so a client talking to
@@ -28,9 +29,9 @@ import httpx
 
 from htag_sse.workers import LIVENESS_CACHE_S
 
-from .conftest import ROOT, free_port, wait_until, worker_pids
-from .proxies import _listening, running_nginx
-from .redisserver import DIE_WITH_PARENT
+from . import marks
+from .processes import DIE_WITH_PARENT, ROOT, free_port, listening, wait_until, worker_pids
+from .proxies import running_nginx
 
 #: Shared by every host of a test (Redis values are signed with it).
 SECRET = "hosts-test-secret-0123456789abcdef"
@@ -58,7 +59,7 @@ class Host:
 
     def __init__(self, name: str, redis_url: str | None, directory: Path, *, app: str, workers: int,
                  options: dict[str, Any], env: dict[str, str] | None = None, port: int | None = None,
-                 target: str = "tests.serve:app", spread: bool = True) -> None:  # fmt: skip
+                 target: str, spread: bool = True) -> None:  # fmt: skip
         """``redis_url`` ``None``: sessions in ``directory`` only (one host alone). ``target``: the ASGI
         app hypercorn serves. ``spread``: every answer but streams says ``Connection: close``."""
         self.name, self.redis_url, self.directory, self.app = name, redis_url, directory, app
@@ -74,6 +75,7 @@ class Host:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout_s: float = 30.0) -> Host:
+        marks.starting("server")
         self.directory.mkdir(parents=True, exist_ok=True)
         env = {
             **{k: v for k, v in os.environ.items() if k not in ("HTAG_SSE_REDIS", "HTAG_SSE_TEST_SPREAD")},
@@ -94,7 +96,7 @@ class Host:
 
         def up() -> bool:
             assert self.proc is not None and self.proc.poll() is None, f"{self.name} died: {self.output()}"
-            return _listening(self.port) and len(children(self.proc.pid)) >= self.workers
+            return listening(self.port) and len(children(self.proc.pid)) >= self.workers
 
         wait_until(up, timeout_s, f"{self.name} and its {self.workers} workers")
         self.pids = children(self.proc.pid)
@@ -126,7 +128,7 @@ class Hosts:
 
     def __init__(self, redis_url: str | None, tmp: Path, *, n: int = 2, workers: int = 2, app: str = "board",
                  options: dict[str, Any] | None = None, env: dict[str, str] | None = None,
-                 target: str = "tests.serve:app", spread: bool = True) -> None:  # fmt: skip
+                 target: str, spread: bool = True) -> None:  # fmt: skip
         common: dict[str, Any] = {"app": app, "workers": workers, "options": options or {}, "env": env}
         common.update(target=target, spread=spread)
         self.hosts = [Host(f"host{i}", redis_url, tmp / f"host{i}-sessions", **common) for i in range(n)]
