@@ -36,7 +36,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("app", nargs="?", default=None, help="the app: main:App, main.py, dir/file.py:Class, pkg.mod:Class")
     d = RunConfig()  # the defaults
     p.add_argument("--host", help=f"address to listen on (default: $HTAG_SSE_HOST, else {d.host})")
-    p.add_argument("--port", type=int, help=f"port, 0: a free one, printed (default: $PORT or $HTAG_SSE_PORT, else {d.port})")
+    p.add_argument(
+        "--port", type=int, help=f"port, 0: a free one, printed (default: $PORT or $HTAG_SSE_PORT, else {d.port})"
+    )
     p.add_argument("--workers", type=int, default=d.workers, help="worker processes")
     p.add_argument("--reload", action="store_true", help="restart when a .py file of the directory changes")
     p.add_argument("--open", action="store_true", help="open a browser tab")
