@@ -59,12 +59,16 @@ class Host:
 
     def __init__(self, name: str, redis_url: str | None, directory: Path, *, app: str, workers: int,
                  options: dict[str, Any], env: dict[str, str] | None = None, port: int | None = None,
-                 target: str, spread: bool = True) -> None:  # fmt: skip
+                 target: str, spread: bool = True, runner: str = "hypercorn", address: str = "127.0.0.1",
+                 prefix: list[str] | None = None) -> None:  # fmt: skip
         """``redis_url`` ``None``: sessions in ``directory`` only (one host alone). ``target``: the ASGI
-        app hypercorn serves. ``spread``: every answer but streams says ``Connection: close``."""
+        app served (``module:variable``). ``spread``: every answer but streams says ``Connection: close``.
+        ``runner``: ``"hypercorn"`` (``hypercorn --workers N``) or ``"run"`` (the app's own ``app.run()``).
+        ``address``: where it listens; ``prefix``: a command the server runs under (``ip netns exec ...``)."""
         self.name, self.redis_url, self.directory, self.app = name, redis_url, directory, app
         self.workers, self.options, self.extra_env = workers, options, env or {}
-        self.target, self.spread = target, spread
+        self.target, self.spread, self.runner, self.address = target, spread, runner, address
+        self.prefix = prefix or []
         self.port = port or free_port()
         self.log_path = directory.with_suffix(".log")
         self.proc: subprocess.Popen[bytes] | None = None
@@ -72,7 +76,15 @@ class Host:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.address}:{self.port}"
+
+    def argv(self) -> list[str]:
+        if self.runner == "run":
+            module, _, variable = self.target.partition(":")
+            code = f"from {module} import {variable}; {variable}.run(host={self.address!r}, port={self.port}, "
+            return [PY, "-c", code + f"workers={self.workers})"]
+        return [PY, "-m", "hypercorn", self.target, "--workers", str(self.workers),
+                "--bind", f"{self.address}:{self.port}"]  # fmt: skip
 
     def start(self, timeout_s: float = 30.0) -> Host:
         marks.starting("server")
@@ -88,19 +100,25 @@ class Host:
             **({"HTAG_SSE_TEST_SPREAD": "1"} if self.spread else {}),
             **self.extra_env,
         }
-        argv = [*DIE_WITH_PARENT, PY, "-m", "hypercorn", self.target, "--workers", str(self.workers),
-                "--bind", f"127.0.0.1:{self.port}"]  # fmt: skip
+        argv = [*DIE_WITH_PARENT, *self.prefix, *self.argv()]
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
                                          start_new_session=True)  # fmt: skip
 
         def up() -> bool:
             assert self.proc is not None and self.proc.poll() is None, f"{self.name} died: {self.output()}"
-            return listening(self.port) and len(children(self.proc.pid)) >= self.workers
+            return listening(self.port, self.address) and len(self.serving()) >= self.workers
 
         wait_until(up, timeout_s, f"{self.name} and its {self.workers} workers")
-        self.pids = children(self.proc.pid)
+        self.pids = self.serving()
         return self
+
+    def serving(self) -> set[int]:
+        """The processes that serve requests: the workers, or the server itself when it has none."""
+        assert self.proc is not None
+        if self.runner == "run" and self.workers == 1:
+            return {self.proc.pid}
+        return children(self.proc.pid)  # setpriv and ip netns exec exec the server: the same pid
 
     def signal(self, sig: int) -> None:
         """``sig`` to the whole process group (master and workers)."""
@@ -245,7 +263,7 @@ def hosts(redis_url: str | None, tmp: Path, *, warm: bool = True, **kwargs: Any)
 
 
 @contextmanager
-def round_robin(ports: list[int], tmp: Path) -> Iterator[int]:
+def round_robin(ports: list[int], tmp: Path, addresses: list[str] | None = None) -> Iterator[int]:
     """nginx spreading requests over 127.0.0.1:``ports``, one after the other (round-robin): no
     stickiness, no upstream keep-alive (each request its own connection, which any worker of the
     host may accept). A host that refuses connections is skipped (``proxy_next_upstream``'s
@@ -254,7 +272,8 @@ def round_robin(ports: list[int], tmp: Path) -> Iterator[int]:
     tmp.mkdir(parents=True, exist_ok=True)
     for d in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
         (tmp / d).mkdir(exist_ok=True)
-    servers = "\n".join(f"server 127.0.0.1:{p} max_fails=1 fail_timeout=1s;" for p in ports)
+    where = addresses or ["127.0.0.1"] * len(ports)
+    servers = "\n".join(f"server {a}:{p} max_fails=1 fail_timeout=1s;" for a, p in zip(where, ports, strict=True))
     conf = tmp / "nginx.conf"
     conf.write_text(
         textwrap.dedent(f"""

@@ -70,10 +70,10 @@ def _bindable(port: int) -> bool:
     return True
 
 
-def listening(port: int) -> bool:
-    """Whether something accepts connections on 127.0.0.1:``port``."""
+def listening(port: int, address: str = "127.0.0.1") -> bool:
+    """Whether something accepts connections on ``address``:``port``."""
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+        with socket.create_connection((address, port), timeout=0.2):
             return True
     except OSError:
         return False

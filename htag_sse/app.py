@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
@@ -28,6 +29,7 @@ from .htag1 import Htag1
 from .metrics import Metrics
 from .pages.locator import Locator
 from .pages.owner import Owner
+from .pages.page import Page
 from .pages.registry import Pages
 from .relay import Relay
 from .router import Router
@@ -87,6 +89,7 @@ class HtagSSE(Starlette):
         store, bus, feed, epoch = _backend(settings, session_store, bus)
         self.store = store
         self.shutdown = Shutdown()
+        self._tasks: set[asyncio.Task[None]] = set()
         self.metrics = Metrics()
         self.workers = Workers(store, bus, lease_s=settings.lease_s, epoch=epoch)
         self.sessions = Sessions(store, max_age_s=settings.session_max_age_s,
@@ -96,9 +99,10 @@ class HtagSSE(Starlette):
             settings, Htag1(lean=settings.lean), self.sessions, store, self.metrics, self.workers.my_id, feed
         )
         self.workers.on_lost(self._lost)
-        self.relay = Relay(self.workers, Owner(self.pages, self.workers).handlers())
-        self.locator = Locator(self.pages, store, self.workers, self.relay, feed)
         self.assets = Assets(settings)
+        self.relay = Relay(self.workers, Owner(self.pages, self.workers, self._render).handlers())
+        self.locator = Locator(self.pages, store, self.workers, self.relay, feed, self._render)
+        self.sessions.on_end(self._ended)
         self.heartbeats = Heartbeats(settings.heartbeat_s, self.shutdown, settings.max_stream_s)
         self.endpoints = Router(settings, self.pages, self.sessions, self.locator, self.workers, self.assets,
                                 self.heartbeats, self.metrics)  # fmt: skip
@@ -140,6 +144,17 @@ class HtagSSE(Starlette):
             return
         await super().__call__(scope, receive, send)
 
+    def _render(self, page: Page, root: str) -> str:
+        """A page's whole document for a request under ``root`` (a new page, or one taken over)."""
+        return self.pages.render(page, self.assets.head(root), self.assets.boot(root, self.settings, page.route))
+
+    def _ended(self, sid: str) -> None:
+        """Session ``sid`` ended (a login or a logout): its pages go, here and on every other worker."""
+        self.pages.end_session(sid, "its session ended (a login or a logout)")
+        task = asyncio.get_running_loop().create_task(self.relay.broadcast("end_session", {"sid": sid}))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
     def _lost(self, reason: str) -> None:
         """This worker lost its lease: its pages go (they rerun elsewhere), and what it knew of sessions
         (cached copies, writes not yet made) is forgotten: another worker may have changed them since."""
@@ -162,8 +177,10 @@ class HtagSSE(Starlette):
             await self.workers.start(self.relay.deliver)
             root = request.scope.get("root_path", "")
             reload = _reload_of(request.cookies.get(RELOAD_COOKIE))
-            _, html = await self.pages.create(App, session, self.pages.adapter.init_of(str(request.url)), route, self.assets.head(root),
-                                              self.assets.boot(root, self.settings, route), reload)  # fmt: skip
+            init = self.pages.adapter.init_of(str(request.url))
+            html = await self.locator.take_over(session, self.pages.register(App), init, reload, root)
+            if html is None:
+                html = self._render(await self.pages.create(App, session, init, route), root)
         except RequestError as e:
             return Response(e.message + "\n", e.status, {"Retry-After": "60"} if e.status == 429 else {}, "text/plain")
         except InitError as e:
@@ -175,14 +192,11 @@ class HtagSSE(Starlette):
         return response
 
     async def rotate_session(self, request: Request) -> str:
-        """Give the user's session a new id, keeping its data (call it after a login); the
-        user's pages follow it, on every worker."""
-        session = session_of(request)
-        old = session.sid
-        sid = await self.sessions.rotate(session)
-        if old and sid:
-            self.pages.rekey(old, sid)
-        return sid
+        """Give the user's session a new id, keeping its data (call it after a login: ``OAuthLogin``
+        does). The pages of the old id end, on every worker: a page belongs to who was logged in when
+        it opened, and is never handed on (their tabs reload). ``request.session.clear()`` (a logout)
+        does the same, with no data kept."""
+        return await self.sessions.rotate(session_of(request))
 
     def run(self, host: str | None = None, port: int | None = None, **options: Any) -> None:
         """Serve with hypercorn until Ctrl-C/SIGTERM. Options: those of

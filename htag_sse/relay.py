@@ -119,6 +119,16 @@ class Relay:
             raise RequestError(int(status), str(code), str(text))
         return answer
 
+    async def broadcast(self, kind: str, payload: dict[str, Any], timeout_s: float = 5.0) -> None:
+        """Call ``kind`` on every other live worker (what one does not answer is logged, not raised)."""
+        others = await self.workers.others()
+        results = await asyncio.gather(
+            *(self.call(w, kind, payload, timeout_s) for w in others), return_exceptions=True
+        )
+        for worker, result in zip(others, results, strict=True):
+            if isinstance(result, BaseException):
+                log.info("worker %s did not take a %s call: %s", worker, kind, result)
+
     def deliver(self, raw: bytes) -> None:
         """A message from the bus: a reply to one of our calls, or a call to answer."""
         try:

@@ -42,7 +42,9 @@ class Session(MutableMapping[str, Any]):
     created for it: visitors who never need one cost no storage.
     """
 
-    __slots__ = ("__weakref__", "_data", "_saved", "_touched", "address", "cookie_due", "sid", "touched_at", "version")
+    __slots__ = (
+        "__weakref__", "_data", "_saved", "_touched", "address", "cookie_due", "ended", "sid", "touched_at", "version",
+    )  # fmt: skip
 
     def __init__(self, sid: str | None = None, stored: Stored | None = None, address: str = "") -> None:
         self.sid = sid
@@ -52,6 +54,7 @@ class Session(MutableMapping[str, Any]):
         self._touched: set[str] = set()  # keys read or written since the last save (values may be mutated)
         self.address = address  # the client that brought it: new sessions are counted per address
         self.cookie_due = False
+        self.ended = False  # cleared (a logout): it gets a new id, and the old one's pages go
         self.touched_at = time.monotonic()
         if stored is not None:
             self.merge(stored)
@@ -78,6 +81,13 @@ class Session(MutableMapping[str, Any]):
 
     def __repr__(self) -> str:
         return f"<Session {self.sid and self.sid[:6]}… {sorted(self._data)}>"
+
+    def clear(self) -> None:
+        """Empty the session and end who it was (a logout): when it is written it gets a new id, and
+        every page of the old one goes, on every worker (see :meth:`Sessions.rotate`)."""
+        for key in list(self._data):
+            del self[key]
+        self.ended = True
 
     def changes(self) -> MapWrite | None:
         """The values that differ from the stored ones (pickled), and the deleted keys."""
@@ -159,6 +169,7 @@ class Sessions:
         self._flushing: asyncio.Future[None] | None = None
         self._retry: asyncio.TimerHandle | None = None
         self._generation = 0  # bumped by forget(): a write in flight then is not queued again
+        self._enders: list[Callable[[str], None]] = []
 
     def __len__(self) -> int:
         """Sessions alive in this process (held by a page or a request)."""
@@ -239,8 +250,18 @@ class Sessions:
             self._flushing = loop.create_future()
             loop.call_soon(self._start_flush)
 
+    def on_end(self, hook: Callable[[str], None]) -> None:
+        """``hook(sid)`` runs when session ``sid`` ends (rotated at a login, cleared at a logout): the
+        pages of that identity must go, never handed on."""
+        self._enders.append(hook)
+
     async def settle(self, session: Session) -> None:
-        """Return once the session's changes are written (raise :class:`StoreError` if they cannot be)."""
+        """Return once the session's changes are written (raise :class:`StoreError` if they cannot be).
+        A cleared session gets its new id here."""
+        if session.ended and session.sid is not None:
+            session.ended = False
+            await self.rotate(session)
+            return
         if session.sid is not None and session.sid in self._pending:
             if self._flushing is None:  # a failed write waits for its retry: try now
                 self._flushing = asyncio.get_running_loop().create_future()
@@ -321,12 +342,17 @@ class Sessions:
         self._live.clear()
 
     async def rotate(self, session: Session) -> str:
-        """Give the session a new id, keeping its data (after a login); the old id leads to the new one
-        for a while, so pages held by other workers follow. A session without an id gets one only if
-        it holds something (counted like any new session)."""
+        """Give the session a new id, keeping its data (after a login): the old identity ends, and its
+        pages with it (``on_end``), on every worker — never handed on to the new one. The old id leads
+        to the new one for a while, so a tab of the old identity learns it must reload. A session
+        without an id gets one only if it holds something (counted like any new session)."""
         old = session.sid
         if old is None:
+            session.ended = False
             return await self.ensure(session) if len(session) else ""
+        for hook in self._enders:
+            hook(old)
+        session.ended = False
         self.save(session)
         await self.settle(session)
         sid = secrets.token_urlsafe(24)

@@ -145,6 +145,10 @@ class Workers:
         self._known = (time.monotonic(), await self.store.holders())
         return "w:" + wid in self._known[1]
 
+    async def others(self) -> list[str]:
+        """The ids of the other live workers (known within ``LIVENESS_CACHE_S``)."""
+        return sorted(n[2:] for n in await self._holders() if n.startswith("w:") and n[2:] != self.me)
+
     async def contact(self, wid: str, wait_s: float = 0.0) -> dict[str, Any] | None:
         """How to reach a live worker (it publishes that once it knows it is not alone), or None."""
         deadline = time.monotonic() + wait_s

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..adapter import Init
 from ..errors import RequestError
 from ..eventlog import Events
 
@@ -56,12 +57,48 @@ class PageCall:
         return cls(pid, sid, token, seq, body, cursor, float(timeout_s))
 
 
+@dataclass(frozen=True, slots=True)
+class TakeoverCall:
+    """A GET of app ``app`` with ``init`` in session ``sid`` asks a page's owner to hand it the page:
+    page ``pid`` with its tab's ``token`` (a reload), or (``token`` None) page ``pid`` if its tab
+    released it. ``root`` is the request's root path (the page's scripts are found under it)."""
+
+    pid: str
+    sid: str
+    app: str
+    init: Init
+    token: str | None
+    root: str
+
+    def to_payload(self) -> dict[str, Any]:
+        return {"pid": self.pid, "sid": self.sid, "app": self.app, "init": [list(self.init[0]), self.init[1]],
+                "token": self.token, "root": self.root}  # fmt: skip
+
+    @classmethod
+    def from_payload(cls, p: dict[str, Any]) -> TakeoverCall:
+        pid, sid, app, init, token, root = (p.get(k) for k in ("pid", "sid", "app", "init", "token", "root"))
+        texts = (pid, sid, app, root)
+        if not all(isinstance(t, str) for t in texts) or not isinstance(token, str | None):
+            raise _bad("no page, session, app or root")
+        if not (isinstance(init, list) and len(init) == 2 and isinstance(init[0], list) and isinstance(init[1], dict)):
+            raise _bad("bad init arguments")
+        return cls(str(pid), str(sid), str(app), (tuple(init[0]), dict(init[1])), token, str(root))
+
+
 def interact_reply(answer: dict[str, Any]) -> tuple[int, bytes]:
     """(status, body) of a relayed interaction's answer."""
     status, body = answer.get("status"), answer.get("body")
     if not isinstance(status, int) or not isinstance(body, bytes):
         raise RequestError(502, "bad_reply", "the worker that holds this page answered something unreadable")
     return status, body
+
+
+def html_reply(answer: dict[str, Any]) -> str:
+    """The document of a page its owner handed over."""
+    html = answer.get("html")
+    if not isinstance(html, str):
+        raise RequestError(502, "bad_reply", "the worker that holds this page answered something unreadable")
+    return html
 
 
 def events_reply(answer: dict[str, Any]) -> Events:

@@ -29,11 +29,12 @@ class PageRecord:
     token: str  # the page token of the tab holding it now
     route: Route  # its route options
     key: bytes | None = None  # its parano key
+    before: tuple[str, ...] = ()  # the tokens of the tabs it was taken over from (a tab back from bfcache)
 
     def encode(self) -> bytes:
         return json.dumps({
             "sid": self.sid, "app": self.app, "init": [list(self.init[0]), self.init[1]], "token": self.token,
-            "route": self.route.to_dict(), "key": b64(self.key) if self.key else None,
+            "route": self.route.to_dict(), "key": b64(self.key) if self.key else None, "before": list(self.before),
         }).encode()  # fmt: skip
 
     @classmethod
@@ -44,15 +45,16 @@ class PageRecord:
         try:
             data: Any = json.loads(blob)
             sid, app, init, token, route = (data[k] for k in ("sid", "app", "init", "token", "route"))
-            key = data.get("key")
+            key, before = data.get("key"), data.get("before", [])
             args, kargs = init
             ok = (
                 isinstance(sid, str | None) and isinstance(app, str) and isinstance(token, str)
                 and isinstance(args, list) and isinstance(kargs, dict) and isinstance(route, dict)
-                and isinstance(key, str | None)
+                and isinstance(key, str | None) and isinstance(before, list) and all(isinstance(t, str) for t in before)
             )  # fmt: skip
             if not ok:
                 return None
-            return cls(sid, app, (tuple(args), kargs), token, Route.from_dict(route), unb64(key) if key else None)
+            init = (tuple(args), kargs)
+            return cls(sid, app, init, token, Route.from_dict(route), unb64(key) if key else None, tuple(before))
         except (ValueError, TypeError, KeyError, ConfigError):
             return None

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from typing import Any, Protocol
 
 from ..errors import RequestError
@@ -17,6 +16,7 @@ from ..relay import Relay
 from ..settings import Route
 from .call import PageCall, events_reply, interact_reply
 from .page import Page
+from .registry import Pages
 
 log = logging.getLogger("htag_sse")
 
@@ -45,10 +45,11 @@ class PageRef(Protocol):
 
 
 class LocalRef:
-    __slots__ = ("page", "pid", "route")
+    __slots__ = ("page", "pages", "pid", "route")
 
-    def __init__(self, page: Page) -> None:
+    def __init__(self, page: Page, pages: Pages) -> None:
         self.page: Page | None = page
+        self.pages = pages
         self.pid = page.pid
         self.route = page.route
 
@@ -68,7 +69,7 @@ class LocalRef:
 
     async def release(self) -> None:
         assert self.page is not None
-        self.page.released_at = time.monotonic()
+        await self.pages.release(self.page)
 
 
 class RemoteRef:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import json
 import logging
 import secrets
 import sys
@@ -25,10 +26,18 @@ from .record import RECORD_TTL_S, PageRecord, record_key
 
 log = logging.getLogger("htag_sse")
 
+#: At most this many released pages of a session are listed for a GET on another worker to take over.
+MAX_RELEASED = 4
 #: Builds the page's boot script from (page id, page token, parano key or None, last event id).
 Boot = Callable[[str, str, "bytes | None", int], str]
 #: A reload names the page its tab held: (page id, page token).
 Reload = tuple[str, str]
+#: Renders a page's whole document for a request under a root path (the scripts' URLs and boot call).
+Render = Callable[[Page, str], str]
+
+
+def released_key(sid: str) -> str:
+    return "rel:" + sid
 
 
 def app_ref(cls: type) -> str:
@@ -78,23 +87,18 @@ class Pages:
         self._classes[ref] = cls
         return ref
 
-    async def create(self, cls: AppClass, session: Session, init: Init, route: Route,
-                     head: str, boot: Boot, reload: Reload | None = None) -> tuple[Page, str]:  # fmt: skip
-        """A page of ``cls`` and its whole HTML document: the one and only full rendering.
+    async def create(self, cls: AppClass, session: Session, init: Init, route: Route) -> Page:
+        """A new page of ``cls`` (render it with :meth:`render`: the one and only full rendering)."""
+        return await self._new(cls, session, init, route)
 
-        A reload of a tab (``reload``), or a GET of a page its tab released,
-        takes that page over instead: the same live instance, rendered again.
-        """
-        taken = await self._takeover(cls, session, init, reload)
-        page = taken or await self._new(cls, session, init, route)
+    def render(self, page: Page, head: str, boot: Boot) -> str:
+        """The page's whole HTML document (a new page's, or one taken over by a reload)."""
         key = page.cipher.key if page.cipher else None
         token = current_page.set(page)
         try:
-            script = boot(page.pid, page.token, key, page.log.last)
-            html = page.live().document(head, script)
+            return page.live().document(head, boot(page.pid, page.token, key, page.log.last))
         finally:
             current_page.reset(token)
-        return page, html
 
     async def _new(self, cls: AppClass, session: Session, init: Init, route: Route) -> Page:
         sid = await self.sessions.ensure(session)
@@ -116,26 +120,48 @@ class Pages:
         return page
 
     async def _record(self, page: Page) -> None:
-        """What a rerun needs, once the live instance is gone (data only: JSON)."""
+        """What other workers and a rerun need (data only: JSON)."""
         record = PageRecord(page.session.sid, page.app_ref, page.init, page.token, page.route,
-                            page.cipher.key if page.cipher else None)  # fmt: skip
+                            page.cipher.key if page.cipher else None, page.tokens_before)  # fmt: skip
         await self.store.set(record_key(page.pid), record.encode(), RECORD_TTL_S)
 
-    async def _takeover(self, cls: AppClass, session: Session, init: Init, reload: Reload | None) -> Page | None:
-        """The page this GET may take over: the one the reloading tab names (with its token),
-        else the last one its tab released — of the same session, app and init arguments."""
-        if session.sid is None:
-            return None
-        ref = app_ref(cls)
-        same = [p for p in self._by_sid.get(session.sid, ()) if not p.closed and p.app_ref == ref and p.init == init]
-        named = [p for p in same if reload and p.pid == reload[0] and _same(p.token, reload[1])]
-        released = sorted((p for p in same if p.released_at is not None), key=lambda p: p.released_at or 0)
-        chosen = named[0] if named else released[-1] if released else None
+    async def take_over(self, sid: str, app: str, init: Init, pid: str | None, token: str | None) -> Page | None:
+        """The page of session ``sid`` a GET of ``app`` with ``init`` takes over, here: page ``pid`` if
+        ``token`` is its token (a reloading tab names it), else (``pid`` None) the last one its tab
+        released. It gets a new token; its tab's old token says "taken over" from then on."""
+        same = [p for p in self._by_sid.get(sid, ()) if not p.closed and p.app_ref == app and p.init == init]
+        if pid is not None:
+            chosen = next((p for p in same if p.pid == pid and token is not None and _same(p.token, token)), None)
+        else:
+            released = sorted((p for p in same if p.released_at is not None), key=lambda p: p.released_at or 0)
+            chosen = released[-1] if released else None
         if chosen is not None:
             chosen.renew()
             await self._record(chosen)
-            self.metrics.event("page.taken_over", page=chosen.pid, app=ref)
+            self.metrics.event("page.taken_over", page=chosen.pid, app=app)
         return chosen
+
+    async def release(self, page: Page) -> None:
+        """Its tab unloads: a GET of the same app from the same session, on any worker, may take the page
+        over within the grace period (the session's released pages are listed in the store)."""
+        page.released_at = time.monotonic()
+        sid = page.session.sid
+        if sid is None:
+            return
+        listed = [entry for entry in await self.released_pages(sid) if entry[0] != page.pid]
+        listed = [*listed[-(MAX_RELEASED - 1) :], (page.pid, page.app_ref, page.init)]
+        data = [[pid, app, [list(init[0]), init[1]]] for pid, app, init in listed]
+        await self.store.set(released_key(sid), json.dumps(data).encode(), self.settings.grace_s)
+
+    async def released_pages(self, sid: str) -> list[tuple[str, str, Init]]:
+        """The session's pages released lately (on any worker), oldest first: (page id, app, init)."""
+        raw = await self.store.get(released_key(sid))
+        try:
+            return [
+                (str(pid), str(app), (tuple(init[0]), dict(init[1]))) for pid, app, init in json.loads(raw or b"[]")
+            ]
+        except (ValueError, TypeError, IndexError):
+            return []
 
     async def rerun(
         self, old_pid: str, session: Session, token: str | None
@@ -178,10 +204,8 @@ class Pages:
         if page.session.sid == sid:
             return
         if sid is not None and page.session.sid and await self.sessions.rotated_to(page.session.sid) == sid:
-            self.rekey(page.session.sid, sid)
-            page.session.sid = sid  # a login on another worker: this page follows its session
-            await self.sessions.refresh(page.session)
-            return
+            self.drop(page, "its session changed hands (a login or a logout)")  # never handed on
+            raise RequestError(410, "session_changed", "you logged in or out since this page opened: reload")
         if sid is None:
             if page.session.sid and not await self.sessions.exists(page.session.sid):
                 self.drop(page, "its session expired")
@@ -189,11 +213,12 @@ class Pages:
         log.info("request for page %s from another session refused", page.pid)
         raise RequestError(403, "foreign_page", "this page belongs to another session")
 
-    def rekey(self, old: str, new: str) -> None:
-        """A session changed its id (login, logout): its pages follow."""
-        pages = self._by_sid.pop(old, None)
-        if pages:
-            self._by_sid.setdefault(new, []).extend(pages)
+    def end_session(self, sid: str, reason: str) -> int:
+        """A session ended (logout, a login, its id rotated): its pages go, never handed on. How many went."""
+        pages = [p for p in self._by_sid.get(sid, ()) if not p.closed]
+        for page in pages:
+            self.drop(page, reason)
+        return len(pages)
 
     def drop_all(self, reason: str, stopping: bool = False) -> None:
         for page in list(self._pages.values()):

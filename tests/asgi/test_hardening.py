@@ -320,12 +320,14 @@ async def test_500_logins_and_logouts_hold_no_more_pages_or_sessions(kit):
     store = MemoryStore()
     app = kit.app("counter", session_store=store, max_new_sessions_per_minute=10_000)
     c = kit.client(app)
-    tab = await RawTab.open(c)
 
     async def rotations(n: int) -> dict[str, int]:
         for i in range(n):
+            tab = await RawTab.open(c)
             assert (await c.get("/login", params={"user": f"u{i}"})).status_code == 200
-            assert (await tab.post(tab.calls["inc"])).status_code == 200  # the page follows its session
+            assert (await tab.post(tab.calls["inc"])).status_code == 410  # the page ended with the old identity
+            tab = await RawTab.open(c)
+            assert (await tab.post(tab.calls["inc"])).status_code == 200
             assert (await c.get("/logout")).status_code == 200
         gc.collect()
         return {"pages": len(app.pages), "sessions": len(app.sessions), "by_sid": len(app.pages._by_sid),

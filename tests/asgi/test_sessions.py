@@ -71,7 +71,7 @@ async def test_a_cookie_chosen_by_an_attacker_is_not_adopted(asgi_client):
     assert "chosen-by-attacker" not in r.headers["set-cookie"]
 
 
-async def test_rotating_the_session_id_keeps_the_data_and_kills_the_old_id(asgi_client):
+async def test_rotating_the_session_id_keeps_the_data_kills_the_old_id_and_ends_its_pages(asgi_client):
     app = with_routes(MemoryStore())
     client = asgi_client(app)
     tab = await RawTab.open(client)
@@ -81,7 +81,9 @@ async def test_rotating_the_session_id_keeps_the_data_and_kills_the_old_id(asgi_
     new = client.cookies["htag_sid"]
     assert new != old and "htag_sid=" + new in r.headers["set-cookie"]
     assert (await client.get("/read")).json()["count"] == 1
-    assert text_of(await tab.click("inc")) == "2"  # the open page follows its session
+    gone = await tab.post(tab.calls["inc"])  # a page belongs to who was logged in when it opened
+    assert gone.status_code == 410 and gone.json()["error"] in ("page_gone", "session_changed")
+    assert text_of(await (await RawTab.open(client)).click("inc")) == "2"  # a new page: the same data
     stale = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
     stale.cookies.set("htag_sid", old)
     assert (await stale.get("/read")).json() == {}

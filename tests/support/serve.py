@@ -1,19 +1,23 @@
-"""``hypercorn tests.support.serve:app``: the test app named by ``HTAG_SSE_TEST_APP``.
+"""``hypercorn tests.support.serve:app``: the test app named by ``HTAG_SSE_TEST_APP`` (``*``: every
+app of :mod:`tests.support.apps` at ``/<name>``, the counter at ``/``).
 
 Plain routes ``/session/write?key=value`` and ``/session/read`` show that
 ``request.session`` and ``tag.state`` are one. With ``HTAG_SSE_TEST_SPREAD=1``
 every answer but streams says ``Connection: close``: browsers then open a new
-connection per request, which the kernel hands to any worker.
+connection per request, which the kernel hands to any worker. ``HTAG_SSE_TEST_LOG=info`` logs
+htag-sse's lines in the format of ``app.run()`` (the topologies read them).
 """
 
 import os
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .apps import build
+from htag_sse.server.logs import setup_logging
+
+from .apps import APPS, build
 
 #: What a server process imports to serve these apps.
 TARGET = f"{__name__}:app"
@@ -43,6 +47,19 @@ class Spread:
         await self.app(scope, receive, closing if scope["type"] == "http" else send)
 
 
-app = build(os.environ.get("HTAG_SSE_TEST_APP", "counter"), routes=[Route("/session/write", write), Route("/session/read", read)])
+def every_app(name: str) -> Route:
+    async def page(request: Request) -> Response:
+        return await app.handle(request, APPS[name])
+
+    return Route(f"/{name}", page)
+
+
+SESSION_ROUTES = [Route("/session/write", write), Route("/session/read", read)]
+if os.environ.get("HTAG_SSE_TEST_LOG"):
+    setup_logging(os.environ["HTAG_SSE_TEST_LOG"])
+if os.environ.get("HTAG_SSE_TEST_APP") == "*":
+    app = build("counter", routes=[*SESSION_ROUTES, *(every_app(name) for name in APPS)])
+else:
+    app = build(os.environ.get("HTAG_SSE_TEST_APP", "counter"), routes=SESSION_ROUTES)
 if os.environ.get("HTAG_SSE_TEST_SPREAD"):
     app.add_middleware(Spread)

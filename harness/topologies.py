@@ -1,0 +1,158 @@
+"""The deployments htag-sse documents, as real processes, for tests and benchmarks:
+
+=========  ==================================================================================
+``one``    one worker: the app's own ``app.run()`` (hypercorn)
+``workers``  two workers on one host: ``hypercorn --workers 2``, the embedded store and bus
+``hosts``  two hosts of two workers sharing a real redis-server, behind nginx round-robin
+           without stickiness
+``proxy``  ``one`` behind nginx buffering whole responses (the client falls back to long-poll)
+``apart``  ``hosts`` with each host in a network namespace of its own, joined by veth pairs
+           with a 0.25 ms delay each way (``tc netem``), as inside a datacenter
+=========  ==================================================================================
+
+Every answer names the worker process that gave it (``X-Htag-Worker``: the app runs in debug
+mode), and the workers log at INFO into a file per host, so a test can tell where a request went,
+pause a worker (``SIGSTOP``) to choose where the next one goes, and wait for a log line.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .hosts import Host, Hosts, round_robin, worker_of
+from .processes import wait_until
+from .proxies import BUFFER_EVERYTHING, nginx
+from .redisserver import RedisServer
+
+#: The documented topologies, cheapest first.
+TOPOLOGIES = ("one", "workers", "hosts", "proxy", "apart")
+
+
+@dataclass
+class Worker:
+    """A worker process serving requests."""
+
+    pid: int
+    host: Host
+
+    def pause(self) -> None:
+        os.kill(self.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        os.kill(self.pid, signal.SIGCONT)
+
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        self.pause()
+        try:
+            yield
+        finally:
+            self.resume()
+
+
+@dataclass
+class Topology:
+    """A started topology: where a browser goes (``url``), its hosts and their workers."""
+
+    name: str
+    url: str
+    hosts: list[Host]
+    redis: RedisServer | None = None
+    stack: ExitStack = field(default_factory=ExitStack)
+
+    @property
+    def workers(self) -> list[Worker]:
+        return [Worker(pid, host) for host in self.hosts for pid in sorted(host.pids)]
+
+    def worker(self, header: str | int | None) -> Worker:
+        """The worker an ``X-Htag-Worker`` header names."""
+        pid = worker_of(header)
+        found = next((w for w in self.workers if w.pid == pid), None)
+        assert found is not None, f"no worker {header!r} in {self.name}: {[w.pid for w in self.workers]}"
+        return found
+
+    def others(self, worker: Worker) -> list[Worker]:
+        return [w for w in self.workers if w.pid != worker.pid]
+
+    @property
+    def several(self) -> bool:
+        """More than one worker: a request may land on a worker that does not own its page."""
+        return len(self.workers) > 1
+
+    def log(self) -> str:
+        return "\n".join(f"--- {h.name} ---\n{h.output()}" for h in self.hosts)
+
+    def logged(self, pattern: str, after: int = 0) -> bool:
+        """Whether a line matching ``pattern`` was logged by any host since ``mark()`` gave ``after``."""
+        return re.search(pattern, self._text()[after:]) is not None
+
+    def mark(self) -> int:
+        """Where the logs end now (see :meth:`logged`)."""
+        return len(self._text())
+
+    def wait_logged(self, pattern: str, after: int = 0, timeout_s: float = 15.0) -> None:
+        wait_until(lambda: self.logged(pattern, after), timeout_s, f"a log line matching {pattern!r}")
+
+    def _text(self) -> str:
+        return "".join(_read(h.log_path) for h in self.hosts)
+
+    def stop(self) -> None:
+        self.stack.close()
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(errors="replace")
+    except OSError:
+        return ""
+
+
+def start(name: str, tmp: Path, *, target: str, app: str, options: dict[str, Any] | None = None,
+          env: dict[str, str] | None = None) -> Topology:  # fmt: skip
+    """Start topology ``name`` serving ``target`` (``module:variable``, building app ``app``)."""
+    if name not in TOPOLOGIES:
+        raise ValueError(f"unknown topology {name!r}: one of {TOPOLOGIES}")
+    tmp.mkdir(parents=True, exist_ok=True)
+    stack = ExitStack()
+    common: dict[str, Any] = {"app": app, "options": options or {}, "target": target,
+                              "env": {"HTAG_SSE_TEST_LOG": "info", **(env or {})}}  # fmt: skip
+    try:
+        if name in ("one", "proxy"):
+            host = Host("host0", None, tmp / "host0-sessions", workers=1, runner="run", spread=False, **common)
+            stack.callback(host.kill)
+            host.start()
+            url = host.url
+            if name == "proxy":
+                url = f"http://127.0.0.1:{stack.enter_context(nginx(host.port, tmp / 'nginx', BUFFER_EVERYTHING))}"
+            return Topology(name, url, [host], stack=stack)
+        if name == "workers":
+            host = Host("host0", None, tmp / "host0-sessions", workers=2, **common)
+            stack.callback(host.kill)
+            host.start()
+            return Topology(name, host.url, [host], stack=stack)
+        redis = RedisServer().start()
+        stack.callback(redis.cleanup)
+        if name == "apart":
+            from .netns import apart
+
+            group, entries = stack.enter_context(apart(redis, tmp, **common))
+        else:
+            group = Hosts(redis.url, tmp, n=2, workers=2, **common)
+            stack.callback(group.kill)
+            group.start()
+            entries = [(h.address, h.port) for h in group]
+        group.warm()
+        port = stack.enter_context(round_robin([p for _, p in entries], tmp / "nginx", [a for a, _ in entries]))
+        return Topology(name, f"http://127.0.0.1:{port}", list(group), redis, stack)
+    except BaseException:
+        stack.close()
+        raise
+
