@@ -90,19 +90,30 @@ class Topology:
     def log(self) -> str:
         return "\n".join(f"--- {h.name} ---\n{h.output()}" for h in self.hosts)
 
-    def logged(self, pattern: str, after: int = 0) -> bool:
-        """Whether a line matching ``pattern`` was logged by any host since ``mark()`` gave ``after``."""
-        return re.search(pattern, self._text()[after:]) is not None
+    def logged(self, pattern: str, after: tuple[int, ...] = ()) -> bool:
+        """Whether a host logged a line matching ``pattern`` since :meth:`mark` gave ``after``."""
+        starts = after or (0,) * len(self.hosts)
+        return any(re.search(pattern, _read(h.log_path)[start:]) for h, start in zip(self.hosts, starts, strict=True))
 
-    def mark(self) -> int:
-        """Where the logs end now (see :meth:`logged`)."""
-        return len(self._text())
+    def mark(self) -> tuple[int, ...]:
+        """Where each host's log ends now (see :meth:`logged`)."""
+        return tuple(len(_read(h.log_path)) for h in self.hosts)
 
-    def wait_logged(self, pattern: str, after: int = 0, timeout_s: float = 15.0) -> None:
+    def wait_logged(self, pattern: str, after: tuple[int, ...] = (), timeout_s: float = 15.0) -> None:
         wait_until(lambda: self.logged(pattern, after), timeout_s, f"a log line matching {pattern!r}")
 
-    def _text(self) -> str:
-        return "".join(_read(h.log_path) for h in self.hosts)
+    def down(self) -> None:
+        """Stop every host (SIGTERM, as a deploy does); the load balancer and Redis stay."""
+        for host in self.hosts:
+            host.signal(signal.SIGTERM)
+        for host in self.hosts:
+            if host.proc is not None:
+                host.proc.wait(20)
+
+    def up(self) -> None:
+        """Start every host again, on its address and port (after :meth:`down`): new processes."""
+        for host in self.hosts:
+            host.start()
 
     def stop(self) -> None:
         self.stack.close()

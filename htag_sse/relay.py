@@ -93,6 +93,7 @@ class Relay:
         if contact is None or bus is None:
             raise RequestError(410, "page_gone", GONE)
         rid = next(self._ids)
+        log.debug("relaying %s to worker %s", kind, to)
         reply = self._waiting[rid] = asyncio.get_running_loop().create_future()
         try:
             await bus.send(to, contact, encode(Message(kind, rid, self.workers.me, timeout_s, payload)))

@@ -14,6 +14,7 @@ from ..session import Session
 from ..stores import Store
 from ..workers import Workers
 from .call import TakeoverCall, html_reply
+from .page import TAKEN
 from .record import PageRecord, record_key
 from .refs import GONE, RELAY_MARGIN_S, LocalRef, PageRef, RemoteRef
 from .registry import Pages, Reload, Render
@@ -77,9 +78,7 @@ class Locator:
         if page is not None and not page.closed:
             await self.pages.own_session(page, session.sid, cookie_sid)
             if check:
-                if token is not None and token in page.tokens_before:  # a tab back from the back/forward cache
-                    raise RequestError(410, "page_taken", "this page was taken over by a reload of its tab: reload")
-                check_token(page.token, token)
+                page.check_token(token)
             page.seen_at = time.monotonic()
             page.released_at = None  # its tab is still there (back from the back/forward cache)
             page.connected = True
@@ -101,7 +100,7 @@ class Locator:
             raise RequestError(403, "foreign_page", "this page belongs to another session")
         if check:
             if token is not None and token in record.before:  # a tab back from the back/forward cache
-                raise RequestError(410, "page_taken", "this page was taken over by a reload of its tab: reload")
+                raise RequestError(410, "page_taken", TAKEN)
             check_token(record.token, token)
         return RemoteRef(pid, owner, session.sid, token, record.route, self.relay, self.feed)
 

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ..errors import RequestError
 from ..relay import Handler
-from ..security import check_token
 from ..workers import Workers
 from .call import PageCall, TakeoverCall
 from .page import Page
 from .refs import GONE, LocalRef
 from .registry import Pages, Render
+
+log = logging.getLogger("htag_sse")
 
 
 class Owner:
@@ -39,6 +41,10 @@ class Owner:
         await self.workers.ensure_valid()
         page = await self.pages.take_over(call.sid, call.app, call.init, call.pid, call.token)
         if page is None:
+            here = self.pages.get(call.pid)
+            log.debug("page %s not handed over: %s", call.pid, "gone" if here is None else
+                      f"sid {here.session.sid == call.sid}, app {here.app_ref == call.app}, init {here.init} vs "
+                      f"{call.init}, released {here.released_at}, token {call.token is not None}")  # fmt: skip
             raise RequestError(410, "page_gone", GONE)
         page.connected = True
         return {"html": self.render(page, call.root)}
@@ -62,7 +68,7 @@ class Owner:
 
     async def interact(self, call: PageCall) -> dict[str, Any]:
         page = await self._page(call)
-        check_token(page.token, call.token)
+        page.check_token(call.token)
         page.released_at = None  # its tab is still there (back from the back/forward cache)
         await self.pages.sessions.refresh(page.session)  # the relaying worker may have written it
         status, reply = await page.answer(call.body if call.body is not None else b"", call.seq)
@@ -82,6 +88,6 @@ class Owner:
 
     async def release(self, call: PageCall) -> dict[str, Any]:
         page = await self._page(call)
-        check_token(page.token, call.token)
+        page.check_token(call.token)
         await self.pages.release(page)
         return {}

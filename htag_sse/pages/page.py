@@ -16,6 +16,7 @@ from ..deadline import bounded
 from ..errors import RequestError, StoreError
 from ..eventlog import EventLog, Events, Feed
 from ..metrics import Metrics
+from ..security import check_token
 from ..session import Session, Sessions
 from ..settings import Route, Settings
 from ..wire import Item, dumps, items_from, parse_items, refusal
@@ -25,6 +26,7 @@ log = logging.getLogger("htag_sse")
 #: What one interaction came to: htag's actions, or its refusal.
 Outcome = dict[str, Any] | RequestError
 
+TAKEN = "this page was taken over by a reload of its tab: reload"
 #: The page whose user code is running; tasks created meanwhile belong to it.
 current_page: ContextVar[Page | None] = ContextVar("htag_sse_page", default=None)
 
@@ -255,6 +257,13 @@ class Page:
             self.tasks = set()
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
+
+    def check_token(self, token: str | None) -> None:
+        """The request's page token must be this page's; the token of a tab it was taken from (back from
+        the back/forward cache) is told to reload (410), any other refused (403)."""
+        if token is not None and token in self.tokens_before:
+            raise RequestError(410, "page_taken", TAKEN)
+        check_token(self.token, token)
 
     def renew(self) -> None:
         """A new tab takes this page over (a reload): a new token (and key), its numbering starts again."""

@@ -127,14 +127,14 @@ class Pages:
 
     async def take_over(self, sid: str, app: str, init: Init, pid: str | None, token: str | None) -> Page | None:
         """The page of session ``sid`` a GET of ``app`` with ``init`` takes over, here: page ``pid`` if
-        ``token`` is its token (a reloading tab names it), else (``pid`` None) the last one its tab
-        released. It gets a new token; its tab's old token says "taken over" from then on."""
+        ``token`` is its token (a reloading tab names it); else, its tab having released it, page ``pid``
+        (``None``: the last one released). It gets a new token; its tab's old token says "taken over"."""
         same = [p for p in self._by_sid.get(sid, ()) if not p.closed and p.app_ref == app and p.init == init]
-        if pid is not None:
-            chosen = next((p for p in same if p.pid == pid and token is not None and _same(p.token, token)), None)
+        if token is not None:
+            chosen = next((p for p in same if p.pid == pid and _same(p.token, token)), None)
         else:
-            released = sorted((p for p in same if p.released_at is not None), key=lambda p: p.released_at or 0)
-            chosen = released[-1] if released else None
+            released = [p for p in same if p.released_at is not None and pid in (None, p.pid)]
+            chosen = max(released, key=lambda p: p.released_at or 0) if released else None
         if chosen is not None:
             chosen.renew()
             await self._record(chosen)
@@ -152,6 +152,7 @@ class Pages:
         listed = [*listed[-(MAX_RELEASED - 1) :], (page.pid, page.app_ref, page.init)]
         data = [[pid, app, [list(init[0]), init[1]]] for pid, app, init in listed]
         await self.store.set(released_key(sid), json.dumps(data).encode(), self.settings.grace_s)
+        log.debug("page %s released by its tab", page.pid)
 
     async def released_pages(self, sid: str) -> list[tuple[str, str, Init]]:
         """The session's pages released lately (on any worker), oldest first: (page id, app, init)."""

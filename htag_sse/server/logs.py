@@ -19,7 +19,8 @@ _MARK = "htag_sse.run"
 
 def setup_logging(level: str) -> None:
     """Log at ``level`` on stderr with :data:`FORMAT` (run again in each server process: spawn starts
-    them blank). Nothing is changed when the application configured logging itself."""
+    them blank). Nothing is changed when the application configured logging itself (handlers on
+    the root logger), and a level it gave one of these loggers stays."""
     if logging.getLogger().handlers:  # the application's own configuration
         return
     handler = logging.StreamHandler(sys.stderr)
@@ -27,11 +28,14 @@ def setup_logging(level: str) -> None:
     handler.setFormatter(logging.Formatter(FORMAT))
     for name in SERVED:
         logger = logging.getLogger(name)
-        logger.setLevel(level.upper())
+        if logger.level == logging.NOTSET:  # a level the application set stays
+            logger.setLevel(level.upper())
         if not any(h.get_name() == _MARK for h in logger.handlers):
             logger.addHandler(handler)
     for name in CHATTY:
-        logging.getLogger(name).setLevel(logging.DEBUG if level == "debug" else logging.WARNING)
+        logger = logging.getLogger(name)
+        if logger.level == logging.NOTSET:
+            logger.setLevel(logging.DEBUG if level == "debug" else logging.WARNING)
 
 
 def handler_target(name: str) -> logging.Logger:

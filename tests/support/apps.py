@@ -196,9 +196,25 @@ class Tally(Tag.div):
         self.value.clear(self.n)
 
 
+class Notes(Tag.div):
+    """Greets the session's user; private notes held in an attribute of the live page (logins and
+    logouts must never hand them on)."""
+
+    def init(self):
+        self.notes: list[str] = []
+        self += Tag.h1(f"hello {self.session.get('user', 'nobody')}", _class="hello")
+        self += Tag.input(_class="note", _onchange=self.bind.write(b"this.value"))
+        self.shown = Tag.div(_class="notes")
+        self += self.shown
+
+    def write(self, text):
+        self.notes.append(text)
+        self.shown.clear(", ".join(self.notes))
+
+
 APPS: dict[str, type[Tag]] = {
     "counter": Counter, "clock": Clock, "stream": Stream, "args": Args, "board": Board, "burst": Burst, "vault": Vault,
-    "tally": Tally,
+    "tally": Tally, "notes": Notes,
 }  # fmt: skip
 
 

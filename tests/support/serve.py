@@ -2,12 +2,14 @@
 app of :mod:`tests.support.apps` at ``/<name>``, the counter at ``/``).
 
 Plain routes ``/session/write?key=value`` and ``/session/read`` show that
-``request.session`` and ``tag.state`` are one. With ``HTAG_SSE_TEST_SPREAD=1``
+``request.session`` and ``tag.state`` are one; ``/login?user=x`` logs a user in as
+:class:`~htag_sse.OAuthLogin` does (the user, then ``rotate_session``), ``/logout`` clears the session. With ``HTAG_SSE_TEST_SPREAD=1``
 every answer but streams says ``Connection: close``: browsers then open a new
 connection per request, which the kernel hands to any worker. ``HTAG_SSE_TEST_LOG=info`` logs
-htag-sse's lines in the format of ``app.run()`` (the topologies read them).
+as ``app.run()`` does, htag-sse's own lines from DEBUG (the topologies' tests read them).
 """
 
+import logging
 import os
 
 from starlette.requests import Request
@@ -47,6 +49,16 @@ class Spread:
         await self.app(scope, receive, closing if scope["type"] == "http" else send)
 
 
+async def login(request: Request) -> JSONResponse:
+    request.session["user"] = request.query_params["user"]
+    return JSONResponse({"sid": await app.rotate_session(request)})
+
+
+async def logout(request: Request) -> JSONResponse:
+    request.session.clear()
+    return JSONResponse({})
+
+
 def every_app(name: str) -> Route:
     async def page(request: Request) -> Response:
         return await app.handle(request, APPS[name])
@@ -54,9 +66,11 @@ def every_app(name: str) -> Route:
     return Route(f"/{name}", page)
 
 
-SESSION_ROUTES = [Route("/session/write", write), Route("/session/read", read)]
+SESSION_ROUTES = [Route("/session/write", write), Route("/session/read", read), Route("/login", login),
+                  Route("/logout", logout)]  # fmt: skip
 if os.environ.get("HTAG_SSE_TEST_LOG"):
     setup_logging(os.environ["HTAG_SSE_TEST_LOG"])
+    logging.getLogger("htag_sse").setLevel(logging.DEBUG)  # what the topologies' tests wait for (relays)
 if os.environ.get("HTAG_SSE_TEST_APP") == "*":
     app = build("counter", routes=[*SESSION_ROUTES, *(every_app(name) for name in APPS)])
 else:
