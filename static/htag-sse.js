@@ -723,6 +723,7 @@ html.htag-busy, html.htag-busy * { cursor: progress; }
       style.textContent = CSS;
       this.doc.head.prepend(style);
       if (!this.win.error) this.win.error = (text) => this.showError(text);  // unless the app has its own (or an element id="error")
+      this.win.htagMorph.remember(this.doc);  // what the server rendered: <details>/<dialog> open or not
     }
 
     /** htag's start(): the page's initial JS. */
@@ -808,18 +809,26 @@ html.htag-busy, html.htag-busy * { cursor: progress; }
 
     // -------------------------------------------------------- actions
     /** Apply htag's actions (update/stream/post/next/err), plus "body": a whole
-     * new <body>, morphed in place so scroll, focus and typed text survive. */
+     * new <body>. Updates and bodies are morphed in (static/morph.js), elements
+     * paired by id: the focused element, what the user typed, the caret, scroll
+     * positions, an opened <details> survive; a value the server changed wins.
+     * A tag whose js runs again (in `post`) gets a new element, as with htag's
+     * outerHTML, so that what its js sets up is set up once. */
     apply(actions) {
-      if (actions.body !== undefined) this.win.htagMorph.morphBody(actions.body);
+      const morph = this.win.htagMorph;
+      const fresh = scriptTargets(actions.post);
+      if (actions.body !== undefined) morph.morphBody(actions.body, { byId: true, fresh });
       for (const [id, html] of Object.entries(actions.update || {})) {
         const el = this.doc.getElementById(id);
-        if (el) el.outerHTML = html;
+        if (el) morph.update(el, html, { fresh });
         else console.warn("htag-sse: no element", id, "to update");
       }
       for (const [id, html] of Object.entries(actions.stream || {})) {
         const el = this.doc.getElementById(id);
-        if (el) el.insertAdjacentHTML("beforeend", html);
-        else console.warn("htag-sse: no element", id, "to stream into");
+        if (!el) { console.warn("htag-sse: no element", id, "to stream into"); continue; }
+        const last = el.lastChild;
+        el.insertAdjacentHTML("beforeend", html);
+        for (let n = last ? last.nextSibling : el.firstChild; n; n = n.nextSibling) morph.remember(n);
       }
       this.offline(this.isOffline);  // a new body lost the offline class
       if (actions.post !== undefined) this.runJS(actions.post);
