@@ -6,8 +6,11 @@
  * interact(), defined here. That script ends with htagSSE({...}), which boots
  * this client with every setting it needs. morph.js must be loaded first.
  *
- * The first part has no window/document: it is exported for the node tests
- * (tests/js/) when this file is loaded as a CommonJS module.
+ * Nothing here reads window or document but the boot at the end: the pure
+ * parts, then the browser half (Feed, Hub, Client, DomPage), whose objects are
+ * given their environment (fetch, timers, storage, BroadcastChannel, locks, the
+ * page) — the real browser's at boot, fakes in the node tests (tests/js/), which
+ * load this file as a CommonJS module.
  */
 (function () {
   "use strict";
@@ -24,8 +27,6 @@
   const USED_UP = ["bad_interaction", "unknown_event", "forbidden_method", "unknown_id", "too_large"];
   /** Associated data of sealed messages (parano mode): which way they travel. */
   const PURPOSE = { up: "htag-sse up", down: "htag-sse down", event: "htag-sse event", rerun: "htag-sse rerun" };
-
-  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
   /** Milliseconds to wait before retry number `attempt`: 0.25 s doubling up to 10 s, jittered ±25%. */
   function backoff(attempt, random = Math.random) {
@@ -210,12 +211,38 @@
     return again;
   }
 
-  const pure = { MAX_BATCH, backoff, b64, unb64, importKey, seal, openSealed, sseParser, Outbox, payloadOf,
-    outcomesOf, isRefusal, renamedAfter, replayFor };
-  if (typeof module === "object" && module && module.exports) module.exports = pure;
-  if (typeof window === "undefined" || typeof document === "undefined") return;
+  /** htag's scripts for the tags of an answer: `(function(self){ <js>\n })(document.getElementById('<id>'));`
+   * (htag's Tag._genIIFEScript). The ids of the tags whose own `js` runs again with
+   * this answer, not counting htag's declarations of exposed methods (`self.<name> =
+   * function(_) {…}`, harmless to run again): an update gives these tags new elements,
+   * as htag's outerHTML did, so that what their js sets up (listeners, widgets) is set
+   * up once. */
+  const IIFE = /\(function\(self\)\{ ([\s\S]*?)\n \}\)\(document\.getElementById\('([^']+)'\)\);/g;
+  const DECLARES = /^self\.[A-Za-z_$][\w$]* = function\(_\) \{/;
+  function scriptTargets(post) {
+    const ids = new Set();
+    if (typeof post !== "string") return ids;
+    for (const m of post.matchAll(IIFE)) if (!DECLARES.test(m[1])) ids.add(m[2]);
+    return ids;
+  }
 
-  // ================================================================ the browser
+  const pure = { MAX_BATCH, backoff, b64, unb64, importKey, seal, openSealed, sseParser, Outbox, payloadOf,
+    outcomesOf, isRefusal, renamedAfter, replayFor, scriptTargets };
+
+  // ================================================================ the browser half
+  // Objects that are given their environment: the real browser's at boot
+  // (browserEnv below), fakes under node (tests/js/). What they are given:
+  //
+  //   env.fetch(url, init)        WHATWG fetch (streaming response bodies)
+  //   env.BroadcastChannel        constructor, or null (then each tab holds its own connection)
+  //   env.locks                   navigator.locks ({request(name, callback)}), or null
+  //   env.storage                 localStorage-like ({getItem, setItem}), or null
+  //   env.clock                   {now(), setTimeout(fn, ms), clearTimeout(timer)}
+  //   env.random()                for the backoff's jitter
+  //   env.page                    the document and window: see DomPage for what it does
+  //
+  // State lives on the objects: one Client per tab, which makes a Hub (its pushes),
+  // which as the leader makes a Feed (the one connection).
 
   /** Boot settings the server must send (htag_sse/assets.py). */
   const REQUIRED = ["base", "page", "token", "transport", "grace_s", "heartbeat_s", "probe_s", "last", "reload_cookie",
@@ -223,271 +250,46 @@
   const RELOAD_COOKIE_S = 5;  // the reload's GET leaves right after beforeunload
   const BUSY_DELAY_MS = 150;  // fast clicks never show the busy cursor
   const MAX_ERROR_BOXES = 5;
+  const REMEMBER_POLL_MS = 30 * 60000;
 
-  let cfg = null;       // the boot settings, frozen
-  let state = null;     // this tab's page {page, token, seq, last, key, renamed}: replaced whole by a rerun
-  let ready = null;     // resolves once the page's key is imported
-  let hub = null;       // how this tab receives its pushes (see Hub below)
-  let rerunning = null; // promise of the rerun in progress
-  const root = document.documentElement;
-  const pageUrl = (st, what) => cfg.base + "/" + st.page + "/" + what;
+  const sleep = (clock, ms) => new Promise((resolve) => clock.setTimeout(resolve, ms));
 
-  // ------------------------------------------------------------ what the page shows
-  // The banner lives on <html> (htag may replace <body>); \u2014 and \u2026 are
-  // JS escapes, so the CSS text holds the characters themselves.
-  const CSS = `
-html.htag-offline::after { content: "Connection lost \u2014 reconnecting\u2026"; position: fixed; left: 50%;
-  bottom: 16px; transform: translateX(-50%); background: #333; color: #fff; padding: 6px 13px; border-radius: 4px;
-  font: 14px/1.4 system-ui, sans-serif; z-index: 2147483647; pointer-events: none; }
-html.htag-busy, html.htag-busy * { cursor: progress; }
-.htag-sse-errors { position: fixed; top: 16px; right: 16px; z-index: 2147483646; display: flex; flex-direction: column;
-  gap: 8px; max-width: min(40em, calc(100vw - 32px)); max-height: calc(100vh - 96px); overflow: auto;
-  pointer-events: none; }
-.htag-sse-error { flex: none; max-height: 50vh; overflow: auto; background: #b00020; color: #fff; padding: 8px 13px;
-  border-radius: 4px; white-space: pre-wrap; font: 13px/1.4 ui-monospace, monospace; cursor: pointer;
-  pointer-events: auto; }`;
-
-  const offline = { push: false, requests: false };  // the push channel / POSTs cannot reach the server
-  function paintOffline() {
-    const on = offline.push || offline.requests;
-    if (root.classList.contains("htag-offline") !== on) root.classList.toggle("htag-offline", on);
-    const body = document.body;  // htagweb's class, which its apps style
-    if (body && body.classList.contains("htagoff") !== on) body.classList.toggle("htagoff", on);
-  }
-  function setOffline(what, on) {
-    offline[what] = on;
-    paintOffline();
-  }
-
-  let busyTimer = null;
-  function setBusy(on) {
-    clearTimeout(busyTimer);
-    if (on) busyTimer = setTimeout(() => root.classList.add("htag-busy"), BUSY_DELAY_MS);
-    else root.classList.remove("htag-busy");
-  }
-
-  let errorColumn = null;
-  /** The default window.error: a dismissable box, stacked top-right. */
-  function showError(text) {
-    if (!errorColumn || !errorColumn.isConnected) {
-      errorColumn = document.createElement("div");
-      errorColumn.className = "htag-sse-errors";
-      root.appendChild(errorColumn);
+  // ------------------------------------------------------------ transport choice
+  /** The transport actually used: "sse" or "poll" ("auto" starts with SSE and falls
+   * back to long-poll, remembered in storage for 30 minutes, when a proxy buffers). */
+  class TransportChoice {
+    constructor(cfg, env) {
+      this.configured = cfg.transport;
+      this.key = "htag-sse-transport:" + cfg.base;
+      this.env = env;
+      this.fellBack = false;
     }
-    const box = document.createElement("div");
-    box.className = "htag-sse-error";
-    box.title = "click to dismiss";
-    box.textContent = text === null || text === undefined ? "communication error" : String(text);
-    box.onclick = () => box.remove();
-    errorColumn.appendChild(box);
-    while (errorColumn.children.length > MAX_ERROR_BOXES) errorColumn.firstChild.remove();
-  }
-
-  // ------------------------------------------------------------ errors
-  // As htag's runner does: the console, and window.error(text) when it is a
-  // function (the app's own, or showError). An element with id="error" makes
-  // window.error that element: then the console only.
-  const reported = new WeakSet();  // errors reported already: thrown on by _error, caught again by runJS
-  let rethrown;  // the same for a thrown string (or other non-object), until it is caught
-
-  /** Report `text`; `error` (what was thrown, if anything) is reported once. */
-  function report(text, error) {
-    if (error !== null && typeof error === "object") {
-      if (reported.has(error)) return;
-      reported.add(error);
-    } else if (error !== undefined && error === rethrown) {
-      rethrown = undefined;
-      return;
-    }
-    console.error("htag-sse: " + (text === null ? "communication error" : text), ...(error instanceof Error ? [error] : []));
-    const hook = window.error;
-    if (typeof hook !== "function") return;
-    try {
-      hook(text);
-    } catch (e) {
-      console.error("htag-sse: window.error failed:", e);
-    }
-  }
-
-  /** htag's _error(txt, env), which its handlers call when they throw: reported once, then thrown on. */
-  function htagError(txt, env) {
-    rethrown = undefined;
-    report(txt === null && env === "COM" ? null : env + " ERROR: " + txt, txt);
-    if (txt === null || typeof txt !== "object") rethrown = txt;
-    throw txt;
-  }
-
-  /** Run JS of an answer or event (`post`, `next`): in the global scope, as htag's try_js does. */
-  function runJS(code) {
-    try {
-      new Function(code)();  // eslint-disable-line no-new-func
-    } catch (e) {
-      report("JS ERROR: " + e, e);
-    }
-  }
-
-  // ------------------------------------------------------------ actions
-  /** Apply htag's actions (update/stream/post/next/err), plus "body": a whole
-   * new <body>, morphed in place so scroll, focus and typed text survive. */
-  function apply(actions) {
-    if (actions.body !== undefined) window.htagMorph.morphBody(actions.body);
-    for (const [id, html] of Object.entries(actions.update || {})) {
-      const el = document.getElementById(id);
-      if (el) el.outerHTML = html;
-      else console.warn("htag-sse: no element", id, "to update");
-    }
-    for (const [id, html] of Object.entries(actions.stream || {})) {
-      const el = document.getElementById(id);
-      if (el) el.insertAdjacentHTML("beforeend", html);
-      else console.warn("htag-sse: no element", id, "to stream into");
-    }
-    paintOffline();  // a new body lost the offline class
-    if (actions.post !== undefined) runJS(actions.post);
-    if (actions.next !== undefined) runJS(actions.next);
-    if (actions.err !== undefined) report("PYTHON ERROR: " + actions.err);
-  }
-
-  // ------------------------------------------------------------ requests
-  /** fetch() for interactions, reruns and releases. `init()` gives the
-   * request's options for each attempt. With `retry`, network errors and
-   * 502/503/504 are retried with backoff (the page shows offline meanwhile). */
-  async function request(url, init, retry) {
-    for (let attempt = 0; ; attempt++) {
-      let r = null;
+    current() {
+      if (this.configured !== "auto") return this.configured;
+      if (this.fellBack) return "poll";
       try {
-        r = await fetch(url, Object.assign({ credentials: "same-origin", cache: "no-store" }, await init()));
-      } catch (e) {
-        setOffline("requests", true);
-        if (!retry) throw e;
-      }
-      if (r !== null) setOffline("requests", RETRIED.includes(r.status));
-      if (r !== null && (!retry || !RETRIED.includes(r.status))) return r;
-      await sleep(backoff(attempt));
+        const saved = JSON.parse(this.env.storage.getItem(this.key) || "null");
+        if (saved && saved.until > this.env.clock.now()) return saved.mode;
+      } catch (e) { /* no storage */ }
+      return "sse";
     }
-  }
-
-  // ------------------------------------------------------------ interactions
-  const outbox = new Outbox(sendBatch, setBusy);
-  window.interact = (o) => outbox.add({ o, st: state });
-
-  const hasHandler = (id, event, name) => {
-    const el = document.getElementById(id);
-    const attr = el && el.getAttribute(event);
-    return !!attr && attr.includes(name);
-  };
-
-  async function sendBatch(items) {
-    await ready;
-    for (;;) {
-      if (rerunning) await rerunning;
-      const st = state;
-      const sent = [];
-      for (const item of items) {
-        if (item.o && item.st !== st) {  // queued before a rerun: replay it on the new page, or drop it
-          item.o = replayFor(item.o, st.renamed, hasHandler);
-          item.st = st;
-          if (!item.o) console.info("htag-sse: an interaction dropped: its element did not survive the rerun");
-        }
-        if (item.o) sent.push(item.o);
-      }
-      if (!sent.length) return;
-      const n = st.seq + 1;  // X-Htag-Seq: the number of the first; a retry sends the same
-      st.seq += sent.length;
-      const payload = payloadOf(sent);
-      const r = await request(pageUrl(st, "interact"), async () => ({
-        method: "POST",
-        headers: { "X-Htag-Token": st.token, "X-Htag-Seq": String(n), "Content-Type": st.key ? "text/plain" : "application/json" },
-        body: st.key ? await seal(st.key, PURPOSE.up, { n, o: payload }) : JSON.stringify(payload),  // sealed anew: a fresh nonce
-      }), true);
-      if (r.status === 410) {  // the page is gone: rerun it, then replay these on the new page
-        await rerun(st.page);
-        continue;
-      }
-      const text = await r.text();
-      if (!r.ok) return refused(st, n, r.status, text);
-      let outcomes;
+    fallBack(reason) {
+      console.warn("htag-sse: server-sent events do not get through (" + reason + "): using long-poll");
+      this.fellBack = true;
       try {
-        outcomes = outcomesOf(st.key ? await openAnswer(st, n, text) : JSON.parse(text), sent.length);
-      } catch (e) {  // not an answer of ours (a proxy's page?)
-        return report("COM ERROR: " + e.message, e);
-      }
-      for (const outcome of outcomes) {
-        try {
-          if (isRefusal(outcome)) refusal(outcome.status, outcome.message);
-          else apply(outcome);
-        } catch (e) {
-          console.error("htag-sse: an answer could not be applied:", e);
-        }
-      }
-      return;
+        this.env.storage.setItem(this.key, JSON.stringify({ mode: "poll", until: this.env.clock.now() + REMEMBER_POLL_MS }));
+      } catch (e) { /* no storage */ }
     }
   }
 
-  async function openAnswer(st, n, text) {
-    const message = await openSealed(st.key, PURPOSE.down, text);
-    if (message.n !== n) throw new Error("an answer to other interactions");
-    return message.a;
-  }
-
-  /** A whole POST refused (a single interaction's refusal keeps its status too). */
-  function refused(st, n, status, text) {
-    let body = {};
-    try {
-      body = JSON.parse(text) || {};
-    } catch (e) { /* not JSON: a proxy's page */ }
-    st.seq = n - 1 + (USED_UP.includes(body.error) ? 1 : 0);  // the numbers nothing used are free again
-    refusal(status, body.message || text.slice(0, 300));
-  }
-
-  function refusal(status, message) {
-    if (status === 404) console.warn("htag-sse: removed meanwhile:", message);  // an element gone by the time it arrived
-    else report("HTTP " + status + ": " + message);
-  }
-
-  // ------------------------------------------------------------ pushes
-  let events = Promise.resolve();  // events are applied in order, after any decryption
-  function onEvent(pid, id, data) {
-    const st = state;
-    if (pid !== st.page) return;
-    events = events.then(async () => {
-      const actions = st.key ? await openEvent(st.key, id, data) : data;
-      if (st === state && actions && (id > st.last || actions.body !== undefined)) {
-        st.last = id;
-        apply(actions);
-      }
-    }).catch((e) => console.error("htag-sse: event", id, e));
-  }
-  async function openEvent(key, id, sealed) {
-    const message = await openSealed(key, PURPOSE.event, sealed);
-    return message.i === id ? message.a : null;  // an event replayed or moved by a proxy is ignored
-  }
-
-  // The transport actually used: "sse" or "poll" ("auto" starts with SSE and
-  // falls back to long-poll, remembered for 30 minutes, when a proxy buffers).
-  const memoryKey = () => "htag-sse-transport:" + cfg.base;
-  let fellBack = false;
-  function chosenTransport() {
-    if (cfg.transport !== "auto") return cfg.transport;
-    if (fellBack) return "poll";
-    try {
-      const saved = JSON.parse(localStorage.getItem(memoryKey()) || "null");
-      if (saved && saved.until > Date.now()) return saved.mode;
-    } catch (e) { /* no storage */ }
-    return "sse";
-  }
-  function rememberPoll(reason) {
-    console.warn("htag-sse: server-sent events do not get through (" + reason + "): using long-poll");
-    fellBack = true;
-    try {
-      localStorage.setItem(memoryKey(), JSON.stringify({ mode: "poll", until: Date.now() + 30 * 60000 }));
-    } catch (e) { /* no storage */ }
-  }
-
-  // A Feed holds ONE connection (stream or long-poll) for a set of pages
-  // {page id: last event id}, and hands their events to `deliver`.
+  // ------------------------------------------------------------ Feed
+  /** ONE connection (stream or long-poll) for a set of pages {page id: last event
+   * id}; hands their events to `deliver(page, id, actions)`, a page the server no
+   * longer has to `gone(page)`, and says `status(offline)` when that changes.
+   * `cfg`: {base, transport, probe_s, heartbeat_s}; `choice`: a TransportChoice. */
   class Feed {
-    constructor(deliver, gone, status) {
-      Object.assign(this, { deliver, gone, status });
+    constructor(env, cfg, choice, { deliver, gone, status }) {
+      Object.assign(this, { env, cfg, choice, deliver, gone, status });
       this.pages = new Map();
       this.gen = 0;
       this.online = null;  // unknown: a first connection that fails shows offline too
@@ -498,8 +300,8 @@ html.htag-busy, html.htag-busy * { cursor: progress; }
     remove(pid) { if (this.pages.delete(pid)) this.restart(); }
     stop() { this.gen++; if (this.abort) this.abort(); }
     restart() {  // joins that come together make one reconnection
-      clearTimeout(this.timer);
-      this.timer = setTimeout(() => { this.stop(); this.run(this.gen); }, 20);
+      this.env.clock.clearTimeout(this.timer);
+      this.timer = this.env.clock.setTimeout(() => { this.stop(); this.run(this.gen); }, 20);
     }
     params() {
       return Array.from(this.pages, ([p, l]) => "p=" + encodeURIComponent(p + ":" + l)).join("&");
@@ -519,30 +321,31 @@ html.htag-busy, html.htag-busy * { cursor: progress; }
       for (let failures = 0; gen === this.gen && this.pages.size; ) {
         let ok;
         try {
-          ok = chosenTransport() === "poll" ? await this.pollOnce(gen) : await this.streamOnce(gen);
+          ok = this.choice.current() === "poll" ? await this.pollOnce(gen) : await this.streamOnce(gen);
         } catch (e) {
           ok = false;
         }
         if (gen !== this.gen) return;
         if (ok) { failures = 0; continue; }
         this.setOnline(false);
-        await sleep(backoff(failures++));
+        await sleep(this.env.clock, backoff(failures++, this.env.random));
       }
     }
     async streamOnce(gen) {
+      const { clock } = this.env;
       const ctrl = new AbortController();
       this.abort = () => ctrl.abort();
-      const probe = "no first event within " + cfg.probe_s + " s";
-      const stallMs = (cfg.heartbeat_s * 2 + 5) * 1000;  // heartbeats come every heartbeat_s at the latest
+      const probe = "no first event within " + this.cfg.probe_s + " s";
+      const stallMs = (this.cfg.heartbeat_s * 2 + 5) * 1000;  // heartbeats come every heartbeat_s at the latest
       let hello = false, verdict = null, timer = null;
       const arm = () => {
-        clearTimeout(timer);
-        const [ms, why] = hello ? [stallMs, "stream stalled"] : [cfg.probe_s * 1000, probe];
-        timer = setTimeout(() => { verdict = why; ctrl.abort(); }, ms);
+        clock.clearTimeout(timer);
+        const [ms, why] = hello ? [stallMs, "stream stalled"] : [this.cfg.probe_s * 1000, probe];
+        timer = clock.setTimeout(() => { verdict = why; ctrl.abort(); }, ms);
       };
       arm();
       try {
-        const r = await fetch(cfg.base + "/events?" + this.params(), {
+        const r = await this.env.fetch(this.cfg.base + "/events?" + this.params(), {
           signal: ctrl.signal, credentials: "same-origin", cache: "no-store", headers: { Accept: "text/event-stream" },
         });
         if (!r.ok) return false;
@@ -559,18 +362,19 @@ html.htag-busy, html.htag-busy * { cursor: progress; }
           push(value);
         }
       } catch (e) {
-        if (verdict && cfg.transport === "auto" && gen === this.gen) rememberPoll(verdict);
+        if (verdict && this.cfg.transport === "auto" && gen === this.gen) this.choice.fallBack(verdict);
         return false;
       } finally {
-        clearTimeout(timer);
+        clock.clearTimeout(timer);
       }
     }
     async pollOnce(gen) {
+      const { clock } = this.env;
       const ctrl = new AbortController();
       this.abort = () => ctrl.abort();
-      const timer = setTimeout(() => ctrl.abort(), 60000);  // the server answers within poll_timeout_s (25 s)
+      const timer = clock.setTimeout(() => ctrl.abort(), 60000);  // the server answers within poll_timeout_s (25 s)
       try {
-        const r = await fetch(cfg.base + "/poll?" + this.params(), {
+        const r = await this.env.fetch(this.cfg.base + "/poll?" + this.params(), {
           signal: ctrl.signal, credentials: "same-origin", cache: "no-store",
         });
         if (!r.ok) return false;
@@ -583,166 +387,523 @@ html.htag-busy, html.htag-busy * { cursor: progress; }
         answer.gone.forEach((pid) => this.lost(pid));
         return true;
       } finally {
-        clearTimeout(timer);
+        clock.clearTimeout(timer);
       }
     }
   }
 
-  // A Hub gets this tab its pushes. The tabs of a browser elect a leader
-  // (Web Locks) which holds the one connection for all their pages and
-  // forwards each event to its tab (BroadcastChannel): a browser keeps ~6
-  // connections per HTTP/1.1 host, so one stream per tab would starve the
-  // 7th tab. Without these APIs each tab holds its own connection.
+  // ------------------------------------------------------------ Hub
+  /** Gets a tab its pushes. The tabs of a browser elect a leader (env.locks)
+   * which holds the one connection for all their pages and forwards each event
+   * to its tab (env.BroadcastChannel): a browser keeps ~6 connections per
+   * HTTP/1.1 host, so one stream per tab would starve the 7th tab. Without these
+   * APIs each tab holds its own connection. `tab`: {where() -> {page, last},
+   * event(page, id, actions), gone(page), offline(on)}. */
   class Hub {
-    constructor() {
+    constructor(env, cfg, choice, tab) {
+      Object.assign(this, { env, cfg, choice, tab });
       this.feed = null;
+      this.channel = null;
       const name = "htag-sse:" + cfg.base + ":" + cfg.transport;
-      if (window.BroadcastChannel && navigator.locks) {
-        this.channel = new BroadcastChannel(name);
+      if (env.BroadcastChannel && env.locks) {
+        this.channel = new env.BroadcastChannel(name);
         this.channel.onmessage = (e) => this.heard(e.data);
-        navigator.locks.request(name, () => new Promise(() => this.lead()));  // held until the tab closes
+        env.locks.request(name, () => new Promise(() => this.lead()));  // held until the tab closes
         this.announce();
       } else {
-        this.channel = null;
         this.lead();
       }
     }
+    here() { return this.tab.where().page; }
     say(message) { if (this.channel) this.channel.postMessage(message); }
-    announce() { if (!this.feed) this.say({ t: "join", p: state.page, l: state.last }); }
+    announce() {
+      if (this.feed) return;
+      const { page, last } = this.tab.where();
+      this.say({ t: "join", p: page, l: last });
+    }
     lead() {
-      this.feed = new Feed(
-        (pid, id, actions) => (pid === state.page ? onEvent(pid, id, actions) : this.say({ t: "ev", p: pid, i: id, a: actions })),
-        (pid) => (pid === state.page ? rerun(pid) : this.say({ t: "gone", p: pid })),
-        (off) => { setOffline("push", off); this.say({ t: "net", off }); },
-      );
-      this.feed.set(state.page, state.last);
+      this.feed = new Feed(this.env, this.cfg, this.choice, {
+        deliver: (pid, id, actions) => (pid === this.here() ? this.tab.event(pid, id, actions) : this.say({ t: "ev", p: pid, i: id, a: actions })),
+        gone: (pid) => (pid === this.here() ? this.tab.gone(pid) : this.say({ t: "gone", p: pid })),
+        status: (off) => { this.tab.offline(off); this.say({ t: "net", off }); },
+      });
+      const { page, last } = this.tab.where();
+      this.feed.set(page, last);
       this.say({ t: "who" });  // followers answer with their page
     }
     heard(m) {
-      if (m.t === "ev") onEvent(m.p, m.i, m.a);
-      else if (m.t === "gone" && m.p === state.page) rerun(m.p);
-      else if (m.t === "net") setOffline("push", m.off);
+      if (m.t === "ev") this.tab.event(m.p, m.i, m.a);
+      else if (m.t === "gone" && m.p === this.here()) this.tab.gone(m.p);
+      else if (m.t === "net") this.tab.offline(m.off);
       else if (m.t === "who") this.announce();
       else if (m.t === "join" && this.feed) this.feed.set(m.p, m.l);
       else if (m.t === "leave" && this.feed) this.feed.remove(m.p);
     }
     switchPage(oldPage) {  // after a rerun: follow the new page instead of the old one
-      if (this.feed) { this.feed.remove(oldPage); this.feed.set(state.page, state.last); }
+      const { page, last } = this.tab.where();
+      if (this.feed) { this.feed.remove(oldPage); this.feed.set(page, last); }
       else { this.say({ t: "leave", p: oldPage }); this.announce(); }
     }
     leave() {
       if (this.feed) this.feed.stop();
-      else this.say({ t: "leave", p: state.page });
+      else this.say({ t: "leave", p: this.here() });
     }
     rejoin() {  // back from the back/forward cache
-      if (this.feed) this.feed.set(state.page, state.last);
+      const { page, last } = this.tab.where();
+      if (this.feed) this.feed.set(page, last);
       else this.announce();
     }
   }
 
-  async function aliveLoop() {  // transport "none": only keep the page from expiring
-    for (;;) {
-      await sleep((cfg.grace_s * 1000) / 3);
-      const st = state;
-      try {
-        const r = await request(pageUrl(st, "alive"), () => ({}), false);
-        if (r.status === 410) rerun(st.page);
-      } catch (e) { /* offline: the next round or interaction tells */ }
+  // ------------------------------------------------------------ Client
+  /** One tab's client: its page {page, token, seq, last, key, renamed} (replaced
+   * whole by a rerun), its interactions (an Outbox), its pushes (a Hub), what the
+   * page shows (env.page). */
+  class Client {
+    constructor(config, env) {
+      const missing = REQUIRED.filter((k) => config[k] === undefined);
+      if (config.parano && !config.key) missing.push("key");
+      if (missing.length) throw new Error("htag-sse: the boot settings lack " + missing.join(", "));
+      this.cfg = Object.freeze(Object.assign({}, config));
+      this.env = env;
+      this.page = env.page;
+      this.state = { page: this.cfg.page, token: this.cfg.token, seq: 0, last: this.cfg.last, key: null, renamed: new Map() };
+      const first = this.state;
+      this.ready = (this.cfg.parano ? importKey(this.cfg.key) : Promise.resolve(null)).then((key) => { first.key = key; });
+      this.hub = null;
+      this.rerunning = null;  // promise of the rerun in progress
+      this.events = Promise.resolve();  // events are applied in order, after any decryption
+      this.offline = { push: false, requests: false };  // the push channel / POSTs cannot reach the server
+      this.choice = new TransportChoice(this.cfg, env);
+      this.outbox = new Outbox((items) => this.sendBatch(items), (on) => this.page.busy(on));
     }
-  }
 
-  // ------------------------------------------------------------ rerun
-  // The server lost this page (restart, expiry): recreate it from the session,
-  // morph its fresh body in, and switch to the new page.
-  function rerun(pid) {
-    if (pid !== state.page) return rerunning || Promise.resolve();  // that page was rerun already
-    if (!rerunning) rerunning = rerunPage(state).finally(() => { rerunning = null; });
-    return rerunning;
-  }
-
-  async function rerunPage(st) {
-    const r = await request(pageUrl(st, "rerun"), () => ({ method: "POST", headers: { "X-Htag-Token": st.token } }), true);
-    if (!r.ok) {  // no record of the page left: load it anew (and wait for that)
-      location.reload();
-      return new Promise(() => {});
+    /** Once the document is parsed: the page's initial JS, then pushes. */
+    async start() {
+      this.page.install();
+      await this.ready;
+      this.page.start();
+      if (this.cfg.transport === "none") this.aliveLoop();
+      else this.hub = new Hub(this.env, this.cfg, this.choice, {
+        where: () => ({ page: this.state.page, last: this.state.last }),
+        event: (pid, id, actions) => this.onEvent(pid, id, actions),
+        gone: (pid) => this.rerun(pid),
+        offline: (off) => this.setOffline("push", off),
+      });
     }
-    const fresh = st.key ? await openSealed(st.key, PURPOSE.rerun, await r.text()) : await r.json();
-    const key = fresh.key ? await importKey(fresh.key) : null;
-    const before = Array.from(document.querySelectorAll("[id]"), (el) => [el.id, el]).filter(([id]) => /^\d+$/.test(id));
-    window.htagMorph.morphBody(fresh.body);
-    state = { page: fresh.page, token: fresh.token, seq: 0, last: fresh.last, key, renamed: renamedAfter(before, st.renamed) };
-    if (hub) hub.switchPage(st.page);
-    apply({ post: fresh.post });
-  }
 
-  // ------------------------------------------------------------ F5 and release
-  // F5 keeps the live instance: as the tab is about to unload, a short-lived
-  // cookie names its page, so that the reload's GET takes the page over. Then,
-  // as it unloads (F5, closed, navigated away), it releases its page: the next
-  // GET of the same app in this session may take it over.
-  function nameForReload() {
-    const st = state;
-    if (!st) return;
-    document.cookie = cfg.reload_cookie + "=" + st.page + "~" + st.token + "; path=" + cfg.cookie_path
-      + "; max-age=" + RELOAD_COOKIE_S + "; samesite=lax" + (location.protocol === "https:" ? "; secure" : "");
-  }
-  function forgetReload() {  // the tab stayed (back from the back/forward cache)
-    if (cfg) document.cookie = cfg.reload_cookie + "=; path=" + cfg.cookie_path + "; max-age=0";
-  }
+    url(st, what) { return this.cfg.base + "/" + st.page + "/" + what; }
 
-  function release() {
-    const st = state;
-    if (!st) return;
-    const url = pageUrl(st, "release");
-    if (navigator.sendBeacon && navigator.sendBeacon(url, st.token)) return;
-    request(url, () => ({ method: "POST", keepalive: true, headers: { "X-Htag-Token": st.token } }), false).catch(() => {});
-  }
+    setOffline(what, on) {
+      this.offline[what] = on;
+      this.page.offline(this.offline.push || this.offline.requests);
+    }
 
-  // ------------------------------------------------------------ boot
-  window.htagSSE = function (config) {
-    const missing = REQUIRED.filter((k) => config[k] === undefined);
-    if (config.parano && !config.key) missing.push("key");
-    if (missing.length) throw new Error("htag-sse: the boot settings lack " + missing.join(", "));
-    cfg = Object.freeze(Object.assign({}, config));
-    state = { page: cfg.page, token: cfg.token, seq: 0, last: cfg.last, key: null, renamed: new Map() };
-    window._error = htagError;  // htag's handlers report their errors through it
-    ready = (cfg.parano ? importKey(cfg.key) : Promise.resolve(null)).then((key) => { state.key = key; });
-    const go = async () => {
-      const style = document.createElement("style");
-      style.textContent = CSS;
-      document.head.prepend(style);  // first: the app's own rules for the same selectors win
-      if (!window.error) window.error = showError;  // unless the app has its own (or an element id="error")
-      await ready;
-      try {
-        start();  // htag's: the page's initial JS
-      } catch (e) {
-        report("JS ERROR: " + e, e);
+    apply(actions) { this.page.apply(actions); }
+
+    // ---------------------------------------------------------- requests
+    /** fetch() for interactions, reruns and releases. `init()` gives the
+     * request's options for each attempt. With `retry`, network errors and
+     * 502/503/504 are retried with backoff (the page shows offline meanwhile). */
+    async request(url, init, retry) {
+      for (let attempt = 0; ; attempt++) {
+        let r = null;
+        try {
+          r = await this.env.fetch(url, Object.assign({ credentials: "same-origin", cache: "no-store" }, await init()));
+        } catch (e) {
+          this.setOffline("requests", true);
+          if (!retry) throw e;
+        }
+        if (r !== null) this.setOffline("requests", RETRIED.includes(r.status));
+        if (r !== null && (!retry || !RETRIED.includes(r.status))) return r;
+        await sleep(this.env.clock, backoff(attempt, this.env.random));
       }
-      if (cfg.transport === "none") aliveLoop();
-      else hub = new Hub();
+    }
+
+    // ---------------------------------------------------------- interactions
+    /** htag's interact(o): queued; resolves once its POST was answered and applied. */
+    interact(o) { return this.outbox.add({ o, st: this.state }); }
+
+    async sendBatch(items) {
+      await this.ready;
+      for (;;) {
+        if (this.rerunning) await this.rerunning;
+        const st = this.state;
+        const sent = [];
+        for (const item of items) {
+          if (item.o && item.st !== st) {  // queued before a rerun: replay it on the new page, or drop it
+            item.o = replayFor(item.o, st.renamed, (id, event, name) => this.page.hasHandler(id, event, name));
+            item.st = st;
+            if (!item.o) console.info("htag-sse: an interaction dropped: its element did not survive the rerun");
+          }
+          if (item.o) sent.push(item.o);
+        }
+        if (!sent.length) return;
+        const n = st.seq + 1;  // X-Htag-Seq: the number of the first; a retry sends the same
+        st.seq += sent.length;
+        const payload = payloadOf(sent);
+        const r = await this.request(this.url(st, "interact"), async () => ({
+          method: "POST",
+          headers: { "X-Htag-Token": st.token, "X-Htag-Seq": String(n), "Content-Type": st.key ? "text/plain" : "application/json" },
+          body: st.key ? await seal(st.key, PURPOSE.up, { n, o: payload }) : JSON.stringify(payload),  // sealed anew: a fresh nonce
+        }), true);
+        if (r.status === 410) {  // the page is gone: rerun it, then replay these on the new page
+          await this.rerun(st.page);
+          continue;
+        }
+        const text = await r.text();
+        if (!r.ok) return this.refused(st, n, r.status, text);
+        let outcomes;
+        try {
+          outcomes = outcomesOf(st.key ? await this.openAnswer(st, n, text) : JSON.parse(text), sent.length);
+        } catch (e) {  // not an answer of ours (a proxy's page?)
+          return this.page.report("COM ERROR: " + e.message, e);
+        }
+        for (const outcome of outcomes) {
+          try {
+            if (isRefusal(outcome)) this.refusal(outcome.status, outcome.message);
+            else this.apply(outcome);
+          } catch (e) {
+            console.error("htag-sse: an answer could not be applied:", e);
+          }
+        }
+        return;
+      }
+    }
+
+    async openAnswer(st, n, text) {
+      const message = await openSealed(st.key, PURPOSE.down, text);
+      if (message.n !== n) throw new Error("an answer to other interactions");
+      return message.a;
+    }
+
+    /** A whole POST refused (a single interaction's refusal keeps its status too). */
+    refused(st, n, status, text) {
+      let body = {};
+      try {
+        body = JSON.parse(text) || {};
+      } catch (e) { /* not JSON: a proxy's page */ }
+      st.seq = n - 1 + (USED_UP.includes(body.error) ? 1 : 0);  // the numbers nothing used are free again
+      this.refusal(status, body.message || text.slice(0, 300));
+    }
+
+    refusal(status, message) {
+      if (status === 404) console.warn("htag-sse: removed meanwhile:", message);  // an element gone by the time it arrived
+      else this.page.report("HTTP " + status + ": " + message);
+    }
+
+    // ---------------------------------------------------------- pushes
+    onEvent(pid, id, data) {
+      const st = this.state;
+      if (pid !== st.page) return;
+      this.events = this.events.then(async () => {
+        const actions = st.key ? await openEvent(st.key, id, data) : data;
+        if (st === this.state && actions && (id > st.last || actions.body !== undefined)) {
+          st.last = id;
+          this.apply(actions);
+        }
+      }).catch((e) => console.error("htag-sse: event", id, e));
+    }
+
+    async aliveLoop() {  // transport "none": only keep the page from expiring
+      for (;;) {
+        await sleep(this.env.clock, (this.cfg.grace_s * 1000) / 3);
+        const st = this.state;
+        try {
+          const r = await this.request(this.url(st, "alive"), () => ({}), false);
+          if (r.status === 410) this.rerun(st.page);
+        } catch (e) { /* offline: the next round or interaction tells */ }
+      }
+    }
+
+    // ---------------------------------------------------------- rerun
+    // The server lost this page (restart, expiry): recreate it from the session,
+    // morph its fresh body in, and switch to the new page.
+    rerun(pid) {
+      if (pid !== this.state.page) return this.rerunning || Promise.resolve();  // that page was rerun already
+      if (!this.rerunning) this.rerunning = this.rerunPage(this.state).finally(() => { this.rerunning = null; });
+      return this.rerunning;
+    }
+
+    async rerunPage(st) {
+      const r = await this.request(this.url(st, "rerun"), () => ({ method: "POST", headers: { "X-Htag-Token": st.token } }), true);
+      if (!r.ok) {  // no record of the page left: load it anew (and wait for that)
+        this.page.reload();
+        return new Promise(() => {});
+      }
+      const fresh = st.key ? await openSealed(st.key, PURPOSE.rerun, await r.text()) : await r.json();
+      const key = fresh.key ? await importKey(fresh.key) : null;
+      const before = this.page.tagged();
+      this.page.morphBody(fresh.body);
+      this.state = { page: fresh.page, token: fresh.token, seq: 0, last: fresh.last, key, renamed: renamedAfter(before, st.renamed) };
+      if (this.hub) this.hub.switchPage(st.page);
+      this.apply({ post: fresh.post });
+    }
+
+    // ---------------------------------------------------------- F5 and release
+    // F5 keeps the live instance: as the tab is about to unload, a short-lived
+    // cookie names its page, so that the reload's GET takes the page over. Then,
+    // as it unloads (F5, closed, navigated away), it releases its page: the next
+    // GET of the same app in this session may take it over.
+    nameForReload() {
+      const { cfg } = this, st = this.state;
+      this.page.setCookie(cfg.reload_cookie + "=" + st.page + "~" + st.token + "; path=" + cfg.cookie_path
+        + "; max-age=" + RELOAD_COOKIE_S + "; samesite=lax" + (this.page.secure ? "; secure" : ""));
+    }
+    forgetReload() {  // the tab stayed (back from the back/forward cache)
+      this.page.setCookie(this.cfg.reload_cookie + "=; path=" + this.cfg.cookie_path + "; max-age=0");
+    }
+    release() {
+      const st = this.state;
+      const url = this.url(st, "release");
+      if (this.page.beacon(url, st.token)) return;
+      this.request(url, () => ({ method: "POST", keepalive: true, headers: { "X-Htag-Token": st.token } }), false).catch(() => {});
+    }
+    /** pagehide: the tab goes (reload, closed, navigated away, into the back/forward cache). */
+    leave() {
+      if (this.hub) this.hub.leave();
+      this.release();
+    }
+    /** pageshow of a persisted page: back from the back/forward cache. */
+    back() {
+      this.forgetReload();
+      if (this.hub) this.hub.rejoin();
+    }
+
+    /** For debugging and tests: this tab's page, transport, leadership, queue and offline state. */
+    info() {
+      const st = this.state, hub = this.hub;
+      return {
+        page: st.page, last: st.last, seq: st.seq, parano: !!st.key,
+        transport: this.cfg.transport === "none" ? "none" : this.choice.current(),
+        leader: !!(hub && hub.feed), online: hub && hub.feed ? hub.feed.online : null,
+        following: hub && hub.feed ? Array.from(hub.feed.pages.keys()) : null,
+        queued: this.outbox.queue.length, sending: this.outbox.sending, offline: Object.assign({}, this.offline),
+        renamed: Object.fromEntries(st.renamed),
+      };
+    }
+  }
+
+  async function openEvent(key, id, sealed) {
+    const message = await openSealed(key, PURPOSE.event, sealed);
+    return message.i === id ? message.a : null;  // an event replayed or moved by a proxy is ignored
+  }
+
+  // ------------------------------------------------------------ the page
+  // The banner lives on <html> (htag may replace <body>); \u2014 and \u2026 are
+  // JS escapes, so the CSS text holds the characters themselves.
+  const CSS = `
+html.htag-offline::after { content: "Connection lost \u2014 reconnecting\u2026"; position: fixed; left: 50%;
+  bottom: 16px; transform: translateX(-50%); background: #333; color: #fff; padding: 6px 13px; border-radius: 4px;
+  font: 14px/1.4 system-ui, sans-serif; z-index: 2147483647; pointer-events: none; }
+html.htag-busy, html.htag-busy * { cursor: progress; }
+.htag-sse-errors { position: fixed; top: 16px; right: 16px; z-index: 2147483646; display: flex; flex-direction: column;
+  gap: 8px; max-width: min(40em, calc(100vw - 32px)); max-height: calc(100vh - 96px); overflow: auto;
+  pointer-events: none; }
+.htag-sse-error { flex: none; max-height: 50vh; overflow: auto; background: #b00020; color: #fff; padding: 8px 13px;
+  border-radius: 4px; white-space: pre-wrap; font: 13px/1.4 ui-monospace, monospace; cursor: pointer;
+  pointer-events: auto; }`;
+
+  /** env.page in the browser: what the client does to the document and window. */
+  class DomPage {
+    constructor(win) {
+      this.win = win;
+      this.doc = win.document;
+      this.root = this.doc.documentElement;
+      this.isOffline = false;
+      this.busyTimer = null;
+      this.errorColumn = null;
+      this.reported = new WeakSet();  // errors reported already: thrown on by _error, caught again by runJS
+      this.rethrown = undefined;  // the same for a thrown string (or other non-object), until it is caught
+    }
+
+    /** The client's style (first in <head>: the app's own rules for the same selectors win) and window.error. */
+    install() {
+      const style = this.doc.createElement("style");
+      style.textContent = CSS;
+      this.doc.head.prepend(style);
+      if (!this.win.error) this.win.error = (text) => this.showError(text);  // unless the app has its own (or an element id="error")
+      this.win.htagMorph.remember(this.doc);  // what the server rendered: <details>/<dialog> open or not
+    }
+
+    /** htag's start(): the page's initial JS. */
+    start() {
+      try {
+        this.win.start();
+      } catch (e) {
+        this.report("JS ERROR: " + e, e);
+      }
+    }
+
+    // -------------------------------------------------------- what the page shows
+    offline(on) {
+      this.isOffline = on;
+      if (this.root.classList.contains("htag-offline") !== on) this.root.classList.toggle("htag-offline", on);
+      const body = this.doc.body;  // htagweb's class, which its apps style
+      if (body && body.classList.contains("htagoff") !== on) body.classList.toggle("htagoff", on);
+    }
+
+    busy(on) {
+      this.win.clearTimeout(this.busyTimer);
+      if (on) this.busyTimer = this.win.setTimeout(() => this.root.classList.add("htag-busy"), BUSY_DELAY_MS);
+      else this.root.classList.remove("htag-busy");
+    }
+
+    /** The default window.error: a dismissable box, stacked top-right. */
+    showError(text) {
+      const doc = this.doc;
+      if (!this.errorColumn || !this.errorColumn.isConnected) {
+        this.errorColumn = doc.createElement("div");
+        this.errorColumn.className = "htag-sse-errors";
+        this.root.appendChild(this.errorColumn);
+      }
+      const box = doc.createElement("div");
+      box.className = "htag-sse-error";
+      box.title = "click to dismiss";
+      box.textContent = text === null || text === undefined ? "communication error" : String(text);
+      box.onclick = () => box.remove();
+      this.errorColumn.appendChild(box);
+      while (this.errorColumn.children.length > MAX_ERROR_BOXES) this.errorColumn.firstChild.remove();
+    }
+
+    // -------------------------------------------------------- errors
+    // As htag's runner does: the console, and window.error(text) when it is a
+    // function (the app's own, or showError). An element with id="error" makes
+    // window.error that element: then the console only.
+
+    /** Report `text`; `error` (what was thrown, if anything) is reported once. */
+    report(text, error) {
+      if (error !== null && typeof error === "object") {
+        if (this.reported.has(error)) return;
+        this.reported.add(error);
+      } else if (error !== undefined && error === this.rethrown) {
+        this.rethrown = undefined;
+        return;
+      }
+      console.error("htag-sse: " + (text === null ? "communication error" : text), ...(error instanceof Error ? [error] : []));
+      const hook = this.win.error;
+      if (typeof hook !== "function") return;
+      try {
+        hook(text);
+      } catch (e) {
+        console.error("htag-sse: window.error failed:", e);
+      }
+    }
+
+    /** htag's _error(txt, env), which its handlers call when they throw: reported once, then thrown on. */
+    htagError(txt, env) {
+      this.rethrown = undefined;
+      this.report(txt === null && env === "COM" ? null : env + " ERROR: " + txt, txt);
+      if (txt === null || typeof txt !== "object") this.rethrown = txt;
+      throw txt;
+    }
+
+    /** Run JS of an answer or event (`post`, `next`): in the global scope, as htag's try_js does. */
+    runJS(code) {
+      try {
+        new Function(code)();  // eslint-disable-line no-new-func
+      } catch (e) {
+        this.report("JS ERROR: " + e, e);
+      }
+    }
+
+    // -------------------------------------------------------- actions
+    /** Apply htag's actions (update/stream/post/next/err), plus "body": a whole
+     * new <body>. Updates and bodies are morphed in (static/morph.js), elements
+     * paired by id: the focused element, what the user typed, the caret, scroll
+     * positions, an opened <details> survive; a value the server changed wins.
+     * A tag whose js runs again (in `post`) gets a new element, as with htag's
+     * outerHTML, so that what its js sets up is set up once. */
+    apply(actions) {
+      const morph = this.win.htagMorph;
+      const fresh = scriptTargets(actions.post);
+      if (actions.body !== undefined) morph.morphBody(actions.body, { byId: true, fresh });
+      for (const [id, html] of Object.entries(actions.update || {})) {
+        const el = this.doc.getElementById(id);
+        if (el) morph.update(el, html, { fresh });
+        else console.warn("htag-sse: no element", id, "to update");
+      }
+      for (const [id, html] of Object.entries(actions.stream || {})) {
+        const el = this.doc.getElementById(id);
+        if (!el) { console.warn("htag-sse: no element", id, "to stream into"); continue; }
+        const last = el.lastChild;
+        el.insertAdjacentHTML("beforeend", html);
+        for (let n = last ? last.nextSibling : el.firstChild; n; n = n.nextSibling) morph.remember(n);
+      }
+      this.offline(this.isOffline);  // a new body lost the offline class
+      if (actions.post !== undefined) this.runJS(actions.post);
+      if (actions.next !== undefined) this.runJS(actions.next);
+      if (actions.err !== undefined) this.report("PYTHON ERROR: " + actions.err);
+    }
+
+    // -------------------------------------------------------- reruns
+    /** [tag id, element] of every tagged element, before a rerun's morph. */
+    tagged() {
+      return Array.from(this.doc.querySelectorAll("[id]"), (el) => [el.id, el]).filter(([id]) => /^\d+$/.test(id));
+    }
+    /** A rerun's body: its tag ids are all new, so elements are paired by position. */
+    morphBody(html) { this.win.htagMorph.morphBody(html); }
+    hasHandler(id, event, name) {
+      const el = this.doc.getElementById(id);
+      const attr = el && el.getAttribute(event);
+      return !!attr && attr.includes(name);
+    }
+    reload() { this.win.location.reload(); }
+
+    // -------------------------------------------------------- F5 and release
+    get secure() { return this.win.location.protocol === "https:"; }
+    setCookie(text) { this.doc.cookie = text; }
+    beacon(url, body) {
+      const nav = this.win.navigator;
+      return !!(nav.sendBeacon && nav.sendBeacon(url, body));
+    }
+  }
+
+  /** The real browser's environment. */
+  function browserEnv(win) {
+    let storage = null;
+    try {
+      storage = win.localStorage;  // reading it throws where storage is blocked
+    } catch (e) { /* no storage */ }
+    return {
+      fetch: (url, init) => win.fetch(url, init),
+      BroadcastChannel: win.BroadcastChannel || null,
+      locks: (win.navigator && win.navigator.locks) || null,
+      storage,
+      clock: { now: () => Date.now(), setTimeout: (fn, ms) => win.setTimeout(fn, ms), clearTimeout: (t) => win.clearTimeout(t) },
+      random: Math.random,
+      page: new DomPage(win),
     };
+  }
+
+  const exported = Object.assign({}, pure, { TransportChoice, Feed, Hub, Client, DomPage, browserEnv });
+  if (typeof module === "object" && module && module.exports) module.exports = exported;
+  if (typeof window === "undefined" || typeof document === "undefined") return;
+
+  // ================================================================ boot
+  let client = null;  // this tab's Client, made by htagSSE({...})
+
+  window.interact = (o) => {  // htag's event handlers call it
+    if (!client) throw new Error("htag-sse: interact() before htagSSE({...}) booted the client");
+    return client.interact(o);
+  };
+
+  window.htagSSE = function (config) {
+    client = new Client(config, browserEnv(window));  // throws if a setting is missing
+    const page = client.page;
+    window._error = (txt, env) => page.htagError(txt, env);  // htag's handlers report their errors through it
+    const go = () => client.start();
     if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", go);
     else go();
   };
 
-  window.addEventListener("beforeunload", nameForReload);
-  window.addEventListener("pagehide", () => {
-    if (hub) hub.leave();
-    release();
-  });
-  window.addEventListener("pageshow", (e) => {
-    if (!e.persisted) return;
-    forgetReload();
-    if (hub) hub.rejoin();
-  });
+  window.addEventListener("beforeunload", () => { if (client) client.nameForReload(); });
+  window.addEventListener("pagehide", () => { if (client) client.leave(); });
+  window.addEventListener("pageshow", (e) => { if (e.persisted && client) client.back(); });
 
   /** For debugging and tests: this tab's page, transport, leadership, queue and offline state. */
-  window.htagSSEState = () => ({
-    page: state && state.page, last: state && state.last, seq: state && state.seq, parano: !!(state && state.key),
-    transport: cfg && (cfg.transport === "none" ? "none" : chosenTransport()),
-    leader: !!(hub && hub.feed), online: hub && hub.feed ? hub.feed.online : null,
-    following: hub && hub.feed ? Array.from(hub.feed.pages.keys()) : null,
-    queued: outbox.queue.length, sending: outbox.sending, offline: Object.assign({}, offline),
-    renamed: state ? Object.fromEntries(state.renamed) : {},
+  window.htagSSEState = () => (client ? client.info() : {
+    page: null, last: null, seq: null, parano: false, transport: null, leader: false, online: null, following: null,
+    queued: 0, sending: false, offline: { push: false, requests: false }, renamed: {},
   });
 })();

@@ -221,3 +221,4 @@ APPS: dict[str, type[Tag]] = {
 def build(name: str, **options: Any) -> HtagSSE:
     env = json.loads(os.environ.get("HTAG_SSE_TEST_OPTIONS", "{}"))
     return HtagSSE(APPS[name], **{**env, **options})
+APPS.update(__import__("typingapps", globals(), None, ["APPS"], 1).APPS)  # tests/typingapps.py (test_typing.py)
