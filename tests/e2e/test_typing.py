@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from ..conftest import ROOT
+from harness.processes import ROOT
 
 pytestmark = [pytest.mark.browser]
 

@@ -17,6 +17,8 @@ from htag import Tag, expose
 
 from htag_sse import HtagSSE
 
+from .typingapps import APPS as TYPING_APPS
+
 
 class Counter(Tag.div):
     """Clicks counted in the session (tag.state)."""
@@ -214,11 +216,10 @@ class Notes(Tag.div):
 
 APPS: dict[str, type[Tag]] = {
     "counter": Counter, "clock": Clock, "stream": Stream, "args": Args, "board": Board, "burst": Burst, "vault": Vault,
-    "tally": Tally, "notes": Notes,
+    "tally": Tally, "notes": Notes, **TYPING_APPS,
 }  # fmt: skip
 
 
 def build(name: str, **options: Any) -> HtagSSE:
     env = json.loads(os.environ.get("HTAG_SSE_TEST_OPTIONS", "{}"))
     return HtagSSE(APPS[name], **{**env, **options})
-APPS.update(__import__("typingapps", globals(), None, ["APPS"], 1).APPS)  # tests/typingapps.py (test_typing.py)

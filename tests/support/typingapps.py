@@ -1,6 +1,6 @@
 """htag apps for tests/e2e/test_typing.py: pushes must not wipe what the user is typing.
 
-Merged into ``tests.apps.APPS`` (so ``serve("typing")`` serves them). Each app's
+Merged into ``tests.support.apps.APPS`` (so ``serve("typing")`` serves them). Each app's
 root re-renders itself from a clock (``await self.update()``, the whole body) every
 ``HTAG_SSE_TYPING_TICK_S`` seconds (0.1 s), showing how many pushes it made in ``.ticks``.
 """
