@@ -94,11 +94,13 @@ class HtagSSE(Starlette):
         self.workers = Workers(store, bus, lease_s=settings.lease_s, epoch=epoch)
         self.sessions = Sessions(store, max_age_s=settings.session_max_age_s,
                                  new_per_minute=settings.max_new_sessions_per_minute,
-                                 alone=lambda: self.workers.alone, fence=self.workers.fence)  # fmt: skip
+                                 alone=lambda: self.workers.alone, fence=self.workers.fence,
+                                 recover=self.workers.ensure_valid)  # fmt: skip
         self.pages = Pages(
             settings, Htag1(lean=settings.lean), self.sessions, store, self.metrics, self.workers.my_id, feed
         )
         self.workers.on_lost(self._lost)
+        self.workers.on_recovered(self._recovered)
         self.assets = Assets(settings)
         self.relay = Relay(self.workers, Owner(self.pages, self.workers, self._render).handlers())
         self.locator = Locator(self.pages, store, self.workers, self.relay, feed, self._render)
@@ -154,6 +156,12 @@ class HtagSSE(Starlette):
         task = asyncio.get_running_loop().create_task(self.relay.broadcast("end_session", {"sid": sid}))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    async def _recovered(self) -> None:
+        """Back from a stall past the lease: only the pages another worker took meanwhile go."""
+        taken = await self.pages.drop_taken()
+        if taken:
+            self.sessions.forget(taken)
 
     def _lost(self, reason: str) -> None:
         """This worker lost its lease: its pages go (they rerun elsewhere), and what it knew of sessions

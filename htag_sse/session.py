@@ -17,7 +17,7 @@ import pickle
 import secrets
 import time
 import weakref
-from collections.abc import Callable, Iterator, MutableMapping
+from collections.abc import Awaitable, Callable, Collection, Iterator, MutableMapping
 from typing import Any
 
 from .errors import RequestError, StoreError
@@ -29,6 +29,10 @@ log = logging.getLogger("htag_sse")
 
 #: How long a failed write waits before it is tried again on its own.
 RETRY_S = 1.0
+
+
+async def _nothing() -> None:
+    return None
 
 
 def _key(sid: str) -> str:
@@ -156,12 +160,14 @@ class Sessions:
     def __init__(
         self, store: Store, *, max_age_s: float, new_per_minute: int,
         alone: Callable[[], bool] = lambda: False, fence: Callable[[], float | None] = lambda: None,
+        recover: Callable[[], Awaitable[None]] = _nothing,
     ) -> None:  # fmt: skip
         self.store = store
         self.max_age_s = max_age_s
         self.shared = not isinstance(store, MemoryStore)
         self.alone = alone
         self.fence = fence
+        self.recover = recover
         self.new_sessions = PerMinute(new_per_minute)
         self.failing: StoreError | None = None  # the last write failed: health says so
         self._live: weakref.WeakValueDictionary[str, Session] = weakref.WeakValueDictionary()
@@ -169,6 +175,8 @@ class Sessions:
         self._flushing: asyncio.Future[None] | None = None
         self._retry: asyncio.TimerHandle | None = None
         self._generation = 0  # bumped by forget(): a write in flight then is not queued again
+        self._forgot_all = -1  # the generation at which every session was forgotten last
+        self._forgotten: dict[str, int] = {}  # sid -> the generation at which it was forgotten
         self._enders: list[Callable[[str], None]] = []
 
     def __len__(self) -> int:
@@ -288,9 +296,13 @@ class Sessions:
         done, self._flushing = self._flushing, None
         pending, self._pending = self._pending, {}
         generation = self._generation
+        self._forgotten = {sid: g for sid, g in self._forgotten.items() if g > generation}
         writes = [(s, w) for s in pending.values() if (w := s.changes()) is not None]
         error: StoreError | None = None
         try:
+            if writes:
+                await self.recover()  # a worker back from a stall takes its lease again (the fence) first
+                writes = self._still_due(writes, generation)
             if writes:
                 stored = await self.store.save([w for _, w in writes], self.max_age_s, self.fence())
                 now = time.monotonic()
@@ -307,14 +319,13 @@ class Sessions:
             self.failing = None
         except StoreError as e:
             error = e
-            if generation != self._generation:  # the lease was lost meanwhile: these writes must never land
-                log.warning("%d session write(s) of a worker that lost its lease are dropped", len(writes))
-            else:
+            kept = self._still_due(writes, generation)
+            if kept:
                 self.failing = e
-                for session, write in writes:
+                for session, write in kept:
                     session.unsaved(write)
                     self._pending.setdefault(session.sid or "", session)
-                log.error("session writes failed (%s): %d kept, tried again in %g s", e, len(writes), RETRY_S)
+                log.error("session writes failed (%s): %d kept, tried again in %g s", e, len(kept), RETRY_S)
                 self._retry = asyncio.get_running_loop().call_later(RETRY_S, self._retry_soon)
         if done is not None and not done.done():
             if error is None:
@@ -328,18 +339,39 @@ class Sessions:
             self._flushing = asyncio.get_running_loop().create_future()
             self._start_flush()
 
-    def forget(self) -> None:
-        """Drop every cached session and every write not made yet (this worker lost its lease: a
-        write made under it must not land, and what it knew may be stale)."""
-        if self._pending:
-            log.warning("%d session write(s) of a worker that lost its lease are dropped", len(self._pending))
-        self._pending.clear()
+    def forget(self, sids: Collection[str] | None = None) -> None:
+        """Drop the cached copies of sessions ``sids`` (``None``: all) and their writes not made yet,
+        a write in flight included: another worker took their pages (or this one lost its lease), so
+        what it knew of them may be stale and what it would write must not land."""
         self._generation += 1
-        self.failing = None
-        if self._retry is not None:
-            self._retry.cancel()
-            self._retry = None
-        self._live.clear()
+        if sids is None:
+            self._forgot_all = self._generation
+            dropped = len(self._pending)
+            self._pending.clear()
+            self._live.clear()
+        else:
+            dropped = sum(self._pending.pop(sid, None) is not None for sid in sids)
+            for sid in sids:
+                self._forgotten[sid] = self._generation
+                self._live.pop(sid, None)
+        if dropped:
+            log.warning("%d session write(s) dropped: another worker took over meanwhile", dropped)
+        if not self._pending:
+            self.failing = None
+            if self._retry is not None:
+                self._retry.cancel()
+                self._retry = None
+
+    def _still_due(self, writes: list[tuple[Session, MapWrite]], generation: int) -> list[tuple[Session, MapWrite]]:
+        """The writes of sessions not forgotten since ``generation`` (another worker took their pages)."""
+        kept = [(s, w) for s, w in writes if not self._dropped(s.sid or "", generation)]
+        if len(kept) < len(writes):
+            log.warning("%d session write(s) dropped: another worker took over meanwhile", len(writes) - len(kept))
+        return kept
+
+    def _dropped(self, sid: str, generation: int) -> bool:
+        """Whether a write of session ``sid`` started at ``generation`` was forgotten since."""
+        return self._forgot_all > generation or self._forgotten.get(sid, -1) > generation
 
     async def rotate(self, session: Session) -> str:
         """Give the session a new id, keeping its data (after a login): the old identity ends, and its

@@ -2,12 +2,14 @@
 
 Each worker owns the pages it created (their ids start with its id) and holds
 a lease in the store, renewed every ``lease_s / 3``; a worker whose lease has
-expired is dead, and its pages rerun elsewhere. A worker that could not renew
-in time — it was paused, or cut off from the store — stops serving its pages
-(they answer 410 and rerun) and starts over under a new id: it never comes
-back as a second owner, and the store refuses its late session writes (the
-lease deadline is their fence). Liveness uses the monotonic clock (or the
-store's own clock), never the wall clock.
+expired is dead to the others, and a request for one of its pages that reaches
+another worker reruns the page there (its record goes). A worker that could not
+renew in time — a long synchronous handler, a paused process, a store that could
+not answer — takes its lease again under the same id once it can, and gives up
+only the pages another worker took meanwhile: the store decides, never its own
+clock, so a worker alone never loses a page to a stall. The lease deadline fences
+its session writes. Liveness uses the monotonic clock (or the store's own clock),
+never the wall clock.
 """
 
 from __future__ import annotations
@@ -56,6 +58,8 @@ class Workers:
         self._others_seen = 0.0
         self._epoch: str | None = None
         self._lost: list[Callable[[str], None]] = []
+        self._recovered: list[Callable[[], Awaitable[None]]] = []
+        self._recovering: asyncio.Lock | None = None
         self._renew_error: str | None = None
 
     @property
@@ -70,8 +74,14 @@ class Workers:
         return self.me
 
     def on_lost(self, hook: Callable[[str], None]) -> None:
-        """``hook(reason)`` runs when this worker lost its lease (its pages must go)."""
+        """``hook(reason)`` runs when this worker lost its lease for good (the shared store lost its data):
+        its pages must go."""
         self._lost.append(hook)
+
+    def on_recovered(self, hook: Callable[[], Awaitable[None]]) -> None:
+        """``await hook()`` runs when this worker took its lease again after a stall: the pages another
+        worker took meanwhile must go (and what it knew of their sessions)."""
+        self._recovered.append(hook)
 
     @property
     def running(self) -> bool:
@@ -193,13 +203,14 @@ class Workers:
         while True:
             await asyncio.sleep(self.lease_s / 3)
             asked = time.monotonic()
-            if not self.valid:
-                await self._lose(self._why_late())
-                continue
             try:
+                if not self.valid:
+                    await self.recover()
+                    continue
                 fence = await self.store.renew("w:" + self.me, self._holder, self.lease_s)
-                if fence is None:
-                    await self._lose("its lease expired")
+                if fence is None:  # the store's clock says it passed: take it again
+                    self._valid_until = 0.0
+                    await self.recover()
                     continue
                 self._fence, self._valid_until = fence, asked + self.lease_s
                 if self.epoch is not None and await self.epoch() != self._epoch:
@@ -212,9 +223,32 @@ class Workers:
                 log.warning("worker %s could not renew its lease: %s", self.me, e)
 
     async def ensure_valid(self) -> None:
-        """Before serving one of its pages: a worker whose lease passed (it was paused) gives them up first."""
+        """Before serving one of its pages, or writing: a worker whose lease passed takes it again first
+        (giving up the pages another worker took meanwhile). :class:`StoreError` if the store cannot say."""
         if self._keeper is not None and self._fence is not None and not self.valid:
-            await self._lose(self._why_late())
+            await self.recover()
+
+    async def recover(self) -> None:
+        """Take the lease again, under the same id, after a stall past it; then the ``on_recovered`` hooks
+        drop what another worker took meanwhile. Nothing is given up for the stall itself."""
+        if self._recovering is None:
+            self._recovering = asyncio.Lock()
+        async with self._recovering:
+            if self.valid:
+                return
+            me, why, asked = self.me, self._why_late(), time.monotonic()
+            fence = await self.store.renew("w:" + me, self._holder, self.lease_s)  # the store's clock may differ
+            if fence is None:
+                holder = f"{me}:{secrets.token_hex(8)}"
+                fence = await self.store.acquire("w:" + me, holder, self.lease_s)
+                if fence is None:  # another process holds this id: it may not serve these pages
+                    await self._lose("another process holds its id")
+                    return
+                self._holder = holder
+            for hook in self._recovered:  # before it serves anything again (requests wait on the lock)
+                await hook()
+            self._fence, self._valid_until, self._renew_error = fence, asked + self.lease_s, None
+            log.info("worker %s holds its lease again (%s): it keeps the pages nobody took meanwhile", me, why)
 
     def _why_late(self) -> str:
         if self._renew_error is not None:
@@ -222,7 +256,8 @@ class Workers:
         return "paused past its lease"
 
     async def _lose(self, reason: str) -> None:
-        """This worker may no longer serve its pages: they go (and rerun), and it starts over."""
+        """This worker may no longer serve its pages (the shared store lost its data, or its id is taken):
+        they go (and rerun), and it starts over under a new id."""
         old = self.me
         log.warning("worker %s stops serving its pages: %s", old, reason)
         self._fence = None

@@ -214,6 +214,19 @@ class Pages:
         log.info("request for page %s from another session refused", page.pid)
         raise RequestError(403, "foreign_page", "this page belongs to another session")
 
+    async def drop_taken(self) -> set[str]:
+        """Back from a stall: drop the pages another worker took meanwhile (their record is gone: they
+        were rerun there). The sessions of those pages, whose writes must not land."""
+        sessions: set[str] = set()
+        taken = [p for p in list(self._pages.values()) if not p.closed and not await self.store.get(record_key(p.pid))]
+        for page in taken:
+            sessions.add(page.session.sid or "")
+            self.drop(page, "another worker took it while this one was stalled")
+        if taken:
+            log.warning("%d page(s) of this worker were taken by another worker while it was stalled: dropped here, "
+                        "%d kept", len(taken), len(self._pages))  # fmt: skip
+        return sessions
+
     def end_session(self, sid: str, reason: str) -> int:
         """A session ended (logout, a login, its id rotated): its pages go, never handed on. How many went."""
         pages = [p for p in self._by_sid.get(sid, ()) if not p.closed]

@@ -12,12 +12,13 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import httpx
 import pytest
 
 from harness.processes import wait_until
 from harness.topologies import Topology, Worker
-from htag_sse.testing.boot import boot_config, interactions
+from htag_sse.testing.boot import boot_config
+
+from ..support.wiretab import WireTab, shown
 
 pytestmark = [pytest.mark.browser, pytest.mark.topologies("one", "workers", "hosts", "proxy", "apart")]
 
@@ -120,37 +121,6 @@ def test_a_second_tab_gets_a_page_of_its_own(topology: Topology, chromium: Any) 
         assert page.evaluate("htagSSEState().page") != second.evaluate("htagSSEState().page")
     finally:
         context.close()
-
-
-class WireTab:
-    """A tab as the browser client speaks the wire (its cookies, Origin, token, numbering), over real
-    HTTP: for what Chromium will not do here (it keeps no page with ``Cache-Control: no-store`` in
-    its back/forward cache, so a tab coming back from it is played by the wire)."""
-
-    def __init__(self, topology: Topology, path: str) -> None:
-        self.http = httpx.Client(base_url=topology.url, timeout=30)
-        answer = self.http.get(path)
-        answer.raise_for_status()
-        self.path, self.owner = path, topology.worker(answer.headers.get("x-htag-worker"))
-        self.boot, self.calls, self.seq = boot_config(answer.text), interactions(answer.text), 0
-
-    def click(self, name: str) -> httpx.Response:
-        self.seq += 1
-        headers = {"X-Htag-Token": self.boot["token"], "X-Htag-Seq": str(self.seq), "Origin": str(self.http.base_url),
-                   "Content-Type": "application/json"}  # fmt: skip
-        return self.http.post(f"{self.boot['base']}/{self.boot['page']}/interact", json=self.calls[name],
-                              headers=headers)  # fmt: skip
-
-    def release(self) -> None:
-        self.http.post(f"{self.boot['base']}/{self.boot['page']}/release", content=self.boot["token"],
-                       headers={"Content-Type": "text/plain;charset=UTF-8", "Origin": str(self.http.base_url)})  # fmt: skip
-
-    def close(self) -> None:
-        self.http.close()
-
-
-def shown(answer: httpx.Response) -> str:
-    return re.sub(r"<[^>]+>", "", "".join(answer.json().get("update", {}).values()))
 
 
 def while_paused_send(topology: Topology, owner: Worker, send: Callable[[], Any], relayed: str) -> Any:

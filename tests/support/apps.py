@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import time
 from typing import Any
@@ -214,9 +215,30 @@ class Notes(Tag.div):
         self.shown.clear(", ".join(self.notes))
 
 
+class Stall(Tag.div):
+    """A counter held in an attribute, and a synchronous handler that keeps its worker's event loop
+    busy for ``HTAG_SSE_TEST_STALL_S`` seconds (past the lease, in the stall tests)."""
+
+    def init(self):
+        self.n = 0
+        self.value = Tag.span("0", _class="count")
+        self += Tag.button("+1", _onclick=self.inc, _class="inc")
+        self += Tag.button("stall", _onclick=self.stall, _class="stall")
+        self += self.value
+
+    def inc(self, ev):
+        self.n += 1
+        self.value.clear(self.n)
+
+    def stall(self, ev):
+        logging.getLogger("tests").warning("stalling %d", os.getpid())  # the test waits for this line
+        time.sleep(float(os.environ.get("HTAG_SSE_TEST_STALL_S", "3")))
+        self.inc(ev)
+
+
 APPS: dict[str, type[Tag]] = {
     "counter": Counter, "clock": Clock, "stream": Stream, "args": Args, "board": Board, "burst": Burst, "vault": Vault,
-    "tally": Tally, "notes": Notes, **TYPING_APPS,
+    "tally": Tally, "notes": Notes, "stall": Stall, **TYPING_APPS,
 }  # fmt: skip
 
 
