@@ -331,7 +331,7 @@ async def test_500_logins_and_logouts_hold_no_more_pages_or_sessions(kit):
             assert (await c.get("/logout")).status_code == 200
         gc.collect()
         return {"pages": len(app.pages), "sessions": len(app.sessions), "by_sid": len(app.pages._by_sid),
-                "pending": len(app.sessions._pending), "records": len(app.locator._records),
+                "pending": len(app.sessions.writes._pending), "records": len(app.locator._records),
                 "maps": len(store._maps)}  # fmt: skip
 
     warm = await rotations(20)
