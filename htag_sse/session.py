@@ -216,18 +216,41 @@ class Sessions:
         """Give a fresh session its id (storing it); return the id. New ids are counted per client
         address (``max_new_sessions_per_minute``): past it, 429."""
         if session.sid is None:
-            network = network_of(session.address or "unknown")
-            if not self.new_sessions.allow(network):
-                log.info("new session refused: %s opened %d this minute", network, self.new_sessions.limit)
-                raise RequestError(
-                    429, "too_many_sessions", "too many new sessions from your address: try again in a minute"
-                )
+            self.admit(session)
             sid = secrets.token_urlsafe(24)
             await self.store.create(_key(sid), self.max_age_s)
             session.sid, session.version, session.cookie_due = sid, 1, True
             self._live[sid] = session
             log.debug("session %s… created", sid[:6])
         return session.sid
+
+    def admit(self, session: Session) -> None:
+        """Count a new session for its client's address (``max_new_sessions_per_minute``): past it, 429."""
+        network = network_of(session.address or "unknown")
+        if not self.new_sessions.allow(network):
+            log.info("new session refused: %s opened %d this minute", network, self.new_sessions.limit)
+            raise RequestError(
+                429, "too_many_sessions", "too many new sessions from your address: try again in a minute"
+            )
+
+    async def create_with(self, session: Session, values: Callable[[str], dict[str, tuple[bytes, float]]]) -> str:
+        """Store a fresh session (already :meth:`admit`-ted) with what it holds and the plain values
+        ``values(its id)`` gives (a new page's record), in one store write; return its id."""
+        assert session.sid is None
+        sid = session.sid = secrets.token_urlsafe(24)
+        write = session.changes()
+        try:
+            if not await self.store.create_with(_key(sid), write.changed if write else {}, self.max_age_s, values(sid)):
+                raise StoreError("a new session's id is taken")  # 24 random bytes: never seen
+        except BaseException:
+            session.sid = None
+            if write is not None:
+                session.unsaved(write)
+            raise
+        session.version, session.cookie_due = 1, True
+        self._live[sid] = session
+        log.debug("session %s… created", sid[:6])
+        return sid
 
     def save(self, session: Session) -> None:
         """Queue the session's changes for the next write (at the end of this turn of the loop)."""
