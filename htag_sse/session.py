@@ -29,6 +29,7 @@ log = logging.getLogger("htag_sse")
 
 #: How long a failed write waits before it is tried again on its own.
 RETRY_S = 1.0
+TOO_MANY = "too many new sessions from your address: try again in a minute"
 
 
 def _key(sid: str) -> str:
@@ -157,6 +158,7 @@ class Sessions:
         self._live: weakref.WeakValueDictionary[str, Session] = weakref.WeakValueDictionary()
         self._pending: dict[str, Session] = {}
         self._flushing: asyncio.Future[None] | None = None
+        self._claimed = False  # a request settling its session will start the scheduled write
         self._retry: asyncio.TimerHandle | None = None
         self._generation = 0  # bumped by forget(): a write in flight then is not queued again
 
@@ -213,8 +215,7 @@ class Sessions:
                 session.merge(stored)
 
     async def ensure(self, session: Session) -> str:
-        """Give a fresh session its id (storing it); return the id. New ids are counted per client
-        address (``max_new_sessions_per_minute``): past it, 429."""
+        """Give a fresh session its id (storing it, counted by :meth:`admit`); return the id."""
         if session.sid is None:
             self.admit(session)
             sid = secrets.token_urlsafe(24)
@@ -222,6 +223,7 @@ class Sessions:
             session.sid, session.version, session.cookie_due = sid, 1, True
             self._live[sid] = session
             log.debug("session %s… created", sid[:6])
+            return sid
         return session.sid
 
     def admit(self, session: Session) -> None:
@@ -229,14 +231,11 @@ class Sessions:
         network = network_of(session.address or "unknown")
         if not self.new_sessions.allow(network):
             log.info("new session refused: %s opened %d this minute", network, self.new_sessions.limit)
-            raise RequestError(
-                429, "too_many_sessions", "too many new sessions from your address: try again in a minute"
-            )
+            raise RequestError(429, "too_many_sessions", TOO_MANY)
 
     async def create_with(self, session: Session, values: Callable[[str], dict[str, tuple[bytes, float]]]) -> str:
         """Store a fresh session (already :meth:`admit`-ted) with what it holds and the plain values
         ``values(its id)`` gives (a new page's record), in one store write; return its id."""
-        assert session.sid is None
         sid = session.sid = secrets.token_urlsafe(24)
         write = session.changes()
         try:
@@ -249,7 +248,7 @@ class Sessions:
             raise
         session.version, session.cookie_due = 1, True
         self._live[sid] = session
-        log.debug("session %s… created", sid[:6])
+        log.debug("session %s… created with a page", sid[:6])
         return sid
 
     def save(self, session: Session) -> None:
@@ -260,22 +259,34 @@ class Sessions:
         if self._flushing is None:
             loop = asyncio.get_running_loop()
             self._flushing = loop.create_future()
-            loop.call_soon(self._start_flush)
+            loop.call_soon(lambda: self._claimed or self._start_flush())  # a request settling it may write it
 
     async def settle(self, session: Session) -> None:
-        """Return once the session's changes are written (raise :class:`StoreError` if they cannot be)."""
+        """Return once the session's changes are written (raise :class:`StoreError` if they cannot be);
+        a write not started yet is made in this request's task, a loop turn later (that turn's share it)."""
         if session.sid is not None and session.sid in self._pending:
-            if self._flushing is None:  # a failed write waits for its retry: try now
-                self._flushing = asyncio.get_running_loop().create_future()
-                self._start_flush()
-            await asyncio.shield(self._flushing)
+            scheduled = self._flushing
+            if scheduled is None:  # a failed write waits for its retry: try now
+                scheduled = self._start_flush()
+            elif not self._claimed:
+                self._claimed = True  # the write's scheduled start leaves it to this request
+                try:
+                    await asyncio.sleep(0)
+                except asyncio.CancelledError:
+                    if self._flushing is scheduled:
+                        self._start_flush()
+                    raise
+                finally:
+                    self._claimed = False
+                if self._flushing is scheduled:
+                    await self._flush(inline=True)
+            await asyncio.shield(scheduled)
         if session.sid is not None and session.sid in self._pending and self.failing is not None:
             raise self.failing
 
     async def flush(self) -> None:
         """Write every pending change now (server stopping)."""
         if self._pending and self._flushing is None:
-            self._flushing = asyncio.get_running_loop().create_future()
             self._start_flush()
         if self._flushing is not None:
             try:
@@ -283,10 +294,14 @@ class Sessions:
             except StoreError:
                 log.error("%d session(s) could not be written before stopping", len(self._pending))
 
-    def _start_flush(self) -> None:
+    def _start_flush(self) -> asyncio.Future[None]:
+        """Write what is pending, in a task of its own; return the future the write resolves."""
+        if self._flushing is None:
+            self._flushing = asyncio.get_running_loop().create_future()
         asyncio.get_running_loop().create_task(self._flush(), name="htag-sse session writes")
+        return self._flushing
 
-    async def _flush(self) -> None:
+    async def _flush(self, inline: bool = False) -> None:
         done, self._flushing = self._flushing, None
         pending, self._pending = self._pending, {}
         generation = self._generation
@@ -313,21 +328,27 @@ class Sessions:
                 log.warning("%d session write(s) of a worker that lost its lease are dropped", len(writes))
             else:
                 self.failing = e
-                for session, write in writes:
-                    session.unsaved(write)
-                    self._pending.setdefault(session.sid or "", session)
+                self._requeue(writes)
                 log.error("session writes failed (%s): %d kept, tried again in %g s", e, len(writes), RETRY_S)
                 self._retry = asyncio.get_running_loop().call_later(RETRY_S, self._retry_soon)
-        if done is not None and not done.done():
-            if error is None:
-                done.set_result(None)
-            else:
-                done.set_exception(error)
-                done.exception()  # retrieved: a click waiting on it may have gone
+        except asyncio.CancelledError:  # a request writing inline was cancelled: a task writes it all again
+            if inline and generation == self._generation:
+                self._requeue(writes)
+                if self._flushing is None:
+                    self._flushing = done
+                    self._start_flush()
+                else:
+                    self._flushing.add_done_callback(lambda write: _end(done, write.exception()))
+            raise
+        _end(done, error)
+
+    def _requeue(self, writes: list[tuple[Session, MapWrite]]) -> None:
+        for session, write in writes:
+            session.unsaved(write)
+            self._pending.setdefault(session.sid or "", session)
 
     def _retry_soon(self) -> None:
         if self._pending and self._flushing is None:
-            self._flushing = asyncio.get_running_loop().create_future()
             self._start_flush()
 
     def forget(self) -> None:
@@ -367,3 +388,13 @@ class Sessions:
         """The id a rotated session got (another worker rotated it)."""
         raw = await self.store.get("rot:" + old)
         return raw.decode() if raw else None
+
+
+def _end(done: asyncio.Future[None] | None, error: BaseException | None) -> None:
+    """Wake the requests waiting for a write: it was made (``error`` None), or it failed."""
+    if done is not None and not done.done():
+        if error is None:
+            done.set_result(None)
+        else:
+            done.set_exception(error)
+            done.exception()  # retrieved: a click waiting on it may have gone
