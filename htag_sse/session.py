@@ -29,6 +29,8 @@ log = logging.getLogger("htag_sse")
 
 #: How long a failed write waits before it is tried again on its own.
 RETRY_S = 1.0
+#: A click's write is made this many turns of the loop later: the writes of those turns share one store call.
+WRITE_TURNS = 2
 TOO_MANY = "too many new sessions from your address: try again in a minute"
 
 
@@ -234,8 +236,7 @@ class Sessions:
             raise RequestError(429, "too_many_sessions", TOO_MANY)
 
     async def create_with(self, session: Session, values: Callable[[str], dict[str, tuple[bytes, float]]]) -> str:
-        """Store a fresh session (already :meth:`admit`-ted) with what it holds and the plain values
-        ``values(its id)`` gives (a new page's record), in one store write; return its id."""
+        """Store a fresh session (:meth:`admit`-ted) and the values ``values(its id)``, in one store write."""
         sid = session.sid = secrets.token_urlsafe(24)
         write = session.changes()
         try:
@@ -248,7 +249,6 @@ class Sessions:
             raise
         session.version, session.cookie_due = 1, True
         self._live[sid] = session
-        log.debug("session %s… created with a page", sid[:6])
         return sid
 
     def save(self, session: Session) -> None:
@@ -263,7 +263,7 @@ class Sessions:
 
     async def settle(self, session: Session) -> None:
         """Return once the session's changes are written (raise :class:`StoreError` if they cannot be);
-        a write not started yet is made in this request's task, a loop turn later (that turn's share it)."""
+        a write not started yet is made in this request's task, ``WRITE_TURNS`` loop turns later."""
         if session.sid is not None and session.sid in self._pending:
             scheduled = self._flushing
             if scheduled is None:  # a failed write waits for its retry: try now
@@ -271,7 +271,8 @@ class Sessions:
             elif not self._claimed:
                 self._claimed = True  # the write's scheduled start leaves it to this request
                 try:
-                    await asyncio.sleep(0)
+                    for _ in range(WRITE_TURNS):
+                        await asyncio.sleep(0)
                 except asyncio.CancelledError:
                     if self._flushing is scheduled:
                         self._start_flush()
@@ -295,7 +296,6 @@ class Sessions:
                 log.error("%d session(s) could not be written before stopping", len(self._pending))
 
     def _start_flush(self) -> asyncio.Future[None]:
-        """Write what is pending, in a task of its own; return the future the write resolves."""
         if self._flushing is None:
             self._flushing = asyncio.get_running_loop().create_future()
         asyncio.get_running_loop().create_task(self._flush(), name="htag-sse session writes")

@@ -272,7 +272,7 @@ def click(sessions, session, n):
     return asyncio.create_task(run())
 
 
-async def test_a_requests_session_write_is_made_in_its_own_task_one_turn_later():
+async def test_a_requests_session_write_is_made_in_its_own_task_a_few_turns_later():
     store = HeldStore()
     sessions = sessions_of(store)
     a, b = await new_session(sessions), await new_session(sessions)
