@@ -329,6 +329,8 @@ class KeepAlive:
 
 
 GET = request("GET", "/", HOST)
+#: --rounds: how many times each runner's throughput is measured (the median round is reported).
+ROUNDS = [1]
 #: The app every runner serves for pages, clicks and memory: the counter, or (--app form) the 200-tag form.
 APP = ["counter"]
 #: --harness: the independent harness's conditions (docs/performance.md): new visitors come through
@@ -338,9 +340,9 @@ PER_ADDRESS = 50
 _visitors = itertools.count()
 
 
-def visitor() -> dict[str, str]:
+def visitor(harness: bool | None = None) -> dict[str, str]:
     """A new visitor's extra request headers: none, or in harness mode its (proxied) address."""
-    if not HARNESS[0]:
+    if not (HARNESS[0] if harness is None else harness):
         return {}
     n = next(_visitors) // PER_ADDRESS
     return {"X-Forwarded-For": f"10.9.{n // 250}.{n % 250 + 1}"}
@@ -396,24 +398,32 @@ class NoPush:
 
 
 class HtagSSEWire:
-    """htag-sse: a session (cookie) and a page per ``GET /``; pushes on the shared SSE stream."""
+    """htag-sse: a session (cookie) and a page per ``GET /``; pushes on the shared SSE stream.
+    ``harness``: the harness's conditions, or not, whatever the run's (None: the run's)."""
 
     sessions = pushes = True
 
+    def __init__(self, harness: bool | None = None) -> None:
+        self.own = harness
+
+    @property
+    def harness(self) -> bool:
+        return HARNESS[0] if self.own is None else self.own
+
     async def page(self, port: int) -> Response:
-        return await fresh(port, get())
+        return await fresh(port, request("GET", "/", HOST, visitor(self.harness)))
 
     async def open(self, port: int) -> Clicker:
         conn = await Connection.open(HOST, port)
-        tab = await open_tab(conn, visitor())
-        if not HARNESS[0]:
+        tab = await open_tab(conn, visitor(self.harness))
+        if not self.harness:
             return KeepAlive(conn, tab.click)
         stream = await Connection.open(HOST, port)  # as a tab does: its stream open the whole time
         return Streaming(KeepAlive(conn, tab.click), stream, asyncio.create_task(drain(await open_stream(stream, tab))))
 
     async def hold(self, port: int) -> Closeable | None:
         conn = await Connection.open(HOST, port)
-        await open_stream(conn, await open_tab(conn, visitor()))
+        await open_stream(conn, await open_tab(conn, visitor(self.harness)))
         return conn
 
     async def pusher(self, port: int) -> PushProbe:
@@ -736,6 +746,9 @@ RUNNERS = (
            "the counter also writing its count to tag.state (the session, on disk) at each click", ours=True),
     Runner("htag-sse, lean=False", UVICORN, "main-extras", HtagSSEVariant(), uvicorn("bench.apps:{app}_htag"),
            BARE_UVICORN, "the same counter through htag's own HRenderer (HtagSSE(lean=False))", ours=True),
+    Runner("htag-sse (uvicorn), bench_peers' conditions", UVICORN, "main-extras", HtagSSEVariant(harness=False),
+           uvicorn("bench.apps:{app}"), BARE_UVICORN, "--harness only: the first row without the harness's conditions "
+           "(no stream held while clicking, no X-Forwarded-For, no limit on new sessions)", ours=True),
     Runner(BARE_UVICORN, UVICORN, "main-extras", BareWire(), uvicorn("bench.apps:bare"), None,
            "a 3 KB page, a click answered with small JSON, sent htag-sse's request headers: the baseline",
            ours=True),
@@ -777,7 +790,8 @@ def why(e: BaseException) -> str:
 class RowResult:
     get: list[float] = field(default_factory=list)  # seconds
     click: list[float] = field(default_factory=list)
-    load: LoadRun | None = None
+    load: LoadRun | None = None  # the median round
+    rounds: list[LoadRun] = field(default_factory=list)
     push: list[float] = field(default_factory=list)
     memory: tuple[Memory, Memory] | None = None  # after one warm-up session; with plan.sessions more
     missing: dict[str, str] = field(default_factory=dict)  # measure -> why it was not measured
@@ -797,7 +811,7 @@ async def serving(runner: Runner, app: str, res: Results) -> AsyncIterator[Serve
     installed = res.installed[runner.env]
     if isinstance(installed, str):
         raise Unavailable(installed)
-    if HARNESS[0] and runner.ours and runner.baseline:  # htag-sse with its default settings (60 new sessions
+    if getattr(runner.wire, "harness", False):  # htag-sse with its default settings (60 new sessions
         app += "_default"  # a minute per address, the loopback trusted as a proxy)
     with tempfile.TemporaryDirectory(prefix="htag-sse-bench-peers-") as tmp:
         env = {**os.environ, "HTAG_SSE_DIR": f"{tmp}/sessions", "HTAGWEB_DIR": f"{tmp}/htagweb"}
@@ -974,12 +988,16 @@ async def measure(runners: Sequence[Runner], plan: Plan, res: Results) -> None:
     started = time.monotonic()
     progress(started, "page and click latency (every server at once)")
     await latency(runners, plan, res)
-    for runner in runners:
-        progress(started, f"throughput, {plan.users} sessions: {runner.name}")
-        try:
-            res.rows[runner.name].load = await throughput(runner, plan, res)
-        except FAILURES as e:
-            res.rows[runner.name].missing["load"] = why(e)
+    for n in range(ROUNDS[0]):  # rounds alternating the runners: noise hits each alike; the median round is kept
+        for runner in runners:
+            progress(started, f"throughput, {plan.users} sessions, round {n + 1}/{ROUNDS[0]}: {runner.name}")
+            row = res.rows[runner.name]
+            try:
+                row.rounds.append(await throughput(runner, plan, res))
+            except FAILURES as e:
+                row.missing["load"] = why(e)
+            ranked = sorted(row.rounds, key=lambda run: run.per_cpu_s)
+            row.load = ranked[(len(ranked) - 1) // 2] if ranked else None
     if HARNESS[0] or APP[0] != "counter":  # push latency is the counter run's
         progress(started, "done")
         return
@@ -1076,6 +1094,11 @@ def raw(runners: Sequence[Runner], plan: Plan, res: Results) -> str:
                 f"client {r.client_cpu_s:.2f} ({r.client_cpu_s / r.elapsed_s:.0%}), "
                 f"other processes {others:.2f} ({others / r.elapsed_s:.0%}); latency {describe(r.latencies)}"
             )
+        if len(row.rounds) > 1:
+            lines.append("  rounds  clicks per server-CPU-s " + ", ".join(f"{r.per_cpu_s:,.0f}" for r in row.rounds)
+                         + " (median shown); other processes " + ", ".join(
+                             f"{(r.machine_cpu_s - r.server_cpu_s - r.client_cpu_s) / r.elapsed_s:.0%}"
+                             for r in row.rounds))  # fmt: skip
         if row.push:
             lines.append(f"  push    {describe(row.push)}")
         if mem := row.memory:
@@ -1106,7 +1129,7 @@ def wanted(runner: Runner) -> bool:
         return runner.env not in ("htag1", "htagweb") and "tag.state" not in runner.name
     if HARNESS[0]:
         return runner.env not in ("htag1", "htagweb") and not runner.name.startswith("htag-sse,")
-    return True
+    return "conditions" not in runner.name
 
 
 def prepare(peers: Path) -> Results:
@@ -1136,11 +1159,13 @@ def main() -> int:
                         help="the independent harness's conditions: each htag-sse session holds its stream while it "
                              "clicks, new visitors come through X-Forwarded-For (50 per address), htag-sse's default "
                              "settings; pages, clicks and throughput only")  # fmt: skip
+    parser.add_argument("--rounds", type=int, default=1, help="measure throughput this many times, alternating the "
+                        "runners, and report each runner's median round")  # fmt: skip
     parser.add_argument("--app", choices=("counter", "form"), default="counter",
                         help="form: bench/tags.py's 200-tag Form (first render, a click re-rendering it)")
     args = parser.parse_args()
     pin(args.pin)
-    HARNESS[0], APP[0] = args.harness, args.app
+    HARNESS[0], APP[0], ROUNDS[0] = args.harness, args.app, max(1, args.rounds)
     plan = QUICK if args.quick else FULL
     raise_open_files(plan.sessions + 2 * plan.users + 256)
     args.peers_dir.mkdir(parents=True, exist_ok=True)
