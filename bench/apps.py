@@ -1,7 +1,7 @@
 """The apps the benchmarks serve: ``hypercorn bench.apps:<name>``.
 
-``counter``, ``counter_plain``, ``counter_state``, ``push`` and ``ticker`` are htag-sse apps
-serving bench/tags.py's ``Counter``, ``PlainCounter``, ``StateCounter``, ``Push`` and ``Ticker``
+``counter``, ``counter_plain``, ``counter_state``, ``form``, ``push`` and ``ticker`` are htag-sse apps
+serving bench/tags.py's ``Counter``, ``PlainCounter``, ``StateCounter``, ``Form``, ``Push`` and ``Ticker``
 (``counter_htag``: ``Counter`` through htag's own ``HRenderer``, ``lean=False``) (``counter_debug`` and ``push_debug``: the same in debug mode, whose
 responses say which worker process answered); ``bare`` is the baseline: plain Starlette
 endpoints doing the least a page and a click need.
@@ -18,7 +18,7 @@ from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from bench.tags import Counter, PlainCounter, Push, StateCounter, Ticker
+from bench.tags import Counter, Form, PlainCounter, Push, StateCounter, Ticker
 from htag_sse import HtagSSE, tune_gc
 
 #: About the size of the counter's page (~2.7 KB).
@@ -60,6 +60,13 @@ counter = HtagSSE(Counter, **UNLIMITED)
 counter_plain = HtagSSE(PlainCounter, **UNLIMITED)
 counter_state = HtagSSE(StateCounter, **UNLIMITED)
 counter_htag = HtagSSE(Counter, lean=False, **UNLIMITED)
+#: The counter with every default (60 new sessions a minute per address, the loopback trusted as a proxy):
+#: bench_peers.py --harness.
+counter_default = HtagSSE(Counter)
+#: A 200-tag form whose button re-renders it (bench_peers.py --app form), lean and on htag's own path. A
+#: longer lease: 64 users clicking on htag's path keep the worker's loop busy past the default 5 s lease.
+form = HtagSSE(Form, lease_s=30, **UNLIMITED)
+form_htag = HtagSSE(Form, lean=False, lease_s=30, **UNLIMITED)
 push = HtagSSE(Push, **UNLIMITED)
 #: Every page pushes ``time.monotonic()`` once a second, from its creation on.
 ticker = HtagSSE(Ticker, **UNLIMITED)

@@ -270,9 +270,10 @@ class Tab:
         return request("GET", f"{self.base}/{self.page}/events?last=0", HOST, headers)
 
 
-async def open_tab(conn: Connection) -> Tab:
-    """Load ``/`` in a new session; read the page's cookie, boot config and button."""
-    r = await conn.send(request("GET", "/", HOST))
+async def open_tab(conn: Connection, headers: dict[str, str] | None = None) -> Tab:
+    """Load ``/`` in a new session (``headers``: more request headers); read the page's cookie, boot
+    config and button."""
+    r = await conn.send(request("GET", "/", HOST, headers))
     if r.status != 200:
         raise RuntimeError(f"GET / answered {r.status}: {r.body[:200]!r}")
     html = r.body.decode()

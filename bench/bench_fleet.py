@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Many pages on one worker, on uvicorn (httptools + uvloop) and on hypercorn (default config),
+"""Many pages on one worker, on uvicorn (httptools + uvloop), on hypercorn (default config) and on Granian,
 one server at a time on 127.0.0.1:
 
 1. **A fleet of clocks**: 1,000 ``ticker`` pages (bench/tags.py ``Ticker``), each in its own
@@ -77,9 +77,10 @@ from bench.bench_proxy import exact_cpu_s, open_stream, stat_cpu_s
 from bench.loadgen import Connection, Response
 from htag_sse.testing.boot import boot_config
 
-#: The two servers, each serving from one worker process (uvicorn: itself; hypercorn: the
+#: The servers, each serving from one worker process (uvicorn: itself; hypercorn, Granian: the
 #: worker it spawns), with bench_peers' command lines.
-SERVERS = {"uvicorn": RUNNER["htag-sse (uvicorn)"], "hypercorn": RUNNER["htag-sse (hypercorn)"]}
+SERVERS = {"uvicorn": RUNNER["htag-sse (uvicorn)"], "hypercorn": RUNNER["htag-sse (hypercorn)"],
+           "granian": RUNNER["htag-sse (granian)"]}  # fmt: skip
 #: A ticker page's period (bench/tags.py ``Ticker``: ``await asyncio.sleep(1)`` between pushes).
 TICK_S = 1.0
 #: Pause between the last page opened and the measured span: every page ticks, and any event
@@ -706,7 +707,8 @@ def raw(res: Results) -> str:
 
 def versions(res: Results) -> str:
     extras = res.installed.get("main-extras")
-    servers = f"uvicorn {version('uvicorn')}, uvloop {version('uvloop')}, hypercorn {version('hypercorn')}"
+    servers = (f"uvicorn {version('uvicorn')}, uvloop {version('uvloop')}, hypercorn {version('hypercorn')}, "
+               f"granian {version('granian')}")  # fmt: skip
     return servers + "; main-extras: " + (extras if isinstance(extras, str) else extras.versions if extras else "—")
 
 

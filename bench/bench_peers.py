@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import re
@@ -328,6 +329,50 @@ class KeepAlive:
 
 
 GET = request("GET", "/", HOST)
+#: --rounds: how many times each runner's throughput is measured (the median round is reported).
+ROUNDS = [1]
+#: The app every runner serves for pages, clicks and memory: the counter, or (--app form) the 200-tag form.
+APP = ["counter"]
+#: --harness: the independent harness's conditions (docs/performance.md): new visitors come through
+#: a proxy on the loopback (X-Forwarded-For), 50 per address; every htag-sse session holds its stream.
+HARNESS = [False]
+PER_ADDRESS = 50
+_visitors = itertools.count()
+
+
+def visitor(harness: bool | None = None) -> dict[str, str]:
+    """A new visitor's extra request headers: none, or in harness mode its (proxied) address."""
+    if not (HARNESS[0] if harness is None else harness):
+        return {}
+    n = next(_visitors) // PER_ADDRESS
+    return {"X-Forwarded-For": f"10.9.{n // 250}.{n % 250 + 1}"}
+
+
+def get() -> bytes:
+    """``GET /`` as a new visitor."""
+    return request("GET", "/", HOST, visitor()) if HARNESS[0] else GET
+
+
+@dataclass
+class Streaming:
+    """A tab clicking while its page's shared stream is held (read to its end) on a second connection."""
+
+    clicks: KeepAlive
+    stream: Connection
+    reader: asyncio.Task[None]
+
+    async def click(self) -> Response:
+        return await self.clicks.click()
+
+    def close(self) -> None:
+        self.reader.cancel()
+        self.stream.close()
+        self.clicks.close()
+
+
+async def drain(events: AsyncIterator[tuple[str, str]]) -> None:
+    async for _ in events:
+        pass
 
 
 async def fresh(port: int, raw: bytes) -> Response:
@@ -353,20 +398,32 @@ class NoPush:
 
 
 class HtagSSEWire:
-    """htag-sse: a session (cookie) and a page per ``GET /``; pushes on the shared SSE stream."""
+    """htag-sse: a session (cookie) and a page per ``GET /``; pushes on the shared SSE stream.
+    ``harness``: the harness's conditions, or not, whatever the run's (None: the run's)."""
 
     sessions = pushes = True
 
+    def __init__(self, harness: bool | None = None) -> None:
+        self.own = harness
+
+    @property
+    def harness(self) -> bool:
+        return HARNESS[0] if self.own is None else self.own
+
     async def page(self, port: int) -> Response:
-        return await fresh(port, GET)
+        return await fresh(port, request("GET", "/", HOST, visitor(self.harness)))
 
     async def open(self, port: int) -> Clicker:
         conn = await Connection.open(HOST, port)
-        return KeepAlive(conn, (await open_tab(conn)).click)
+        tab = await open_tab(conn, visitor(self.harness))
+        if not self.harness:
+            return KeepAlive(conn, tab.click)
+        stream = await Connection.open(HOST, port)  # as a tab does: its stream open the whole time
+        return Streaming(KeepAlive(conn, tab.click), stream, asyncio.create_task(drain(await open_stream(stream, tab))))
 
     async def hold(self, port: int) -> Closeable | None:
         conn = await Connection.open(HOST, port)
-        await open_stream(conn, await open_tab(conn))
+        await open_stream(conn, await open_tab(conn, visitor(self.harness)))
         return conn
 
     async def pusher(self, port: int) -> PushProbe:
@@ -383,7 +440,7 @@ class BareWire(NoPush):
     sessions = False
 
     async def page(self, port: int) -> Response:
-        return await fresh(port, GET)
+        return await fresh(port, get())
 
     async def open(self, port: int) -> Clicker:
         return KeepAlive(await Connection.open(HOST, port), bare_click(port))
@@ -493,11 +550,11 @@ class Htag2Wire:
         self.sse = self.pushes = sse
 
     async def page(self, port: int) -> Response:
-        return await fresh(port, GET)
+        return await fresh(port, get())
 
     async def visit(self, port: int) -> Htag2Session:
         conn = await Connection.open(HOST, port)
-        r = await conn.send(GET)
+        r = await conn.send(get())
         html = expect_page(r)
         cookie = r.headers["set-cookie"].split(";", 1)[0]
         token, button = HTAG2_CSRF.search(html), HTAG2_BUTTON.search(html)
@@ -649,6 +706,14 @@ def hypercorn(target: str) -> Command:
     return lambda app, port: ["-m", "hypercorn", target.format(app=app), "--bind", f"{HOST}:{port}"]
 
 
+def granian(target: str) -> Command:
+    """Granian's own command line (ASGI, uvloop, one worker process), as for the bare baseline."""
+    return lambda app, port: [
+        "-m", "granian", "--interface", "asgi", "--host", HOST, "--port", str(port), "--loop", "uvloop",
+        "--workers", "1", "--no-ws", "--log-level", "warning", target.format(app=app),
+    ]  # fmt: skip
+
+
 @dataclass(frozen=True)
 class Runner:
     name: str
@@ -663,6 +728,8 @@ class Runner:
 
 
 BARE_UVICORN, BARE_HYPERCORN = "bare Starlette (uvicorn)", "bare Starlette (hypercorn)"
+BARE_GRANIAN = "bare Starlette (granian)"
+GRANIAN = f"granian {version('granian')}, uvloop {version('uvloop')}"
 UVICORN = f"uvicorn {version('uvicorn')}, httptools {HTTPTOOLS}, uvloop {version('uvloop')}"
 HYPERCORN = f"hypercorn {version('hypercorn')}"
 HTAG_SSE = "a session and a page per GET; clicks POSTed; pushes on the shared SSE stream, held while memory is read"
@@ -672,16 +739,23 @@ RUNNERS = (
            HTAG_SSE, ours=True),
     Runner("htag-sse (hypercorn)", HYPERCORN, None, HtagSSEWire(), hypercorn("bench.apps:{app}"), BARE_HYPERCORN,
            HTAG_SSE, ours=True),
+    Runner("htag-sse (granian)", GRANIAN, None, HtagSSEWire(), granian("bench.apps:{app}"), BARE_GRANIAN,
+           HTAG_SSE, ours=True),
     Runner("htag-sse, tag.state counter", UVICORN, "main-extras", HtagSSEVariant(),
            uvicorn("bench.apps:{app}_state"), BARE_UVICORN,
            "the counter also writing its count to tag.state (the session, on disk) at each click", ours=True),
     Runner("htag-sse, lean=False", UVICORN, "main-extras", HtagSSEVariant(), uvicorn("bench.apps:{app}_htag"),
            BARE_UVICORN, "the same counter through htag's own HRenderer (HtagSSE(lean=False))", ours=True),
+    Runner("htag-sse (uvicorn), bench_peers' conditions", UVICORN, "main-extras", HtagSSEVariant(harness=False),
+           uvicorn("bench.apps:{app}"), BARE_UVICORN, "--harness only: the first row without the harness's conditions "
+           "(no stream held while clicking, no X-Forwarded-For, no limit on new sessions)", ours=True),
     Runner(BARE_UVICORN, UVICORN, "main-extras", BareWire(), uvicorn("bench.apps:bare"), None,
            "a 3 KB page, a click answered with small JSON, sent htag-sse's request headers: the baseline",
            ours=True),
     Runner(BARE_HYPERCORN, HYPERCORN, None, BareWire(), hypercorn("bench.apps:bare"), None,
            "the same, on hypercorn", ours=True),
+    Runner(BARE_GRANIAN, GRANIAN, None, BareWire(), granian("bench.apps:bare"), None,
+           "the same, on Granian", ours=True),
     Runner("htag 2.0.28, HTTP mode", UVICORN, "htag2", Htag2Wire(sse=False), uvicorn("bench.peer_htag2:{app}"),
            BARE_UVICORN, HTAG2 + 'with "fallback": true, answered with the updates; pushes wait for the next click'),
     Runner("htag 2.0.28, SSE mode", UVICORN, "htag2", Htag2Wire(sse=True), uvicorn("bench.peer_htag2:{app}"),
@@ -716,7 +790,8 @@ def why(e: BaseException) -> str:
 class RowResult:
     get: list[float] = field(default_factory=list)  # seconds
     click: list[float] = field(default_factory=list)
-    load: LoadRun | None = None
+    load: LoadRun | None = None  # the median round
+    rounds: list[LoadRun] = field(default_factory=list)
     push: list[float] = field(default_factory=list)
     memory: tuple[Memory, Memory] | None = None  # after one warm-up session; with plan.sessions more
     missing: dict[str, str] = field(default_factory=dict)  # measure -> why it was not measured
@@ -736,6 +811,8 @@ async def serving(runner: Runner, app: str, res: Results) -> AsyncIterator[Serve
     installed = res.installed[runner.env]
     if isinstance(installed, str):
         raise Unavailable(installed)
+    if getattr(runner.wire, "harness", False):  # htag-sse with its default settings (60 new sessions
+        app += "_default"  # a minute per address, the loopback trusted as a proxy)
     with tempfile.TemporaryDirectory(prefix="htag-sse-bench-peers-") as tmp:
         env = {**os.environ, "HTAG_SSE_DIR": f"{tmp}/sessions", "HTAGWEB_DIR": f"{tmp}/htagweb"}
         env.pop("PYTHONPATH", None)
@@ -782,7 +859,7 @@ async def latency(runners: Sequence[Runner], plan: Plan, res: Results) -> None:
         live: dict[str, tuple[Runner, Served]] = {}
         for runner in runners:
             try:
-                live[runner.name] = runner, await stack.enter_async_context(serving(runner, "counter", res))
+                live[runner.name] = runner, await stack.enter_async_context(serving(runner, APP[0], res))
             except FAILURES as e:
                 res.rows[runner.name].missing.update(get=why(e), click=why(e))
         pages = {name: partial(r.wire.page, s.port) for name, (r, s) in live.items()}
@@ -802,7 +879,7 @@ async def latency(runners: Sequence[Runner], plan: Plan, res: Results) -> None:
         samples, last = await alternate(calls, dict.fromkeys(calls, plan.clicks), plan.warmup, "click", res)
         for name, series in samples.items():
             res.rows[name].click = series
-            if name in last and f">{plan.warmup + plan.clicks}<".encode() not in last[name].body:
+            if APP[0] == "counter" and name in last and f">{plan.warmup + plan.clicks}<".encode() not in last[name].body:
                 res.errors.fail(f"click {name}", f"the counter missed clicks: {last[name].body[:160]!r}")
 
 
@@ -849,7 +926,7 @@ async def opened(count: int, make: Callable[[], Awaitable[Any]]) -> list[Any]:
 
 
 async def throughput(runner: Runner, plan: Plan, res: Results) -> LoadRun:
-    async with serving(runner, "counter", res) as server:
+    async with serving(runner, APP[0], res) as server:
         clickers: list[Clicker] = await opened(plan.users, partial(runner.wire.open, server.port))
         try:
             run = load(server, clickers, plan.load_s, res.errors, f"load {runner.name}")
@@ -892,7 +969,7 @@ async def push_latency(runners: Sequence[Runner], plan: Plan, res: Results) -> N
 async def memory(runner: Runner, plan: Plan, res: Results) -> tuple[Memory, Memory]:
     """One warm-up session, then ``plan.sessions`` more, each with its push channel held where the
     runner has one: the server tree's memory after each step."""
-    async with serving(runner, "counter", res) as server:
+    async with serving(runner, APP[0], res) as server:
         held: list[Closeable | None] = []
         try:
             held.append(await asyncio.wait_for(runner.wire.hold(server.port), REQUEST_TIMEOUT_S))
@@ -911,12 +988,19 @@ async def measure(runners: Sequence[Runner], plan: Plan, res: Results) -> None:
     started = time.monotonic()
     progress(started, "page and click latency (every server at once)")
     await latency(runners, plan, res)
-    for runner in runners:
-        progress(started, f"throughput, {plan.users} sessions: {runner.name}")
-        try:
-            res.rows[runner.name].load = await throughput(runner, plan, res)
-        except FAILURES as e:
-            res.rows[runner.name].missing["load"] = why(e)
+    for n in range(ROUNDS[0]):  # rounds alternating the runners: noise hits each alike; the median round is kept
+        for runner in runners:
+            progress(started, f"throughput, {plan.users} sessions, round {n + 1}/{ROUNDS[0]}: {runner.name}")
+            row = res.rows[runner.name]
+            try:
+                row.rounds.append(await throughput(runner, plan, res))
+            except FAILURES as e:
+                row.missing["load"] = why(e)
+            ranked = sorted(row.rounds, key=lambda run: run.per_cpu_s)
+            row.load = ranked[(len(ranked) - 1) // 2] if ranked else None
+    if HARNESS[0] or APP[0] != "counter":  # push latency is the counter run's
+        progress(started, "done")
+        return
     progress(started, "push latency (every pushing server at once)")
     await push_latency([r for r in runners if r.wire.pushes], plan, res)
     for runner in runners:
@@ -1010,6 +1094,11 @@ def raw(runners: Sequence[Runner], plan: Plan, res: Results) -> str:
                 f"client {r.client_cpu_s:.2f} ({r.client_cpu_s / r.elapsed_s:.0%}), "
                 f"other processes {others:.2f} ({others / r.elapsed_s:.0%}); latency {describe(r.latencies)}"
             )
+        if len(row.rounds) > 1:
+            lines.append("  rounds  clicks per server-CPU-s " + ", ".join(f"{r.per_cpu_s:,.0f}" for r in row.rounds)
+                         + " (median shown); other processes " + ", ".join(
+                             f"{(r.machine_cpu_s - r.server_cpu_s - r.client_cpu_s) / r.elapsed_s:.0%}"
+                             for r in row.rounds))  # fmt: skip
         if row.push:
             lines.append(f"  push    {describe(row.push)}")
         if mem := row.memory:
@@ -1031,6 +1120,16 @@ def environments(res: Results) -> str:
         label = name or "main venv"
         lines.append(f"{label}: " + (installed if isinstance(installed, str) else installed.versions))
     return "\n".join(lines)
+
+
+def wanted(runner: Runner) -> bool:
+    """The runners of this run: all; with --harness or --app form, htag-sse's main rows and the peers that
+    serve the same app (htag 2; the form: htag's own path too)."""
+    if APP[0] == "form":
+        return runner.env not in ("htag1", "htagweb") and "tag.state" not in runner.name
+    if HARNESS[0]:
+        return runner.env not in ("htag1", "htagweb") and not runner.name.startswith("htag-sse,")
+    return "conditions" not in runner.name
 
 
 def prepare(peers: Path) -> Results:
@@ -1056,18 +1155,28 @@ def main() -> int:
                         help="where the peers' virtualenvs are made (default: bench/.peers)")  # fmt: skip
     parser.add_argument("--json", type=Path, help="also write every sample (seconds) to this file")
     parser.add_argument("--pin", type=int, metavar="CPU", help="run the servers on this CPU only, the client on the others")
+    parser.add_argument("--harness", action="store_true",
+                        help="the independent harness's conditions: each htag-sse session holds its stream while it "
+                             "clicks, new visitors come through X-Forwarded-For (50 per address), htag-sse's default "
+                             "settings; pages, clicks and throughput only")  # fmt: skip
+    parser.add_argument("--rounds", type=int, default=1, help="measure throughput this many times, alternating the "
+                        "runners, and report each runner's median round")  # fmt: skip
+    parser.add_argument("--app", choices=("counter", "form"), default="counter",
+                        help="form: bench/tags.py's 200-tag Form (first render, a click re-rendering it)")
     args = parser.parse_args()
     pin(args.pin)
+    HARNESS[0], APP[0], ROUNDS[0] = args.harness, args.app, max(1, args.rounds)
     plan = QUICK if args.quick else FULL
     raise_open_files(plan.sessions + 2 * plan.users + 256)
     args.peers_dir.mkdir(parents=True, exist_ok=True)
     res = prepare(args.peers_dir.resolve())
-    runners = [r for r in RUNNERS if not isinstance(res.installed[r.env], str)]
+    runners = [r for r in RUNNERS if not isinstance(res.installed[r.env], str) and wanted(r)]
     print(machine())
     print(environments(res))
     print(f"plan: {plan}\n", flush=True)
     asyncio.run(measure(runners, plan, res))
-    print(table(RUNNERS, plan, res))
+    print(f"app: {APP[0]}; harness conditions: {'yes' if HARNESS[0] else 'no'}\n")
+    print(table(runners, plan, res))
     print(
         f"\n(×) ratio to bare Starlette on the same HTTP server: above 1 is slower for latencies, below 1 is fewer "
         f"clicks for throughput (htagweb's uvicorn is 0.30, the baseline's 0.54; htag 1.0's own server has none). "

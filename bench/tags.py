@@ -53,6 +53,36 @@ class StateCounter(Counter):
         self.value.clear(self.n)
 
 
+#: The form's fields: a label, an input, a hint and an error line each (5 tags with their div: 200 tags).
+FIELDS = 40
+
+
+class Form(Tag.div):
+    """A realistic form of 200 tags (40 fields, as an htagui form lays them out); its button validates
+    it: every field's value and error change, and the whole form is rendered again."""
+
+    def init(self) -> None:
+        self.round = 0
+        self.form = Tag.form(_class="form")
+        self += self.form
+        self += Tag.button("validate", _onclick=self.validate)
+        self.fill()
+
+    def fill(self) -> None:
+        self.form.clear()
+        for i in range(FIELDS):
+            self.form += Tag.div([
+                Tag.label(f"Field {i}", _for=f"f{i}"),
+                Tag.input(_name=f"f{i}", _value=f"value {i}.{self.round}", _type="text"),
+                Tag.small(f"what field {i} is for"),
+                Tag.span("" if self.round % 2 else f"field {i} is required", _class="error"),
+            ], _class="field")  # fmt: skip
+
+    def validate(self, ev: object) -> None:
+        self.round += 1
+        self.fill()
+
+
 class Push(Tag.div):
     """Each click starts a task that pushes ``time.monotonic()`` with ``tag.update()``."""
 

@@ -207,9 +207,10 @@ class HtagSSE(Starlette):
         return await self.sessions.rotate(session_of(request))
 
     def run(self, host: str | None = None, port: int | None = None, **options: Any) -> None:
-        """Serve with hypercorn until Ctrl-C/SIGTERM. Options: those of
+        """Serve (with hypercorn, or Granian) until Ctrl-C/SIGTERM. Options: those of
         :class:`~htag_sse.server.RunConfig` (``workers``, ``loop``, ``log_level``, ``access_log``,
-        ``certfile``/``keyfile``, ``graceful_timeout_s``, ``read_timeout_s``).
+        ``certfile``/``keyfile``, ``graceful_timeout_s``, ``read_timeout_s``, ``server``: ``"hypercorn"`` or
+        ``"granian"``).
 
         The address: the arguments, else the constructor's ``host``/``port``, else the environment
         (``HTAG_SSE_HOST``; ``PORT``, as platforms like Cloud Run or Heroku set it, or ``HTAG_SSE_PORT``),

@@ -22,13 +22,13 @@ from .app import HtagSSE
 from .errors import AppLoadError, ConfigError
 from .explorer import explorer, local_hosts, open_route
 from .loader import apps_in, load, parse_target
-from .server import LOG_LEVELS, LOOPS, RunConfig, bind, hypercorn_config, run_with
+from .server import LOG_LEVELS, LOOPS, SERVERS, RunConfig, bind, hypercorn_config, run_with
 from .server.logs import setup_logging
 from .server.reload import reloading
 
 ENV = "HTAG_SSE_CLI"  # the parsed options, for the server processes that rebuild the app
 #: The command line's options that are run options (:class:`~htag_sse.server.RunConfig`).
-RUN_OPTIONS = ("host", "port", "workers", "loop", "log_level", "access_log", "certfile", "keyfile")
+RUN_OPTIONS = ("host", "port", "workers", "loop", "log_level", "access_log", "certfile", "keyfile", "server")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -55,6 +55,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--access-log", action=argparse.BooleanOptionalAction, default=d.access_log,
                    help="a line per request (every click is one)")  # fmt: skip
     p.add_argument("--loop", default=d.loop, choices=LOOPS, help="event loop (uvloop: pip install htag-sse[uvloop])")
+    p.add_argument("--server", default=d.server, choices=SERVERS,
+                   help="the HTTP server (granian: pip install htag-sse[granian]; see docs/performance.md)")  # fmt: skip
     return p
 
 
@@ -105,20 +107,30 @@ def main(argv: list[str] | None = None) -> int:
         run = RunConfig.from_environment({name: getattr(args, name) for name in RUN_OPTIONS})
         if args.reload and args.workers != 1:
             raise ConfigError("--reload runs one server process: drop --workers")
+        if args.reload and run.server != "hypercorn":
+            raise ConfigError("--reload serves with hypercorn: drop --server")
+        if run.server == "granian":
+            from .server.granian import reserved
+
+            run = reserved(run)  # now: --port 0 gets its port
         options = {**vars(args), "host": run.host, "port": run.port, "cwd": os.getcwd()}
         cfg = hypercorn_config(run)
         os.environ[ENV] = json.dumps(options)
         app = None if args.reload else build(options)  # fail here, clearly, before any process starts
-        sockets = bind(cfg)  # now: --port 0 gets its port
-        url = _url(sockets, bool(args.certfile))
+        sockets = bind(cfg) if run.server == "hypercorn" else None  # now: --port 0 gets its port
+        url = _url(sockets, bool(args.certfile)) if sockets else _address(run)
         what = chosen(options) or "the list of the apps in " + options["cwd"]
         print(f"htag-sse: serving {what} at {url} (Ctrl-C to stop)", flush=True)
         if args.open:
             webbrowser.open(url)
-        if args.reload:
+        if args.reload and sockets:
             reloading(cfg, sockets, Path(options["cwd"]), args.loop, args.log_level)
-        else:
+        elif sockets:
             run_with(app, run, sockets, import_as="htag_sse.cli:served")
+        else:
+            from .server.granian import serve
+
+            serve(app, run, import_as="htag_sse.cli:served")
     except (AppLoadError, ConfigError) as e:
         if args.debug:
             traceback.print_exc()
@@ -133,6 +145,10 @@ def _url(sockets: Sockets, tls: bool) -> str:
     sock = (sockets.secure_sockets or sockets.insecure_sockets)[0]
     host, port = sock.getsockname()[:2]
     return f"{'https' if tls else 'http'}://{'[' + host + ']' if ':' in host else host}:{port}"
+
+
+def _address(run: RunConfig) -> str:
+    return f"{'https' if run.tls else 'http'}://{'[' + run.host + ']' if ':' in run.host else run.host}:{run.port}"
 
 
 if __name__ == "__main__":

@@ -43,7 +43,8 @@ def session_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def serve(session_dir: Path) -> Iterator[Callable[..., Server]]:
-    """Start servers: ``serve("counter")`` runs ``hypercorn tests.support.serve:app`` serving tests.support.apps.Counter."""
+    """Start servers: ``serve("counter")`` runs ``hypercorn tests.support.serve:app`` serving tests.support.apps.Counter;
+    ``loop=`` or ``server=`` (``"granian"``) serve it with ``app.run(...)``."""
     started: list[Server] = []
 
     def start(
@@ -54,6 +55,7 @@ def serve(session_dir: Path) -> Iterator[Callable[..., Server]]:
         options: str = "{}",
         env: dict[str, str] | None = None,
         loop: str = "asyncio",
+        server: str = "hypercorn",
     ) -> Server:
         port = port or free_port()
         full_env = {
@@ -65,11 +67,11 @@ def serve(session_dir: Path) -> Iterator[Callable[..., Server]]:
             **(env or {}),
         }
         cmd = argv or [sys.executable, "-m", "hypercorn", "tests.support.serve:app", "--bind", f"127.0.0.1:{port}"]
-        if loop != "asyncio":  # app.run(loop=...) rather than hypercorn's own choice of loop
-            cmd = [sys.executable, "-c", f"from tests.support.serve import app; app.run(port={port}, loop={loop!r})"]
-        server = Server([a.replace("{port}", str(port)) for a in cmd], port, full_env).start()
-        started.append(server)
-        return server
+        if loop != "asyncio" or server != "hypercorn":  # app.run(...) rather than hypercorn's own choice of loop
+            run = f"app.run(port={port}, loop={loop!r}, server={server!r})"
+            cmd = [sys.executable, "-c", f"from tests.support.serve import app; {run}"]
+        started.append(Server([a.replace("{port}", str(port)) for a in cmd], port, full_env).start())
+        return started[-1]
 
     yield start
     for server in started:

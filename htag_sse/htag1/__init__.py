@@ -4,6 +4,7 @@
 ``live``      the adapter (:class:`Htag1`) and one page's live app
 ``renderer``  the lean interaction path, with htag's semantics
 ``markup``    tags written as HTML, their scripts as JS
+``classes``   one class per tag name in a lean page's code
 ``document``  a page's whole document, its statics, a refresh
 ``access``    what an interaction may reach
 ============  ===============================================================

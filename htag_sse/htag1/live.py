@@ -11,17 +11,19 @@ from htag.render import HRenderer
 from ..adapter import Actions, AppClass, Init, Push
 from ..wire import Interaction
 from .access import check_interaction
+from .classes import install, lean_code
 from .document import document, refresh, statics_of, title_of
 from .renderer import init_of, renderer
 
 
 class Htag1Page:
-    """One page's live htag app: its renderer (htag's ``HRenderer``, or the lean one)."""
+    """One page's live htag app: its renderer (htag's ``HRenderer``, or the lean one). On the lean
+    path its code runs with one class per tag name (:mod:`~htag_sse.htag1.classes`)."""
 
-    __slots__ = ("cls", "hr")
+    __slots__ = ("cls", "hr", "lean")
 
-    def __init__(self, cls: type[Tag], hr: HRenderer) -> None:
-        self.cls, self.hr = cls, hr
+    def __init__(self, cls: type[Tag], hr: HRenderer, lean: bool = False) -> None:
+        self.cls, self.hr, self.lean = cls, hr, lean
 
     @property
     def root(self) -> Tag:
@@ -31,14 +33,26 @@ class Htag1Page:
         check_interaction(self.hr, item)
 
     async def interact(self, item: Interaction) -> Actions:
-        actions: Actions = await self.hr.interact(item.id, item.method, list(item.args), item.kargs, item.event)
+        token = lean_code.set(self.lean)
+        try:
+            actions: Actions = await self.hr.interact(item.id, item.method, list(item.args), item.kargs, item.event)
+        finally:
+            lean_code.reset(token)
         return actions
 
     def refresh(self) -> Actions:
-        return refresh(self.hr)
+        token = lean_code.set(self.lean)
+        try:
+            return refresh(self.hr)
+        finally:
+            lean_code.reset(token)
 
     def document(self, head: str, boot: str) -> str:
-        return document(self.hr, head, statics_of(self.cls), boot, title_of(self.cls))
+        token = lean_code.set(self.lean)
+        try:
+            return document(self.hr, head, statics_of(self.cls), boot, title_of(self.cls))
+        finally:
+            lean_code.reset(token)
 
     def close(self) -> None:
         self.hr._loop.clear()  # pending generators go with the page
@@ -49,6 +63,8 @@ class Htag1:
 
     def __init__(self, *, lean: bool = True) -> None:
         self.lean = lean
+        if lean:
+            install()
 
     def is_app(self, obj: object) -> bool:
         return is_app(obj)
@@ -57,7 +73,11 @@ class Htag1:
         return init_of(url)
 
     def start(self, cls: AppClass, init: Init, session: Any, push: Push | None, *, debug: bool) -> Htag1Page:
-        return Htag1Page(cls, renderer(cls, init, session, push, debug=debug, lean=self.lean))
+        token = lean_code.set(self.lean)  # init, and the tasks it starts, run with one class per tag name
+        try:
+            return Htag1Page(cls, renderer(cls, init, session, push, debug=debug, lean=self.lean), self.lean)
+        finally:
+            lean_code.reset(token)
 
 
 def is_app(obj: object) -> TypeGuard[type[Tag]]:

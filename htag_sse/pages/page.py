@@ -19,7 +19,7 @@ from ..metrics import Metrics
 from ..security import check_token
 from ..session import Session, Sessions
 from ..settings import Route, Settings
-from ..wire import Item, dumps, items_from, parse_items, refusal
+from ..wire import Item, dumps, dumps_bytes, items_from, parse_items, refusal
 
 log = logging.getLogger("htag_sse")
 
@@ -311,9 +311,9 @@ def encode(outcomes: list[Outcome], batch: bool, generic: bool = False) -> tuple
         only = outcomes[0]
         if isinstance(only, RequestError):
             return only.status, (only.generic() if generic else only).body()
-        return 200, dumps(only).encode()
+        return 200, dumps_bytes(only)
     entries = [refusal(o.generic() if generic else o) if isinstance(o, RequestError) else o for o in outcomes]
-    return 200, dumps(entries).encode()
+    return 200, dumps_bytes(entries)
 
 
 def track_tasks(loop: asyncio.AbstractEventLoop) -> None:

@@ -101,7 +101,12 @@ class Pages:
             current_page.reset(token)
 
     async def _new(self, cls: AppClass, session: Session, init: Init, route: Route) -> Page:
-        sid = await self.sessions.ensure(session)
+        """A new page; a new visitor's session and the page's record are stored in one write."""
+        fresh = session.sid is None
+        if fresh:
+            self.sessions.admit(session)  # 429 before any of the app's code runs
+        else:
+            await self.sessions.ensure(session)
         pid = f"{self.me()}.{secrets.token_urlsafe(12)}"
         page = Page(pid, session, self.settings, route, self.register(cls), init, self.sessions, self.metrics,
                     self.feed)  # fmt: skip
@@ -112,18 +117,29 @@ class Pages:
                                                debug=route.debug)  # fmt: skip
         finally:
             current_page.reset(token)
-        self._add(page, sid)
-        await self._record(page)
-        self.sessions.save(session)
+        if fresh:
+            try:
+                await self.sessions.create_with(session, lambda sid: {record_key(pid): self._record_of(page, sid)})
+            except BaseException:
+                page.close()
+                raise
+        else:
+            await self._record(page)
+        self._add(page, session.sid or "")
+        self.sessions.save(session)  # what the app's code wrote meanwhile (nothing, usually)
         await self.sessions.settle(session)
         self.metrics.event("page.created", page=pid, app=page.app_ref)
         return page
 
     async def _record(self, page: Page) -> None:
         """What other workers and a rerun need (data only: JSON)."""
-        record = PageRecord(page.session.sid, page.app_ref, page.init, page.token, page.route,
+        await self.store.set(record_key(page.pid), *self._record_of(page, page.session.sid))
+
+    @staticmethod
+    def _record_of(page: Page, sid: str | None) -> tuple[bytes, float]:
+        record = PageRecord(sid, page.app_ref, page.init, page.token, page.route,
                             page.cipher.key if page.cipher else None, page.tokens_before)  # fmt: skip
-        await self.store.set(record_key(page.pid), record.encode(), RECORD_TTL_S)
+        return record.encode(), RECORD_TTL_S
 
     async def take_over(self, sid: str, app: str, init: Init, pid: str | None, token: str | None) -> Page | None:
         """The page of session ``sid`` a GET of ``app`` with ``init`` takes over, here: page ``pid`` if

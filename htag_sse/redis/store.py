@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..errors import StoreError
@@ -20,6 +20,16 @@ log = logging.getLogger("htag_sse")
 _CREATE = Script(
     "if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end "
     "redis.call('HSET', KEYS[1], 'v', 1) redis.call('PEXPIRE', KEYS[1], ARGV[1]) return 1"
+)
+
+# KEYS: the map, then plain values (one slot). ARGV: the map's ttl (ms), its number of fields n, n pairs
+# field/value, then a value and its ttl (ms) for each plain value.
+_CREATE_WITH = Script(
+    "if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end "
+    "local n = tonumber(ARGV[2]) redis.call('HSET', KEYS[1], 'v', 1) "
+    "for j = 0, n - 1 do redis.call('HSET', KEYS[1], ARGV[3 + 2 * j], ARGV[4 + 2 * j]) end "
+    "redis.call('PEXPIRE', KEYS[1], ARGV[1]) local i = 3 + 2 * n "
+    "for k = 2, #KEYS do redis.call('SET', KEYS[k], ARGV[i], 'PX', ARGV[i + 1]) i = i + 2 end return 1"
 )
 
 # KEYS: maps of one slot. ARGV: fence (ms, Redis clock) or '', ttl (ms), then for each map:
@@ -138,6 +148,26 @@ class RedisStore(RedisPart):
         k = self._map(key)
         return bool(await self.conn.call("create", lambda r: _CREATE(r, [k], [ms(ttl_s)])))
 
+    async def create_with(
+        self, key: str, fields: Mapping[str, bytes], ttl_s: float, values: Mapping[str, tuple[bytes, float]]
+    ) -> bool:
+        """One script on one server. On a Cluster the map and the values live in different slots: the
+        map is created first, then (only if it was free) the values are set."""
+        k = self._map(key)
+        map_args: list[Any] = [ms(ttl_s), len(fields)]
+        for field, value in fields.items():
+            map_args += ["f:" + field, self._sign.sign(value, k, field)]
+        plain = {self._value(name): (self._sign.sign(value, self._value(name)), ms(value_ttl_s))
+                 for name, (value, value_ttl_s) in values.items()}  # fmt: skip
+        if not self.conn.cluster:
+            args = map_args + [a for value, ttl in plain.values() for a in (value, ttl)]
+            return bool(await self.conn.call("create", lambda r: _CREATE_WITH(r, [k, *plain], args)))
+        if not await self.conn.call("create", lambda r: _CREATE_WITH(r, [k], map_args)):
+            return False
+        for name, (value, ttl) in plain.items():
+            await self.conn.call("SET", _setter(name, value, ttl))
+        return True
+
     async def save(self, writes: Sequence[MapWrite], ttl_s: float, fence: float | None = None) -> list[Stored | None]:
         # One script per hash slot (one server: one script for all), so a save is atomic on one server.
         groups: dict[int, list[int]] = {}
@@ -214,6 +244,11 @@ class RedisStore(RedisPart):
 
     async def close(self) -> None:
         await self.conn.release()
+
+
+def _setter(key: str, value: bytes, px: int) -> Any:
+    """``SET key value PX px`` as a call for :meth:`RedisConnection.call`."""
+    return lambda r: r.set(key, value, px=px)
 
 
 # KEYS: an inbox. ARGV: the signed message, the inbox's length (approximate), its expiry (ms).

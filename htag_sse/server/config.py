@@ -14,6 +14,8 @@ from typing import Any
 from ..errors import ConfigError
 
 LOOPS = ("asyncio", "uvloop")
+#: The servers ``run()`` can serve with: hypercorn (the default), Granian (``pip install 'htag-sse[granian]'``).
+SERVERS = ("hypercorn", "granian")
 LOG_LEVELS = ("debug", "info", "warning", "error")
 #: A connection whose client sent nothing for this long is closed (hypercorn has no such limit by default);
 #: a stream's client then reconnects and resumes by event id, nothing lost.
@@ -34,6 +36,7 @@ class RunConfig:
     keyfile: str | None = None
     graceful_timeout_s: float = 5.0
     read_timeout_s: float = READ_TIMEOUT_S
+    server: str = "hypercorn"  # or "granian" (pip install 'htag-sse[granian]'): docs/performance.md
 
     def __post_init__(self) -> None:
         if not isinstance(self.host, str) or not self.host:
@@ -59,6 +62,13 @@ class RunConfig:
                 import uvloop  # noqa: F401
             except ImportError:
                 raise ConfigError("loop='uvloop' needs uvloop: pip install 'htag-sse[uvloop]'") from None
+        if self.server not in SERVERS:
+            raise ConfigError(f"server must be one of {SERVERS}, got {self.server!r}")
+        if self.server == "granian":
+            try:
+                import granian  # noqa: F401
+            except ImportError:
+                raise ConfigError("server='granian' needs Granian: pip install 'htag-sse[granian]'") from None
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, Any]) -> RunConfig:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import errno
-import inspect
 import logging
 import signal
 from collections.abc import Callable
@@ -19,7 +18,7 @@ from hypercorn.utils import wrap_app
 from ..errors import ConfigError
 from .config import RunConfig
 from .logs import handler_target
-from .process import STOP_SIGNALS, Flag
+from .process import STOP_SIGNALS, Flag, close_pages
 
 log = logging.getLogger("htag_sse")
 
@@ -49,16 +48,6 @@ def bind(cfg: Config) -> Sockets:
         if e.errno == errno.EADDRINUSE or getattr(e, "winerror", None) == 10048:  # WSAEADDRINUSE
             raise ConfigError(f"port {port} is in use on {host.strip('[]')}: {e.strerror}") from e
         raise ConfigError(f"cannot listen on {host.strip('[]')} port {port}: {e.strerror or e}") from e
-
-
-async def close_pages(app: Any) -> None:
-    """End every page's stream of an htag-sse app (a stopping server waits for open requests)."""
-    pages = getattr(app, "pages", None)
-    if pages is not None:
-        log.info("stopping: closing %d page(s)", len(pages))
-        closed = pages.close_all()
-        if inspect.isawaitable(closed):  # close_all() may be a coroutine function
-            await closed
 
 
 async def serve(app: Any, cfg: Config, sockets: Sockets | None = None, stop: Flag | None = None,

@@ -6,11 +6,15 @@ from __future__ import annotations
 import asyncio
 import gc
 import importlib
+import inspect
+import logging
 import sys
 from collections.abc import Awaitable
 from typing import Any, Protocol
 
 from ..errors import ConfigError
+
+log = logging.getLogger("htag_sse")
 
 #: Garbage collection thresholds ``run()`` sets (Python's defaults: 700, 10, 10), see :func:`tune_gc`.
 GC_THRESHOLDS = (10_000, 20, 20)
@@ -24,7 +28,7 @@ class Flag(Protocol):
     def is_set(self) -> bool: ...
 
 
-def import_path(app: object) -> str:
+def import_path(app: object, starts: str = "run(workers=N)") -> str:
     """``module:variable`` naming ``app``, so that worker processes can import it.
 
     A real module is preferred to ``__main__`` (a ``python -c`` or a REPL has
@@ -36,8 +40,8 @@ def import_path(app: object) -> str:
             if value is app and not var.startswith("_"):
                 return f"{name}:{var}"
     raise ConfigError(
-        "run(workers=N) starts processes that import the app: assign it to a module-level variable "
-        "(app = HtagSSE(App)) and call app.run(workers=N) under `if __name__ == '__main__':`"
+        f"{starts} starts processes that import the app: assign it to a module-level variable "
+        f"(app = HtagSSE(App)) and call app.{starts.removeprefix('app.')} under `if __name__ == '__main__':`"
     )
 
 
@@ -60,6 +64,16 @@ def tune_gc() -> None:
     """
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
+
+
+async def close_pages(app: Any) -> None:
+    """End every page's stream of an htag-sse app (a stopping server waits for open requests)."""
+    pages = getattr(app, "pages", None)
+    if pages is not None:
+        log.info("stopping: closing %d page(s)", len(pages))
+        closed = pages.close_all()
+        if inspect.isawaitable(closed):  # close_all() may be a coroutine function
+            await closed
 
 
 def run_loop(loop: str, main: Awaitable[None]) -> None:

@@ -18,6 +18,8 @@ from .writes import Writes, nothing
 
 log = logging.getLogger("htag_sse")
 
+TOO_MANY = "too many new sessions from your address: try again in a minute"
+
 
 class Sessions:
     """Finds, creates, saves and rotates sessions in a :class:`Store`.
@@ -132,21 +134,41 @@ class Sessions:
                 session.merge(stored)
 
     async def ensure(self, session: Session) -> str:
-        """Give a fresh session its id (storing it); return the id. New ids are counted per client
-        address (``max_new_sessions_per_minute``): past it, 429."""
+        """Give a fresh session its id (storing it, counted by :meth:`admit`); return the id."""
         if session.sid is None:
-            network = network_of(session.address or "unknown")
-            if not self.new_sessions.allow(network):
-                log.info("new session refused: %s opened %d this minute", network, self.new_sessions.limit)
-                raise RequestError(
-                    429, "too_many_sessions", "too many new sessions from your address: try again in a minute"
-                )
+            self.admit(session)
             sid = secrets.token_urlsafe(24)
             await self.store.create(key_of(sid), self.max_age_s)
             session.sid, session.version, session.cookie_due = sid, 1, True
             self._live[sid] = session
             log.debug("session %s… created", sid[:6])
+            return sid
         return session.sid
+
+    def admit(self, session: Session) -> None:
+        """Count a new session for its client's address (``max_new_sessions_per_minute``): past it, 429."""
+        network = network_of(session.address or "unknown")
+        if not self.new_sessions.allow(network):
+            log.info("new session refused: %s opened %d this minute", network, self.new_sessions.limit)
+            raise RequestError(429, "too_many_sessions", TOO_MANY)
+
+    async def create_with(self, session: Session, values: Callable[[str], dict[str, tuple[bytes, float]]]) -> str:
+        """Store a fresh session (:meth:`admit`-ted) and the values ``values(its id)``, in one store write."""
+        sid = session.sid = secrets.token_urlsafe(24)
+        write = session.changes()
+        try:
+            if not await self.store.create_with(
+                key_of(sid), write.changed if write else {}, self.max_age_s, values(sid)
+            ):
+                raise StoreError("a new session's id is taken")  # 24 random bytes: never seen
+        except BaseException:
+            session.sid = None
+            if write is not None:
+                session.unsaved(write)
+            raise
+        session.version, session.cookie_due = 1, True
+        self._live[sid] = session
+        return sid
 
     def on_end(self, hook: Callable[[str], None]) -> None:
         """``hook(sid)`` runs when session ``sid`` ends (rotated at a login, cleared at a logout): the

@@ -18,6 +18,8 @@ log = logging.getLogger("htag_sse")
 
 #: How long a failed write waits before it is tried again on its own.
 RETRY_S = 1.0
+#: A click's write is made this many turns of the loop later: the writes of those turns share one store call.
+WRITE_TURNS = 2
 
 
 async def nothing() -> None:
@@ -40,6 +42,7 @@ class Writes:
         self.failing: StoreError | None = None  # the last write failed: health says so
         self._pending: dict[str, Session] = {}
         self._flushing: asyncio.Future[None] | None = None
+        self._claimed = False  # a request settling its session will start the scheduled write
         self._retry: asyncio.TimerHandle | None = None
         self._generation = 0  # bumped by forget(): a write in flight then is not queued again
         self._forgot_all = -1  # the generation at which every session was forgotten last
@@ -57,22 +60,35 @@ class Writes:
         if self._flushing is None:
             loop = asyncio.get_running_loop()
             self._flushing = loop.create_future()
-            loop.call_soon(self._start_flush)
+            loop.call_soon(lambda: self._claimed or self._start_flush())  # a request settling it may write it
 
     async def settle(self, session: Session) -> None:
-        """Return once the session's changes are written (raise :class:`StoreError` if they cannot be)."""
+        """Return once the session's changes are written (raise :class:`StoreError` if they cannot be);
+        a write not started yet is made in this request's task, ``WRITE_TURNS`` loop turns later."""
         if session.sid is not None and session.sid in self._pending:
-            if self._flushing is None:  # a failed write waits for its retry: try now
-                self._flushing = asyncio.get_running_loop().create_future()
-                self._start_flush()
-            await asyncio.shield(self._flushing)
+            scheduled = self._flushing
+            if scheduled is None:  # a failed write waits for its retry: try now
+                scheduled = self._start_flush()
+            elif not self._claimed:
+                self._claimed = True  # the write's scheduled start leaves it to this request
+                try:
+                    for _ in range(WRITE_TURNS):
+                        await asyncio.sleep(0)
+                except asyncio.CancelledError:
+                    if self._flushing is scheduled:
+                        self._start_flush()
+                    raise
+                finally:
+                    self._claimed = False
+                if self._flushing is scheduled:
+                    await self._flush(inline=True)
+            await asyncio.shield(scheduled)
         if session.sid is not None and session.sid in self._pending and self.failing is not None:
             raise self.failing
 
     async def flush(self) -> None:
         """Write every pending change now (server stopping)."""
         if self._pending and self._flushing is None:
-            self._flushing = asyncio.get_running_loop().create_future()
             self._start_flush()
         if self._flushing is not None:
             try:
@@ -80,10 +96,13 @@ class Writes:
             except StoreError:
                 log.error("%d session(s) could not be written before stopping", len(self._pending))
 
-    def _start_flush(self) -> None:
+    def _start_flush(self) -> asyncio.Future[None]:
+        if self._flushing is None:
+            self._flushing = asyncio.get_running_loop().create_future()
         asyncio.get_running_loop().create_task(self._flush(), name="htag-sse session writes")
+        return self._flushing
 
-    async def _flush(self) -> None:
+    async def _flush(self, inline: bool = False) -> None:
         done, self._flushing = self._flushing, None
         pending, self._pending = self._pending, {}
         generation = self._generation
@@ -112,21 +131,27 @@ class Writes:
             kept = self._still_due(writes, generation)
             if kept:
                 self.failing = e
-                for session, write in kept:
-                    session.unsaved(write)
-                    self._pending.setdefault(session.sid or "", session)
+                self._requeue(kept)
                 log.error("session writes failed (%s): %d kept, tried again in %g s", e, len(kept), RETRY_S)
                 self._retry = asyncio.get_running_loop().call_later(RETRY_S, self._retry_soon)
-        if done is not None and not done.done():
-            if error is None:
-                done.set_result(None)
-            else:
-                done.set_exception(error)
-                done.exception()  # retrieved: a click waiting on it may have gone
+        except asyncio.CancelledError:  # a request writing inline was cancelled: a task writes it all again
+            if inline:
+                self._requeue(self._still_due(writes, generation))
+                if self._flushing is None:
+                    self._flushing = done
+                    self._start_flush()
+                else:
+                    self._flushing.add_done_callback(lambda write: _end(done, write.exception()))
+            raise
+        _end(done, error)
+
+    def _requeue(self, writes: list[tuple[Session, MapWrite]]) -> None:
+        for session, write in writes:
+            session.unsaved(write)
+            self._pending.setdefault(session.sid or "", session)
 
     def _retry_soon(self) -> None:
         if self._pending and self._flushing is None:
-            self._flushing = asyncio.get_running_loop().create_future()
             self._start_flush()
 
     def forget(self, sids: Collection[str] | None = None) -> None:
@@ -160,3 +185,13 @@ class Writes:
     def _dropped(self, sid: str, generation: int) -> bool:
         """Whether a write of session ``sid`` started at ``generation`` was forgotten since."""
         return self._forgot_all > generation or self._forgotten.get(sid, -1) > generation
+
+
+def _end(done: asyncio.Future[None] | None, error: BaseException | None) -> None:
+    """Wake the requests waiting for a write: it was made (``error`` None), or it failed."""
+    if done is not None and not done.done():
+        if error is None:
+            done.set_result(None)
+        else:
+            done.set_exception(error)
+            done.exception()  # retrieved: a click waiting on it may have gone

@@ -7,7 +7,7 @@ import os
 import sqlite3
 import stat
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -126,6 +126,21 @@ class DiskStore:
         added = await self._do(lambda: self._cache.add("m:" + key, (1, {}), expire=ttl_s, retry=False))
         await self._wrote()
         return bool(added)
+
+    async def create_with(
+        self, key: str, fields: Mapping[str, bytes], ttl_s: float, values: Mapping[str, tuple[bytes, float]]
+    ) -> bool:
+        def write() -> bool:
+            with self._cache.transact(retry=False):  # one SQLite transaction: all or nothing
+                if not self._cache.add("m:" + key, (1, dict(fields)), expire=ttl_s):
+                    return False
+                for k, (value, value_ttl_s) in values.items():
+                    self._cache.set(k, value, expire=value_ttl_s)
+                return True
+
+        created = await self._do(write)
+        await self._wrote(1 + len(values))
+        return bool(created)
 
     async def save(self, writes: Sequence[MapWrite], ttl_s: float, fence: float | None = None) -> list[Stored | None]:
         def write() -> list[Stored | None]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from .store import EXPIRE_EVERY, MapWrite, Stored, check_fence
 
@@ -52,6 +52,18 @@ class MemoryStore:
             return False
         self._maps[key] = (1, {}, time.monotonic() + ttl_s)
         self._wrote()
+        return True
+
+    async def create_with(
+        self, key: str, fields: Mapping[str, bytes], ttl_s: float, values: Mapping[str, tuple[bytes, float]]
+    ) -> bool:
+        if self._map(key) is not None:
+            return False
+        now = time.monotonic()
+        self._maps[key] = (1, dict(fields), now + ttl_s)
+        for k, (value, value_ttl_s) in values.items():
+            self._values[k] = (value, now + value_ttl_s)
+        self._wrote(1 + len(values))
         return True
 
     async def save(self, writes: Sequence[MapWrite], ttl_s: float, fence: float | None = None) -> list[Stored | None]:

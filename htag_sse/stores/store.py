@@ -61,6 +61,14 @@ class Store(Protocol):
         """An empty map, only if ``key`` is free; False if it exists."""
         ...
 
+    async def create_with(
+        self, key: str, fields: Mapping[str, bytes], ttl_s: float, values: Mapping[str, tuple[bytes, float]]
+    ) -> bool:
+        """The map ``key`` holding ``fields`` (version 1), only if ``key`` is free, and the plain
+        ``values`` (key -> (value, ttl_s)), in one transaction: all or nothing; False (nothing written)
+        if the map exists. A new visitor's session and first page record cost one write."""
+        ...
+
     async def save(self, writes: Sequence[MapWrite], ttl_s: float, fence: float | None = None) -> list[Stored | None]:
         """Apply each write to its map (field by field, atomically per map) and refresh its expiry;
         return each map as stored now, or ``None`` for a map that no longer exists (the write is

@@ -3,6 +3,7 @@
 import json
 import re
 
+import pytest
 from starlette.applications import Starlette
 from starlette.routing import Mount, Route
 
@@ -98,3 +99,57 @@ async def test_mounted_under_a_path_the_page_points_to_the_mount(asgi_client):
     assert '<script src="/sub/_htag/static/htag-sse.js' in tab.html
     r = await tab.post(tab.calls["inc"])
     assert r.status_code == 200 and "1</span>" in r.text
+
+
+class WriteLog(MemoryStore):
+    """A memory store noting every call that writes."""
+
+    def __init__(self, fail_create: bool = False):
+        super().__init__()
+        self.writes: list[str] = []
+        self.fail_create = fail_create
+
+    async def create(self, key, ttl_s):
+        self.writes.append("create")
+        return await super().create(key, ttl_s)
+
+    async def create_with(self, key, fields, ttl_s, values):
+        self.writes.append("create_with")
+        if self.fail_create:
+            from htag_sse import StoreError
+
+            raise StoreError("disk full")
+        return await super().create_with(key, fields, ttl_s, values)
+
+    async def set(self, key, value, ttl_s):
+        self.writes.append("set")
+        await super().set(key, value, ttl_s)
+
+    async def save(self, writes, ttl_s, fence=None):
+        self.writes.append("save")
+        return await super().save(writes, ttl_s, fence)
+
+
+async def test_a_new_visitors_session_and_page_record_are_one_store_write(asgi_client):
+    store = WriteLog()
+    app = build("counter", session_store=store)  # its init writes to tag.state: stored in the same write
+    client = asgi_client(app)
+    tab = await RawTab.open(client)
+    assert store.writes == ["create_with"]
+    session = await app.sessions.resolve(client.cookies["htag_sid"])
+    assert session["tests.support.apps.Counter"]["inits"] == 1 and session.version == 1
+    record = await store.get(f"p:{tab.page}")
+    assert record is not None and json.loads(record)["sid"] == session.sid
+    store.writes.clear()
+    await RawTab.open(client)  # a second page of the same session: its record only
+    assert store.writes == ["set", "save"]
+
+
+async def test_a_new_visitor_whose_session_cannot_be_stored_leaves_nothing(asgi_client):
+    from htag_sse import StoreError
+
+    store = WriteLog(fail_create=True)
+    app = build("counter", session_store=store)
+    with pytest.raises(StoreError):  # (a 500 from a server: as when the store cannot create a session)
+        await asgi_client(app).get("/")
+    assert len(app.pages) == 0 and len(store) == 0 and len(app.sessions) == 0

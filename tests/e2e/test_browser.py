@@ -1,4 +1,4 @@
-"""What a user sees, in headless Chromium, against a real hypercorn server."""
+"""What a user sees, in headless Chromium, against a real server: hypercorn, and Granian."""
 
 import functools
 import json
@@ -8,9 +8,12 @@ import pytest
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
 
-@pytest.fixture(params=["asyncio", "uvloop"])
+@pytest.fixture(params=["asyncio", "uvloop", "granian"])
 def serve(serve, request):
-    """Every test of this module runs on asyncio and on uvloop (``app.run(loop="uvloop")``)."""
+    """Every test of this module runs on hypercorn with asyncio and with uvloop (``app.run(loop="uvloop")``),
+    and on Granian (``app.run(server="granian", loop="uvloop")``)."""
+    if request.param == "granian":
+        return functools.partial(serve, loop="uvloop", server="granian")
     return functools.partial(serve, loop=request.param)
 
 

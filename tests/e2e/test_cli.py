@@ -158,7 +158,7 @@ def test_open_opens_the_url_in_a_browser(project, servers, tmp_path):
 def test_help_lists_every_option_with_its_default(project):
     text = cli(project, "--help").stdout
     for option in ("--host", "--port", "--workers", "--reload", "--open", "--certfile", "--keyfile", "--session-dir",
-                   "--parano", "--debug", "--log-level", "--loop"):  # fmt: skip
+                   "--parano", "--debug", "--log-level", "--loop", "--server"):  # fmt: skip
         assert option in text
     text = " ".join(text.split())
     assert "else 8000)" in text and "else 127.0.0.1)" in text and "(default: None)" not in text

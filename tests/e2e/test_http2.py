@@ -1,4 +1,5 @@
-"""HTTP/2: over TLS (ALPN) and cleartext (h2c): page, POSTs and the SSE stream share one connection."""
+"""HTTP/2: over TLS (ALPN) and cleartext (h2c): page, POSTs and the SSE stream share one connection; on
+hypercorn and on Granian."""
 
 from __future__ import annotations
 
@@ -45,8 +46,12 @@ def certificate(tmp_path_factory) -> tuple[Path, Path]:
     return folder / "cert.pem", folder / "key.pem"
 
 
-def start(serve, app: str, *tls: str):
-    argv = [sys.executable, "-m", "htag_sse", f"tests.support.apps:{APPS[app].__name__}", "--port", "{port}", *tls]
+SERVERS = ["hypercorn", "granian"]
+
+
+def start(serve, app: str, *tls: str, server: str = "hypercorn"):
+    argv = [sys.executable, "-m", "htag_sse", f"tests.support.apps:{APPS[app].__name__}", "--port", "{port}", *tls,
+            "--server", server]  # fmt: skip
     return serve(app, argv=argv)
 
 
@@ -70,24 +75,27 @@ def one_connection_session(client: httpx.Client, base_url: str) -> None:
                 break
 
 
-def test_h2_over_tls_page_posts_and_stream_on_one_connection(serve, certificate):
+@pytest.mark.parametrize("kind", SERVERS)
+def test_h2_over_tls_page_posts_and_stream_on_one_connection(serve, certificate, kind):
     cert, key = certificate
-    server = start(serve, "board", "--certfile", str(cert), "--keyfile", str(key))
+    server = start(serve, "board", "--certfile", str(cert), "--keyfile", str(key), server=kind)
     with httpx.Client(http2=True, verify=False, limits=httpx.Limits(max_connections=1), timeout=10) as client:
         one_connection_session(client, f"https://127.0.0.1:{server.port}")
 
 
-def test_h2c_cleartext_with_prior_knowledge(serve):
-    server = start(serve, "board")
+@pytest.mark.parametrize("kind", SERVERS)
+def test_h2c_cleartext_with_prior_knowledge(serve, kind):
+    server = start(serve, "board", server=kind)
     with httpx.Client(http1=False, http2=True, limits=httpx.Limits(max_connections=1), timeout=10) as client:
         one_connection_session(client, server.url)
 
 
 @pytest.mark.browser
 @pytest.mark.parametrize("app", ["counter", "clock"])
-def test_chromium_runs_the_apps_over_h2(serve, certificate, playwright, app):
+@pytest.mark.parametrize("kind", SERVERS)
+def test_chromium_runs_the_apps_over_h2(serve, certificate, playwright, app, kind):
     cert, key = certificate
-    server = start(serve, app, "--certfile", str(cert), "--keyfile", str(key))
+    server = start(serve, app, "--certfile", str(cert), "--keyfile", str(key), server=kind)
     browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, "--ignore-certificate-errors"])
     try:
         page = browser.new_page()

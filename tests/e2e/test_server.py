@@ -1,5 +1,6 @@
-"""Against a real hypercorn server in a subprocess: streaming, restarts, shutdown."""
+"""Against a real server in a subprocess (hypercorn, and Granian): streaming, long-poll, restarts, shutdown."""
 
+import functools
 import json
 import signal
 import sys
@@ -13,6 +14,12 @@ from harness.processes import wait_until
 from htag_sse.testing.boot import interactions
 
 pytestmark = pytest.mark.server
+
+
+@pytest.fixture(params=["hypercorn", "granian"])
+def serve_on(serve, request):
+    """``serve``, on hypercorn and on Granian (``app.run(server="granian")``)."""
+    return functools.partial(serve, server=request.param)
 
 
 def open_page(client: httpx.Client, path: str = "/") -> dict:
@@ -47,8 +54,8 @@ def read_events(client: httpx.Client, url: str, n: int, headers: dict | None = N
     raise AssertionError(f"stream ended after {len(out)} events")
 
 
-def test_pushed_events_arrive_over_a_real_stream_and_resume_without_loss(serve):
-    server = serve("clock")
+def test_pushed_events_arrive_over_a_real_stream_and_resume_without_loss(serve_on):
+    server = serve_on("clock")
     with httpx.Client(base_url=server.url) as client:
         page = open_page(client)
         events = f"{page['base']}/{page['page']}/events"
@@ -60,14 +67,14 @@ def test_pushed_events_arrive_over_a_real_stream_and_resume_without_loss(serve):
         assert all("update" in a for _, a in first + resumed)
 
 
-def test_a_restart_keeps_the_state_and_the_open_page_reruns(serve):
-    server = serve("counter")
+def test_a_restart_keeps_the_state_and_the_open_page_reruns(serve_on):
+    server = serve_on("counter")
     with httpx.Client(base_url=server.url) as client:
         page = open_page(client)
         for _ in range(3):
             assert click(client, page, "inc").status_code == 200
         server.stop()
-        serve("counter", port=server.port)  # same port, same session directory
+        serve_on("counter", port=server.port)  # same port, same session directory
         assert click(client, page, "inc").status_code == 410  # the live page is gone...
         r = client.post(f"{page['base']}/{page['page']}/rerun", headers={"X-Htag-Token": page["token"]})
         assert r.status_code == 200 and ">3</span>" in r.json()["body"]  # ...rerun from the session
@@ -89,18 +96,32 @@ def _hold_streams(url: str, page: dict, n: int, opened: list) -> None:
     wait_until(lambda: len(opened) == n, 10, "streams to open")
 
 
-@pytest.mark.parametrize("how", ["run", "hypercorn"])
+def test_long_polls_carry_the_pushed_events_in_order(serve_on):
+    server = serve_on("clock")
+    with httpx.Client(base_url=server.url, timeout=10) as client:
+        page = open_page(client)
+        seen: list[int] = []
+        while len(seen) < 5:
+            r = client.get(f"{page['base']}/{page['page']}/poll", params={"after": seen[-1] if seen else 0})
+            assert r.status_code == 200
+            seen += [n for n, actions in r.json()["events"] if "update" in actions]
+        assert seen == list(range(1, len(seen) + 1))
+
+
+@pytest.mark.parametrize("how", ["run", "hypercorn", "granian"])
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_the_server_stops_promptly_with_streams_open(serve, how, sig):
     argv = None
     if how == "run":
         code = "from tests.support.apps import build; build('clock').run(port={port})"
         argv = [sys.executable, "-c", code]
+    elif how == "granian":  # its workers import the app: tests.support.serve:app, serving "clock"
+        argv = [sys.executable, "-c", "from tests.support.serve import app; app.run(port={port}, server='granian')"]
     server = serve("clock", argv=argv)
     with httpx.Client(base_url=server.url) as client:
         page = open_page(client)
         page["cookies"] = dict(client.cookies)
     _hold_streams(server.url, page, 3, [])
     took = server.stop(sig)
-    # run() closes the streams itself; the hypercorn CLI cancels them after its graceful timeout (3 s)
-    assert took < (2.0 if how == "run" else 5.0), server.output()
+    # run() closes the streams itself (on Granian too); the hypercorn CLI cancels them after its graceful timeout (3 s)
+    assert took < (5.0 if how == "hypercorn" else 2.0), server.output()

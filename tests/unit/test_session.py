@@ -236,3 +236,82 @@ async def test_a_write_failing_while_the_worker_loses_its_lease_is_dropped_not_r
     await sessions.settle(s)
     assert len(store.batches) == written
     assert (await sessions_of(store).resolve(s.sid))["count"] == 4
+
+
+class HeldStore(MemoryStore):
+    """A store whose writes wait until the test lets them through; notes which task wrote."""
+
+    def __init__(self):
+        super().__init__()
+        self.hold = False
+        self.entered = asyncio.Event()
+        self.release = asyncio.Event()
+        self.writers = []
+
+    async def save(self, writes, ttl_s, fence=None):
+        self.writers.append(asyncio.current_task())
+        if self.hold:
+            self.entered.set()
+            await self.release.wait()
+        return await super().save(writes, ttl_s, fence)
+
+
+async def stored_n(store, session):
+    _, fields = await store.load("s:" + session.sid)
+    return pickle.loads(fields["n"]) if "n" in fields else None
+
+
+def click(sessions, session, n):
+    """What a click does to its session: change it, save, and settle before answering."""
+
+    async def run():
+        session["n"] = n
+        sessions.save(session)
+        await sessions.settle(session)
+
+    return asyncio.create_task(run())
+
+
+async def test_a_requests_session_write_is_made_in_its_own_task_a_few_turns_later():
+    store = HeldStore()
+    sessions = sessions_of(store)
+    a, b = await new_session(sessions), await new_session(sessions)
+    store.writers.clear()
+    first, second = click(sessions, a, 1), click(sessions, b, 2)  # in the same turn of the loop: one store call
+    await asyncio.gather(first, second)
+    assert store.writers == [first]
+    assert (await stored_n(store, a), await stored_n(store, b)) == (1, 2)
+
+
+async def test_a_request_cancelled_while_it_writes_loses_nothing_acknowledged():
+    store = HeldStore()
+    sessions = sessions_of(store)
+    a, b = await new_session(sessions), await new_session(sessions)
+    store.hold = True
+    gone, answered = click(sessions, a, 1), click(sessions, b, 2)  # a's client leaves while a writes both
+    await store.entered.wait()
+    assert store.writers[-1] is gone
+    gone.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await gone
+    await asyncio.sleep(0.01)
+    assert not answered.done()  # b's answer waits: its write was not made
+    store.release.set()
+    await asyncio.wait_for(answered, 5)  # made again, by a task of its own
+    assert store.writers[-1] not in (gone, answered)
+    assert (await stored_n(store, a), await stored_n(store, b)) == (1, 2)
+    assert not sessions.writes._pending and sessions.failing is None
+
+
+async def test_a_request_cancelled_before_its_write_starts_leaves_it_to_a_task():
+    store = HeldStore()
+    sessions = sessions_of(store)
+    a = await new_session(sessions)
+    gone = click(sessions, a, 3)
+    await asyncio.sleep(0)  # it saved, and waits its turn of the loop to write
+    gone.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await gone
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert await stored_n(store, a) == 3 and not sessions.writes._pending

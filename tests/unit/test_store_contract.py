@@ -73,6 +73,25 @@ async def test_a_map_is_created_once(store: Any) -> None:
     assert await store.version("s1") == 1
 
 
+async def test_create_with_makes_a_map_and_values_in_one_write(store: Any) -> None:
+    fields = {"user": b"ann", "blob": bytes(range(256))}
+    assert await store.create_with("s1", fields, 60, {"page:1": (b"record", 60), "page:2": (b"other", 0.15)}) is True
+    assert await store.load("s1") == (1, fields) and await store.version("s1") == 1
+    assert await store.get("page:1") == b"record" and await store.get("page:2") == b"other"
+    [saved] = await store.save([MapWrite("s1", {"cart": b"1"})], 60)  # an ordinary map from then on
+    assert saved == (2, {**fields, "cart": b"1"})
+    await eventually(lambda: _is_none(store.get("page:2")), what="the short-lived value to expire")
+    assert await store.create_with("s2", {}, 60, {}) is True
+    assert await store.load("s2") == (1, {})
+
+
+async def test_create_with_writes_nothing_when_the_map_exists(store: Any) -> None:
+    await store.create("s", 60)
+    assert await store.create_with("s", {"user": b"mallory"}, 60, {"page:9": (b"record", 60)}) is False
+    assert await store.load("s") == (1, {})
+    assert await store.get("page:9") is None  # (a Cluster: the map first, then the values, only if it was free)
+
+
 async def test_save_merges_two_writers_field_by_field(store: Any) -> None:
     await store.create("s", 60)
     # two workers, each with its own copy, each changing its own field

@@ -10,6 +10,7 @@ from htag_sse.wire import (
     Interaction,
     clean_event,
     dumps,
+    dumps_bytes,
     interaction_from,
     multi_poll_answer,
     parse_items,
@@ -101,6 +102,14 @@ def test_sse_frames_are_sse_starlettes():
 
 def test_json_answers_are_compact_and_keep_unicode():
     assert dumps({1: "é</script>"}) == '{"1":"é</script>"}'
+
+
+def test_answers_are_json_javascript_reads_whatever_they_hold():
+    assert dumps_bytes({1: "é\u2028", "n": 1.5, "t": (1, True, None)}) == '{"1":"é\u2028","n":1.5,"t":[1,true,null]}'.encode()
+    assert json.loads(dumps(float("nan"))) is None  # the standard library wrote NaN, which JSON.parse refuses
+    assert json.loads(dumps({"big": 2**70, 3: [2**64]})) == {"big": 2**70, "3": [2**64]}  # past orjson's 64 bits
+    with pytest.raises(TypeError):
+        dumps({"x": object()})
 
 
 def test_poll_answers_embed_events_without_reencoding():
