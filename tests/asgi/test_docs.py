@@ -13,7 +13,7 @@ import types
 
 import httpx
 import pytest
-from htag import Tag
+from htag import Tag, expose
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -257,6 +257,7 @@ class Root(Tag.div):
         self.widget = Widget()
         self += self.widget
 
+    @expose
     def store(self, value):
         self.widget.state["mine"] = 2
         self.root.state["via_root"] = value
@@ -360,6 +361,7 @@ class Echo(Tag.div):
         self.out = Tag.span("", _class="out")
         self += self.out
 
+    @expose
     def say(self, text):
         self.out.clear(text)
 

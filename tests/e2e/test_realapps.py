@@ -461,17 +461,20 @@ def test_htbulma_file_upload_of_10_mb_with_the_default_options(open_app):
 
 
 def test_htbulma_local_storage_loads_at_start_and_in_a_new_tab(open_app):
-    """htbulma's ``LocalStorage`` calls ``self.call._localstorage_loader(...)``: a function set on the instance."""
+    """htbulma's ``LocalStorage`` (as in htbulma's storage example) asks the browser for the stored
+    JSON at start with ``self.call.<a function it sets on the app instance>(...)``: the page's code
+    wrote that call for that tag, so it is allowed, whatever the app module's text says."""
     page, watch = open_app("bulma", "bulma_storage")
-    expect(
-        page, watch, text_is(".shown", "visits: 0"), "the store loaded at start (_localstorage_loader)", text(".shown")
-    )
-    page.click("button.b-visit")
-    page.click("button.b-visit")
-    expect(page, watch, text_is(".shown", "visits: 2"), "two visits counted", text(".shown"))
-    assert json.loads(page.evaluate("() => localStorage.getItem('realapps')")) == {"visits": 2}
+    expect(page, watch, text_is(".shown", "hello ?"), "the store loaded at start (redrawn by its loader)",
+           text(".shown"))  # fmt: skip
+    page.click("button.b-set2")
+    expect(page, watch, text_is(".shown", "hello 2"), "the value set", text(".shown"))
+    assert json.loads(page.evaluate("() => localStorage.getItem('realapps')")) == {"v": 2}
     second, watch2 = open_app("bulma", "bulma_storage")
-    expect(second, watch2, text_is(".shown", "visits: 2"), "a new tab reading the stored visits", text(".shown"))
+    expect(second, watch2, text_is(".shown", "hello 2"), "a new tab reading the stored value", text(".shown"))
+    second.click("button.b-clear")
+    expect(second, watch2, text_is(".shown", "hello ?"), "the store cleared", text(".shown"))
+    assert second.evaluate("() => localStorage.getItem('realapps')") is None
 
 
 def test_a_handler_failing_without_message_is_shown_and_the_page_goes_on(open_app):

@@ -39,7 +39,7 @@ class Counter(Tag.div):
         self.state["count"] = self.state.get("count", 0) + int(n)
         self.value.clear(self.state["count"])
 
-    def secret(self):  # a public method nothing binds: still callable with bind, so allowed
+    def secret(self):  # a public method nothing binds nor exposes: not callable from the page
         self.state["secret"] = True
 
     not_callable = "a string attribute"
