@@ -12,6 +12,7 @@ from ..adapter import Actions, AppClass, Init, Push
 from ..wire import Interaction
 from .access import check_interaction
 from .document import document, refresh, statics_of, title_of
+from .mistakes import page_notes
 from .renderer import init_of, renderer
 
 
@@ -38,7 +39,9 @@ class Htag1Page:
         return refresh(self.hr)
 
     def document(self, head: str, boot: str) -> str:
-        return document(self.hr, head, statics_of(self.cls), boot, title_of(self.cls))
+        root = self.hr.tag
+        return document(self.hr, head, statics_of(self.cls), boot, title_of(self.cls),
+                        notes=lambda: page_notes(self.cls, root))  # fmt: skip
 
     def close(self) -> None:
         self.hr._loop.clear()  # pending generators go with the page

@@ -196,9 +196,19 @@ class Tally(Tag.div):
         self.value.clear(self.n)
 
 
+class Basket(Tag.div):
+    """A handler named like htag's ``add``: ``self += ...`` calls it, the page comes out empty."""
+
+    def init(self):
+        self += Tag.button("add", _onclick=self.add, _class="add")
+
+    def add(self, ev):
+        pass
+
+
 APPS: dict[str, type[Tag]] = {
     "counter": Counter, "clock": Clock, "stream": Stream, "args": Args, "board": Board, "burst": Burst, "vault": Vault,
-    "tally": Tally,
+    "tally": Tally, "basket": Basket,
 }  # fmt: skip
 
 
