@@ -17,7 +17,7 @@ from pathlib import Path
 from types import ModuleType
 
 from .adapter import AppClass
-from .errors import AppLoadError
+from .errors import AppLoadError, HtagSSEError
 from .htag1 import is_app
 
 #: The prefix of the module names the app list imports files under (never a name a user module has).
@@ -115,7 +115,11 @@ def _exec(name: str, path: Path) -> ModuleType:
 
 
 def _failed(error: BaseException, where: str) -> AppLoadError:
-    """One line: what failed, where (the user's line), why."""
+    """One line: what failed, where (the user's line), why. htag-sse's own refusal of its
+    configuration (a short ``HTAG_SSE_SECRET``, ``HtagSSE(App, secret=...)``) says what is wrong
+    with the configuration, not "while importing" the user's file."""
+    if isinstance(error, HtagSSEError):
+        return AppLoadError(str(error))
     if isinstance(error, SyntaxError):
         return AppLoadError(f"syntax error in {error.filename or where}, line {error.lineno}: {error.msg}")
     frames = _user_frames(error)

@@ -232,7 +232,7 @@ def renderer(cls: type[Tag], init: Init, session: Any, push: Push | None, *, deb
         return Renderer(cls, init, session, push, debug)
     hr = HtagRenderer(cls, "", init=init, fullerror=debug, statics=[], session=session)
     if getattr(hr.tag, "js", None) == "document.title='HTag Error'" and type(hr.tag).__name__ == "TagBody":
-        raise InitError(RuntimeError(_init_error_text(hr.tag)), "see the log for the traceback")
+        raise InitError(RuntimeError(_init_error_text(hr.tag)), "(htag's HRenderer logged it: logger htag.render)")
     hr._statics = []
     hr.sendactions = push  # htag's HRenderer takes it no other way
     return hr
