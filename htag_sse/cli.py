@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from hypercorn.config import Sockets
+from starlette.middleware import Middleware
 
 from .app import HtagSSE
 from .errors import AppLoadError, ConfigError
-from .explorer import explorer, local_hosts, open_route
+from .explorer import LocalOnly, explorer, local_hosts, open_route
 from .loader import apps_in, load, parse_target
 from .server import LOG_LEVELS, LOOPS, RunConfig, bind, hypercorn_config, run_with
 from .server.logs import setup_logging
@@ -85,9 +86,10 @@ def build(options: dict[str, Any]) -> HtagSSE:
     common = {"session_dir": options["session_dir"], "parano": options["parano"], "debug": options["debug"],
               "redis": options.get("redis")}  # fmt: skip
     spec = chosen(options)
-    if spec is None:
-        routes = [open_route(cwd, options["debug"], local_hosts(options["host"]))]
-        return HtagSSE(explorer(cwd), routes=routes, **common)
+    if spec is None:  # the app list: for this machine's names only (DNS rebinding)
+        hosts = local_hosts(options["host"])
+        return HtagSSE(explorer(cwd), routes=[open_route(cwd, options["debug"], hosts)],
+                       middleware=[Middleware(LocalOnly, hosts=hosts)], **common)  # fmt: skip
     return HtagSSE(load(parse_target(spec, cwd)), **common)
 
 

@@ -142,3 +142,36 @@ async def test_a_page_of_a_listed_app_reruns_in_a_server_that_never_opened_it(ro
     assert r.status_code == 200, r.text
     tab.adopt(r.json())
     assert text_of(await tab.click("inc")) == "2"
+
+
+def cli_app(root: Path, tmp_path: Path, host: str = "127.0.0.1") -> HtagSSE:
+    """What ``python -m htag_sse`` serves in ``root`` (no app named, no index.py: the list)."""
+    from htag_sse import cli
+
+    return cli.build({"cwd": str(root), "app": None, "host": host, "session_dir": str(tmp_path / "sessions"),
+                      "parano": False, "debug": False, "redis": None})  # fmt: skip
+
+
+async def test_the_list_answers_this_machines_names_only(root, asgi_client, tmp_path):
+    """DNS rebinding: a page of evil.example whose name now leads to 127.0.0.1 must not read the list
+    (file names, and its page's clicks), nor any request of it."""
+    app = cli_app(root, tmp_path)
+    evil = asgi_client(app, "http://evil.example:8000")
+    for path in ("/", "/_htag/health"):
+        r = await evil.get(path)
+        assert r.status_code == 403 and "main.py" not in r.text and "does not answer to the host name" in r.text
+    r = await asgi_client(app, HERE).get("/")
+    assert r.status_code == 200 and "main.py : App" in r.text
+    anywhere = cli_app(root, tmp_path, host="0.0.0.0")  # serving the network: any name (documented)
+    assert (await asgi_client(anywhere, "http://evil.example:8000").get("/")).status_code == 200
+
+
+async def test_the_reload_error_page_answers_this_machines_names_only(asgi_client):
+    """The error page of ``--reload`` shows the exception's text: a password, file paths."""
+    from htag_sse.server.reload import Guard
+
+    guard = Guard(None, 'OperationalError: connection to "db" failed: password "hunter2" refused')
+    r = await asgi_client(guard, "http://evil.example:8000").get("/")
+    assert r.status_code == 403 and "hunter2" not in r.text
+    r = await asgi_client(guard, HERE).get("/")
+    assert r.status_code == 500 and "hunter2" in r.text
