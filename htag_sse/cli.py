@@ -72,7 +72,7 @@ def chosen(options: dict[str, Any]) -> str | None:
     index = Path(options["cwd"]) / "index.py"
     if options["app"] is None and index.is_file():
         try:
-            if "App" in apps_in(index.read_text(encoding="utf-8")):
+            if "App" in apps_in(index.read_text(encoding="utf-8"), index):
                 return "index:App"
         except (SyntaxError, ValueError, UnicodeDecodeError):
             return "index:App"

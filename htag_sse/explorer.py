@@ -84,7 +84,7 @@ def scan(root: Path) -> list[Listed]:
     for path in walk(root):
         rel = path.relative_to(root).as_posix()
         try:
-            apps = apps_in(path.read_text(encoding="utf-8"))
+            apps = apps_in(path.read_text(encoding="utf-8"), path)
         except SyntaxError as e:
             found.append(Listed(rel, error=f"syntax error, line {e.lineno}: {e.msg}"))
         except (OSError, UnicodeDecodeError, ValueError) as e:  # ValueError: a null byte
@@ -200,7 +200,7 @@ def open_route(
         if path is None:
             return error_page(404, "Not in the list", f"{where!r} is not a file of the list of {root}")
         try:
-            apps = apps_in(path.read_text(encoding="utf-8"))
+            apps = apps_in(path.read_text(encoding="utf-8"), path)
         except (SyntaxError, OSError, UnicodeDecodeError, ValueError) as e:
             return error_page(404, "Cannot open this app", f"{where}: {e}")
         if name not in apps:

@@ -175,3 +175,26 @@ async def test_the_reload_error_page_answers_this_machines_names_only(asgi_clien
     assert r.status_code == 403 and "hunter2" not in r.text
     r = await asgi_client(guard, HERE).get("/")
     assert r.status_code == 500 and "hunter2" in r.text
+
+
+REALAPPS = Path(__file__).resolve().parent.parent / "realapps"
+
+
+def test_the_list_shows_apps_built_on_a_widget_kits_class():
+    """``class App(ui.App)`` (htagui): the list skipped every such app."""
+    from htag_sse.explorer import scan
+
+    listed = {item.rel: item.apps for item in scan(REALAPPS)}
+    for name in ("ui_form", "ui_dialog", "ui_tabs", "ui_split", "ui_sortable", "ui_scroll", "ui_view", "ui_upload",
+                 "sl_fields", "bulma_form", "crud"):  # fmt: skip
+        assert listed.get(f"{name}.py") == ("App",), (name, listed)
+
+
+async def test_an_app_built_on_a_widget_kits_class_opens_from_the_list(tmp_path, asgi_client):
+    (tmp_path / "kit.py").write_text("import htagui.basics as ui\n\nclass App(ui.App):\n    def init(self):\n"
+                                     "        self += ui.Button('kit button')\n")  # fmt: skip
+    client = asgi_client(dev_app(tmp_path), HERE)
+    listed = (await client.get("/")).text
+    assert 'href="/apps/kit.py:App"' in listed and "kit.py : App" in listed
+    r = await client.get("/apps/kit.py:App")
+    assert r.status_code == 200 and "kit button" in r.text
