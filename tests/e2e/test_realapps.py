@@ -496,6 +496,75 @@ def test_a_handler_failing_without_message_is_shown_and_the_page_goes_on(open_ap
 # ---------------------------------------------------------------- plain htag apps
 
 
+def panel_ends_with(value: str) -> str:
+    return f"() => document.querySelector('.panel').innerText.endsWith({json.dumps(value)})"
+
+
+def count_posts(page: Any) -> list[int]:
+    """How many interactions the page sends (a POST may carry a batch)."""
+    sent = [0]
+
+    def seen(request: Any) -> None:
+        if request.method == "POST" and request.url.endswith("/interact"):
+            body = json.loads(request.post_data or "null")
+            sent[0] += len(body) if isinstance(body, list) else 1
+
+    page.on("request", seen)
+    return sent
+
+
+def test_htags_manual_event_test_shows_what_htags_runner_shows(open_app):
+    """htag's own manual_tests_events.py (1.0.0), every button in turn: the texts htag's runner shows
+    for the same clicks (recorded side by side with htag 1.0.0's Runner, WebSocket and HTTP modes)."""
+    page, watch = open_app("plain", "events")
+    steps = [
+        ("js-arg", "wtrue"), ("str-arg", "wtoto"), ("stream-out", "abcdkikix"), ("stream-bound", "abcdkikixabcdkikix"),
+        ("outside", "abcdkikixabcdkikix"), ("lambda", "kikixwlambda"), ("list", "wlambdaffmmwKIKI"), ("ff", "wKIKIff"),
+        ("mm", "ffmm"), ("old-mm", "ffmmmm"), ("ymm", "mmmm1mm2"), ("old-ymm", "mm1mm2mm1mm2"), ("amm", "mm2amm"),
+        ("old-amm", "ammamm"), ("aymm", "ammaymm1aymm2"), ("old-aymm", "aymm1aymm2aymm1aymm2"),
+    ]  # fmt: skip
+    for name, shown in steps:
+        page.click(f".panel button.{name}")
+        expect(page, watch, panel_ends_with(shown), f"the panel after a click on {name!r}",
+               "() => document.querySelector('.panel').innerText.slice(-60)")  # fmt: skip
+    page.click(".panel .item .delete")
+    expect(page, watch, text_is(".panel .item .delete", "xb"), "the item's x marked by its callback", text(".item"))
+
+
+def test_a_generator_streams_into_the_button_clicked_once_per_click_or_enter(open_app):
+    """``lambda o: self.stream()``: the items go into the button clicked. One user action runs the
+    handlers once: a click on the x streamed into it (it bubbles to the button) streams once more,
+    and so does Enter on that x, which keeps the focus (htag's runner rebuilds the button's content
+    for each streamed item, ``innerHTML +=``, and the x it rebuilt has lost the focus: Enter does
+    nothing there; htag-sse appends, as a page does: see tests/realapps/README.md)."""
+    page, watch = open_app("plain", "events")
+    sent = count_posts(page)
+    page.click(".panel button.stream-in")
+    expect(page, watch, text_is(".panel .stream-in", "stream inabcdkikix"), "the items in the button", text(".stream-in"))
+    page.click(".panel .stream-in .delete")
+    expect(page, watch, text_is(".panel .stream-in", "stream inabcdkikixabcdkikix"), "streamed once more",
+           text(".stream-in"))  # fmt: skip
+    assert page.evaluate("() => document.activeElement.textContent") == "x"
+    page.keyboard.press("Enter")
+    expect(page, watch, text_is(".panel .stream-in", "stream inabcdkikixabcdkikixabcdkikix"), "once more for Enter",
+           text(".stream-in"))  # fmt: skip
+    assert sent[0] == 5 + 6 + 6, sent  # each: a click and 4 pulls of the next items (+ the x's own handler)
+
+
+def test_a_form_sent_by_enter_adds_one_item_per_enter(open_app):
+    """Typing then Enter in an input sends its form once: one item per Enter, as under htag's runner."""
+    page, watch = open_app("plain", "events")
+    sent = count_posts(page)
+    page.click("input.q")
+    page.keyboard.type("one")
+    page.keyboard.press("Enter")
+    expect(page, watch, "() => document.querySelectorAll('.todos li').length === 1", "one item", text(".todos"))
+    page.keyboard.type("two")
+    page.keyboard.press("Enter")
+    expect(page, watch, "() => document.querySelectorAll('.todos li').length === 2", "two items", text(".todos"))
+    assert page.inner_text(".todos").split("\n") == ["one", "onetwo"] and sent[0] == 2, (page.inner_text(".todos"), sent)
+
+
 def test_crud_update_bound_with_self_bind_update(open_app):
     page, watch = open_app("plain", "crud")
     options = "() => Array.from(document.querySelectorAll('select.names option'), o => o.textContent).join(' | ')"
