@@ -180,6 +180,63 @@ def drag_gutter(page: Any, selector: str, dx: float, dy: float) -> None:
 # ---------------------------------------------------------------- htagui
 
 
+FORMS = {  # (group, app): what a user fills in, as Playwright does it and as tab.submit() is told
+    ("ui", "ui_form"): {"name": "Ada", "country": "be", "agree": True},
+    ("bulma", "bulma_form"): {"name": "Ada", "fruit": "a", "agree": True, "memo": "two\nlines"},
+}
+
+
+@pytest.mark.parametrize("group, name", list(FORMS), ids=[n for _, n in FORMS])
+def test_the_test_clients_submit_sends_what_chromium_sends(open_app, group, name):
+    """``tab.submit("form", values)`` without knowing how the kit wires its Form (htagui: an exposed
+    ``_submit`` called by a script; htbulma: a bound ``_onsubmit`` with the fields as a JSON string):
+    the same interaction as Chromium's, event fields included (but its time stamp), the same page."""
+    from htag_sse.testing import HtagTestClient
+    from tests.realapps.serve import app_of
+
+    values = FORMS[(group, name)]
+    page, watch = open_app(group, name)
+    sent: list[dict[str, Any]] = []
+    page.on("request", lambda r: sent.extend(_items(r.post_data)) if r.url.endswith("/interact") else None)
+    for field, value in values.items():
+        selector = f"form [name={field}]"
+        if value is True:
+            page.check(selector)
+        elif page.evaluate(f"() => document.querySelector({json.dumps(selector)}).tagName") == "SELECT":
+            page.select_option(selector, value)
+        else:
+            page.fill(selector, value)
+    page.click("form button.send")
+    expect(page, watch, "() => document.querySelector('.sent').textContent !== 'nothing sent'", "the form sent")
+    browser = [i for i in sent if i["method"].endswith("submit")]
+
+    posted: list[dict[str, Any]] = []
+
+    async def record(request: Any) -> None:
+        if request.url.path.endswith("/interact"):
+            posted.extend(_items(request.content.decode()))
+
+    def submit_with_the_test_client() -> tuple[str, str | None]:  # a thread of its own: Playwright's loop runs here
+        with HtagTestClient(app_of(name)) as tab:
+            tab.tab.client.http.event_hooks["request"].append(record)
+            tab.submit("form", values)
+            return tab.find(".sent").text, tab.find("form").attrs["id"]
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        shown, form_id = pool.submit(submit_with_the_test_client).result(timeout=60)
+    ours = [i for i in posted if i["method"].endswith("submit")]
+    assert len(browser) == len(ours) == 1, (sent, posted)
+    (b,), (o,) = browser, ours
+    assert o["id"] == int(form_id) and b["id"] == int(page.get_attribute("form", "id"))
+    assert {**o, "id": 0, "event": {**o["event"], "timeStamp": 0}} == {**b, "id": 0, "event": {**b["event"], "timeStamp": 0}}
+    assert shown == page.inner_text(".sent")
+
+
+def _items(body: str | None) -> list[dict[str, Any]]:
+    data = json.loads(body or "null")
+    return data if isinstance(data, list) else [data] if isinstance(data, dict) else []
+
+
 def test_htagui_form_sends_its_fields_on_submit(open_app):
     page, watch = open_app("ui", "ui_form")
     page.fill("input.name", "Ada")
