@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
@@ -224,7 +225,7 @@ class HtagSSE(Starlette):
     ) -> Callable[[Any], contextlib.AbstractAsyncContextManager[Any]]:
         @contextlib.asynccontextmanager
         async def lifespan(app: Any) -> AsyncIterator[Any]:
-            await self._check_store()
+            checking = asyncio.ensure_future(self._check_store())  # beside the start: a slow store delays nothing
             try:
                 if user is None:
                     yield None
@@ -232,6 +233,7 @@ class HtagSSE(Starlette):
                     async with user(app) as state:
                         yield state
             finally:
+                checking.cancel()
                 await self.stop()
 
         return lifespan
