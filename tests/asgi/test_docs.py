@@ -168,13 +168,13 @@ async def test_the_readme_mounted_app_shares_its_session_with_the_outer_routes(s
     assert (await client.get("/api/me")).json() == {"visits": 1}
 
 
-async def test_the_readme_testing_example_passes_on_a_counter():
+def test_the_readme_testing_example_passes_on_a_counter():
     from ..support.apps import Counter
 
     block = next(b for b in python_blocks((ROOT / "README.md").read_text()) if "HtagTestClient" in b)
     scope = {"App": Counter}
     exec(compile(block, "README testing block", "exec"), scope)  # noqa: S102 - the README's own code
-    await scope["test_a_click_counts"]()
+    scope["test_a_click_counts"]()  # a plain test function
 
 
 async def test_the_readme_hello_world_serves_its_page(snippets, asgi_client):
