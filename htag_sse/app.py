@@ -6,6 +6,8 @@ import asyncio
 import contextlib
 import logging
 import os
+import sys
+import traceback
 import webbrowser
 from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
@@ -116,6 +118,7 @@ class HtagSSE(Starlette):
             debug=settings.route.debug, routes=[Mount(settings.prefix, app=self.endpoints), *(routes or ())],
             middleware=[*ours, *(middleware or [])], lifespan=self._lifespan(lifespan),
         )  # fmt: skip
+        self.router.default = self.endpoints.page_not_found(self.router.default)  # a 404 that says what is here
         if app is not None:
             cls = _load(app)
             self.pages.register(cls)
@@ -134,8 +137,9 @@ class HtagSSE(Starlette):
                 await self.workers.start(self.relay.deliver)
             except StoreError as e:  # no lease, no page: the next request tries again
                 log.warning("this worker cannot take its lease: %s", e)
-                await storage_unavailable(send)
-                return
+                if not self.endpoints.is_health(head_of(scope, self.settings).path):  # health: its own JSON 503
+                    await storage_unavailable(send)
+                    return
         if (
             scope["type"] == "http"
             and len(self.user_middleware) == self._own_middleware
@@ -191,8 +195,8 @@ class HtagSSE(Starlette):
                 html = self._render(await self.pages.create(App, session, init, route), root)
         except RequestError as e:
             return Response(e.message + "\n", e.status, {"Retry-After": "60"} if e.status == 429 else {}, "text/plain")
-        except InitError as e:
-            log.warning("%s could not start: %s", App.__name__, e)
+        except InitError as e:  # logged as a handler's error is: ERROR, with the traceback
+            log.error("%s could not start: its init failed\n%s", App.__name__, e.trace.rstrip())
             return HTMLResponse(e.page(route.debug), 500, headers=self.page_headers)
         response = HTMLResponse(html, headers=self.page_headers)
         if reload is not None:
@@ -216,6 +220,7 @@ class HtagSSE(Starlette):
         (``HTAG_SSE_HOST``; ``PORT``, as platforms like Cloud Run or Heroku set it, or ``HTAG_SSE_PORT``),
         else ``127.0.0.1:8000`` (only this machine: give ``host="0.0.0.0"`` to serve the network).
         htagweb's ``openBrowser=True`` (or ``open_browser=True``) opens a browser tab.
+        A port in use or a bad option is one line on stderr and exit status 2 (``SystemExit``).
         """
         from .server import RunConfig, run
 
@@ -224,16 +229,25 @@ class HtagSSE(Starlette):
             "host": host or self.run_options.get("host"),
             "port": self.run_options.get("port") if port is None else port,
         }
-        config = RunConfig.from_environment({**given, **options})
-        if opens:
-            webbrowser.open(f"http://{'localhost' if config.host in ('0.0.0.0', '::') else config.host}:{config.port}")
-        run(self, config)
+        try:
+            config = RunConfig.from_environment({**given, **options})
+            if opens:
+                webbrowser.open(
+                    f"http://{'localhost' if config.host in ('0.0.0.0', '::') else config.host}:{config.port}"
+                )
+            run(self, config)
+        except ConfigError as e:  # a port in use, a bad option: one line, as the command line says it
+            if self.settings.route.debug:
+                traceback.print_exc()
+            print(f"htag-sse: {e}", file=sys.stderr, flush=True)
+            raise SystemExit(2) from None
 
     def _lifespan(
         self, user: Callable[[Any], contextlib.AbstractAsyncContextManager[Any]] | None
     ) -> Callable[[Any], contextlib.AbstractAsyncContextManager[Any]]:
         @contextlib.asynccontextmanager
         async def lifespan(app: Any) -> AsyncIterator[Any]:
+            checking = asyncio.ensure_future(self._check_store())  # beside the start: a slow store delays nothing
             try:
                 if user is None:
                     yield None
@@ -241,9 +255,18 @@ class HtagSSE(Starlette):
                     async with user(app) as state:
                         yield state
             finally:
+                checking.cancel()
                 await self.stop()
 
         return lifespan
+
+    async def _check_store(self) -> None:
+        """Say at start when the store cannot be reached (Redis down): every request would get a 503."""
+        try:
+            await self.store.check()
+        except StoreError as e:
+            log.error("the session store cannot be reached at start: %s; pages answer 503 until it can "
+                      "(%s/health says so too)", e, self.settings.prefix)  # fmt: skip
 
     async def stop(self) -> None:
         """End every stream and page (their records stay, for reruns), write pending sessions,

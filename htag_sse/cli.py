@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from hypercorn.config import Sockets
+from starlette.middleware import Middleware
 
 from .app import HtagSSE
 from .errors import AppLoadError, ConfigError
-from .explorer import explorer, local_hosts, open_route
+from .explorer import LocalOnly, explorer, local_hosts, open_route
 from .loader import apps_in, load, parse_target
 from .server import LOG_LEVELS, LOOPS, SERVERS, RunConfig, bind, hypercorn_config, run_with
 from .server.logs import setup_logging
@@ -73,7 +74,7 @@ def chosen(options: dict[str, Any]) -> str | None:
     index = Path(options["cwd"]) / "index.py"
     if options["app"] is None and index.is_file():
         try:
-            if "App" in apps_in(index.read_text(encoding="utf-8")):
+            if "App" in apps_in(index.read_text(encoding="utf-8"), index):
                 return "index:App"
         except (SyntaxError, ValueError, UnicodeDecodeError):
             return "index:App"
@@ -87,9 +88,10 @@ def build(options: dict[str, Any]) -> HtagSSE:
     common = {"session_dir": options["session_dir"], "parano": options["parano"], "debug": options["debug"],
               "redis": options.get("redis")}  # fmt: skip
     spec = chosen(options)
-    if spec is None:
-        routes = [open_route(cwd, options["debug"], local_hosts(options["host"]))]
-        return HtagSSE(explorer(cwd), routes=routes, **common)
+    if spec is None:  # the app list: for this machine's names only (DNS rebinding)
+        hosts = local_hosts(options["host"])
+        return HtagSSE(explorer(cwd), routes=[open_route(cwd, options["debug"], hosts)],
+                       middleware=[Middleware(LocalOnly, hosts=hosts)], **common)  # fmt: skip
     return HtagSSE(load(parse_target(spec, cwd)), **common)
 
 

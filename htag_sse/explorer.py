@@ -24,6 +24,7 @@ from htag import Tag
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .errors import AppLoadError
 from .loader import apps_in, explain, load_private
@@ -83,7 +84,7 @@ def scan(root: Path) -> list[Listed]:
     for path in walk(root):
         rel = path.relative_to(root).as_posix()
         try:
-            apps = apps_in(path.read_text(encoding="utf-8"))
+            apps = apps_in(path.read_text(encoding="utf-8"), path)
         except SyntaxError as e:
             found.append(Listed(rel, error=f"syntax error, line {e.lineno}: {e.msg}"))
         except (OSError, UnicodeDecodeError, ValueError) as e:  # ValueError: a null byte
@@ -136,15 +137,43 @@ def local_hosts(bind: str) -> frozenset[str] | None:
     return frozenset({"localhost", "127.0.0.1", "::1", bind.lower().strip("[]")})
 
 
-def refusal(request: Request, hosts: frozenset[str] | None) -> str | None:
-    """Why ``request`` may not open an app (None: it may): another site's link or script, a foreign Host."""
-    host = request.headers.get("host", "").lower()
+def foreign_host(host: str, hosts: frozenset[str] | None) -> str | None:
+    """Why a request with this ``Host`` header is refused (None: it names this machine). A web page
+    whose name was made to lead here (DNS rebinding) must not read the development server."""
+    host = host.lower()
     try:
         name = urlsplit("//" + host).hostname or ""
     except ValueError:
         name = ""
     if hosts is not None and name not in hosts:
         return f"this server does not answer to the host name {host!r}: open it as http://127.0.0.1 or localhost"
+    return None
+
+
+class LocalOnly:
+    """The development server's own pages (the app list, the error page of ``--reload``) for this
+    machine's names only (see :func:`foreign_host`): a foreign ``Host`` gets a 403 that says why."""
+
+    def __init__(self, app: ASGIApp, hosts: frozenset[str] | None) -> None:
+        self.app, self.hosts = app, hosts
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            host = next((v.decode("latin-1") for k, v in scope.get("headers", ()) if k == b"host"), "")
+            refused = foreign_host(host, self.hosts)
+            if refused:
+                log.info("refused %s: %s", scope.get("path", ""), refused)
+                await error_page(403, "Refused", refused, back=False)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def refusal(request: Request, hosts: frozenset[str] | None) -> str | None:
+    """Why ``request`` may not open an app (None: it may): another site's link or script, a foreign Host."""
+    host = request.headers.get("host", "").lower()
+    refused = foreign_host(host, hosts)
+    if refused:
+        return refused
     site = request.headers.get("sec-fetch-site", "none")
     if site not in ("same-origin", "none"):
         return f"another site's page ({site}) cannot open an app of this directory: open it from the list"
@@ -171,7 +200,7 @@ def open_route(
         if path is None:
             return error_page(404, "Not in the list", f"{where!r} is not a file of the list of {root}")
         try:
-            apps = apps_in(path.read_text(encoding="utf-8"))
+            apps = apps_in(path.read_text(encoding="utf-8"), path)
         except (SyntaxError, OSError, UnicodeDecodeError, ValueError) as e:
             return error_page(404, "Cannot open this app", f"{where}: {e}")
         if name not in apps:

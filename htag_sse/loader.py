@@ -6,18 +6,22 @@ clearly why it cannot load; and reading which apps a file defines (with
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import importlib
+import importlib.machinery
 import importlib.util
+import os
 import sys
 import sysconfig
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 from .adapter import AppClass
-from .errors import AppLoadError
+from .errors import AppLoadError, HtagSSEError
 from .htag1 import is_app
 
 #: The prefix of the module names the app list imports files under (never a name a user module has).
@@ -115,7 +119,11 @@ def _exec(name: str, path: Path) -> ModuleType:
 
 
 def _failed(error: BaseException, where: str) -> AppLoadError:
-    """One line: what failed, where (the user's line), why."""
+    """One line: what failed, where (the user's line), why. htag-sse's own refusal of its
+    configuration (a short ``HTAG_SSE_SECRET``, ``HtagSSE(App, secret=...)``) says what is wrong
+    with the configuration, not "while importing" the user's file."""
+    if isinstance(error, HtagSSEError):
+        return AppLoadError(str(error))
     if isinstance(error, SyntaxError):
         return AppLoadError(f"syntax error in {error.filename or where}, line {error.lineno}: {error.msg}")
     frames = _user_frames(error)
@@ -156,37 +164,177 @@ def tag_classes_of(module: ModuleType) -> list[str]:
     return sorted(k for k, v in vars(module).items() if is_app(v) and v.__module__ == module.__name__)
 
 
-def apps_in(source: str) -> list[str]:
+def apps_in(source: str, path: Path | None = None) -> list[str]:
     """The apps a module's source defines, in order; raises :class:`SyntaxError`. Nothing is executed.
 
-    An app is a top-level class deriving from htag's ``Tag`` (``Tag.div``,
-    ``htag.Tag.div``, an alias of ``Tag``), directly or through other classes
-    of the same source; a class that another class of the source derives from
-    is a helper, not an app, unless it is named ``App``.
+    An app is a top-level class deriving from htag's ``Tag``, whatever the way: ``Tag.div``,
+    ``htag.Tag.div``, an alias, another class of the source, or a class of another module — a
+    widget kit's (``class App(ui.App)`` with htagui), a neighbour's — found by following the
+    imports in their source (``ast``, and the import system's finders: no code runs). A class
+    that another class of the source derives from is a helper, not an app, unless it is named
+    ``App``. ``path``, the file's, puts its folder first when looking for the modules it imports.
     """
     tree = ast.parse(source)
-    tags, modules = {"Tag"}, {"htag"}
-    for node in tree.body:
-        if isinstance(node, ast.ImportFrom) and node.module == "htag":
-            tags.update(a.asname or a.name for a in node.names if a.name == "Tag")
-        elif isinstance(node, ast.Import):
-            modules.update(a.asname or a.name for a in node.names if a.name == "htag")
+    search = [str(path.parent)] if path is not None else []
+    resolver = _Resolver([*search, *(p for p in sys.path if p)])
+    module = _Module("", tree, is_pkg=False)
     classes = [node for node in tree.body if isinstance(node, ast.ClassDef)]
-    found: list[str] = []
-    for node in classes:
-        if any(_is_tag(base, tags, modules, found) for base in node.bases):
-            found.append(node.name)
+    found = [node.name for node in classes if resolver.binding(module, ("class", node), 0) == _TAG]
     bases = {base.id for node in classes for base in node.bases if isinstance(base, ast.Name)}
     return [name for name in found if name == "App" or name not in bases]
 
 
-def _is_tag(base: ast.expr, tags: set[str], modules: set[str], found: list[str]) -> bool:
-    chain: list[str] = []
-    while isinstance(base, ast.Attribute):
-        chain.insert(0, base.attr)
-        base = base.value
-    if not isinstance(base, ast.Name):
-        return False
-    if base.id in modules:  # htag.Tag.div
-        return chain[:1] == ["Tag"]
-    return base.id in tags or (not chain and base.id in found)
+#: The one anchor: the class ``Tag`` of module ``htag.tag``; a base that leads there is a Tag class.
+_ANCHOR = ("htag.tag", "Tag")
+_TAG = ("tag",)
+#: How many names one base may lead through (imports, aliases, classes) before giving up.
+_MAX_DEPTH = 24
+Binding = tuple[Any, ...]  # ("module", name) | ("from", module, name) | ("alias", expr) | ("class", node)
+
+
+class _Module:
+    """A module's top-level names, read from its syntax tree (both branches of an ``if``/``try``)."""
+
+    def __init__(self, name: str, tree: ast.Module, *, is_pkg: bool) -> None:
+        self.name, self.is_pkg = name, is_pkg
+        self.env: dict[str, Binding] = {}
+        self.stars: list[str] = []
+        self._bind(tree.body)
+
+    def _absolute(self, module: str | None, level: int) -> str | None:
+        if not level:
+            return module
+        package = (self.name if self.is_pkg else self.name.rpartition(".")[0]).split(".") if self.name else []
+        if not package or level - 1 >= len(package) + (0 if self.is_pkg else 1):
+            return None
+        parts = package[: len(package) - (level - 1)]
+        return ".".join(parts + ([module] if module else [])) or None
+
+    def _bind(self, body: list[ast.stmt]) -> None:
+        for node in body:
+            if isinstance(node, ast.Import):
+                for a in node.names:
+                    self.env[a.asname or a.name.split(".")[0]] = (
+                        "module",
+                        a.name if a.asname else a.name.split(".")[0],
+                    )
+            elif isinstance(node, ast.ImportFrom):
+                where = self._absolute(node.module, node.level)
+                for a in node.names if where is not None else ():
+                    if a.name == "*":
+                        self.stars.append(where)  # type: ignore[arg-type]
+                    else:
+                        self.env[a.asname or a.name] = ("from", where, a.name)
+            elif isinstance(node, ast.ClassDef):
+                self.env[node.name] = ("class", node)
+            elif (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
+                  and isinstance(node.value, (ast.Name, ast.Attribute))):  # fmt: skip
+                self.env[node.targets[0].id] = ("alias", node.value)
+            elif isinstance(node, (ast.If, ast.Try)):
+                self._bind(node.body)
+                for handler in getattr(node, "handlers", ()):
+                    self._bind(handler.body)
+                self._bind(node.orelse)
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed(origin: str, mtime_ns: int, size: int) -> ast.Module | None:
+    """A module file's syntax tree (kept while the file is unchanged: the app list rescans often)."""
+    try:
+        return ast.parse(Path(origin).read_bytes(), origin)
+    except (OSError, SyntaxError, ValueError):
+        return None
+
+
+class _Resolver:
+    """Where the names of the scanned source lead, module by module, memoised for one scan."""
+
+    def __init__(self, path: list[str]) -> None:
+        self.path = path
+        self.modules: dict[str, _Module | None] = {}
+        self.locations: dict[str, list[str]] = {}  # a package's folders, where its submodules are
+        self.memo: dict[tuple[str, str], Binding | None] = {}
+
+    def module(self, name: str) -> _Module | None:
+        if name in self.modules:
+            return self.modules[name]
+        self.modules[name] = None  # while looking (a cycle): unknown
+        parent, _, _ = name.rpartition(".")
+        where = self.path
+        if parent:
+            above = self.module(parent)
+            if above is None or not above.is_pkg:
+                return None
+            where = self.locations.get(parent, [])
+        try:
+            spec = importlib.machinery.PathFinder.find_spec(name, where)  # finds files, runs nothing
+        except (ImportError, ValueError):
+            spec = None
+        if spec is None:
+            return None
+        is_pkg = spec.submodule_search_locations is not None
+        tree: ast.Module | None = ast.Module(body=[], type_ignores=[])  # a namespace package: no source
+        if spec.origin and spec.origin.endswith(".py"):
+            try:
+                stat = os.stat(spec.origin)
+            except OSError:
+                return None
+            tree = _parsed(spec.origin, stat.st_mtime_ns, stat.st_size)
+        elif not is_pkg:
+            return None  # an extension module, a frozen one: not a Tag class's home
+        if tree is None:
+            return None
+        if is_pkg:
+            self.locations[name] = list(spec.submodule_search_locations or [])
+        self.modules[name] = found = _Module(name, tree, is_pkg=is_pkg)
+        return found
+
+    def name_in(self, module: str, name: str, depth: int) -> Binding | None:
+        """What ``module.name`` is: :data:`_TAG`, ``("class",)``, ``("module", name)``, or None (unknown)."""
+        if (module, name) == _ANCHOR:
+            return _TAG
+        if depth > _MAX_DEPTH:
+            return None
+        key = (module, name)
+        if key in self.memo:
+            return self.memo[key]
+        self.memo[key] = None
+        found: Binding | None = None
+        m = self.module(module)
+        if m is not None:
+            bound = m.env.get(name)
+            if bound is not None:
+                found = self.binding(m, bound, depth + 1)
+            elif m.is_pkg and self.module(f"{module}.{name}") is not None:
+                found = ("module", f"{module}.{name}")
+            else:
+                found = next(filter(None, (self.name_in(star, name, depth + 1) for star in m.stars)), None)
+        self.memo[key] = found
+        return found
+
+    def binding(self, m: _Module, bound: Binding, depth: int) -> Binding | None:
+        kind = bound[0]
+        if kind == "module":
+            return ("module", bound[1])
+        if kind == "from":
+            return self.name_in(bound[1], bound[2], depth)
+        if kind == "alias":
+            return self.expr(m, bound[1], depth)
+        node: ast.ClassDef = bound[1]
+        return _TAG if any(self.expr(m, base, depth + 1) == _TAG for base in node.bases) else ("class",)
+
+    def expr(self, m: _Module, e: ast.expr, depth: int) -> Binding | None:
+        if depth > _MAX_DEPTH:
+            return None
+        if isinstance(e, ast.Name):
+            bound = m.env.get(e.id)
+            if bound is not None:
+                return self.binding(m, bound, depth)
+            return next(filter(None, (self.name_in(star, e.id, depth + 1) for star in m.stars)), None)
+        if isinstance(e, ast.Attribute):
+            head = self.expr(m, e.value, depth + 1)
+            if head == _TAG:  # Tag.div, App.span: htag's TagCreator makes a Tag class of any name
+                return _TAG
+            if head is not None and head[0] == "module":
+                return self.name_in(head[1], e.attr, depth + 1)
+        return None

@@ -26,7 +26,7 @@ from typing import Any
 
 from starlette.datastructures import QueryParams
 from starlette.responses import JSONResponse, Response
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from . import delivery, parano
 from .adapter import InitError
@@ -69,6 +69,29 @@ class Router:
     def handles(self, path: str) -> bool:
         return path.startswith(self.prefix)
 
+    def not_found_text(self, root: str, path: str) -> str:
+        """What a 404 page says: nothing here, and where htag-sse answers."""
+        at = root + self.prefix
+        return (f"404 Not Found: nothing at {path[:200]}\n\nhtag-sse answers its pages' requests under {at} "
+                f"(interactions, streams, static files; {at}health for load balancers); the pages themselves are "
+                "at the application's routes.\n")  # fmt: skip
+
+    def page_not_found(self, fallback: ASGIApp) -> ASGIApp:
+        """The application's 404 (Starlette's router default): the same plain page; ``fallback`` for websockets."""
+
+        async def not_found(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] != "http":
+                await fallback(scope, receive, send)
+                return
+            text = self.not_found_text(scope.get("root_path", ""), scope.get("path", ""))
+            await Response(text, 404, {"Cache-Control": "no-store"}, "text/plain")(scope, receive, send)
+
+        return not_found
+
+    def is_health(self, path: str) -> bool:
+        """The health check: answered (a JSON 503) even when this worker cannot take its lease."""
+        return path == self.prefix + "health"
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         root = scope.get("htag_sse.root")
         if root is not None and root != scope.get("root_path", ""):
@@ -94,6 +117,8 @@ class Router:
                     response = delivery.sse_response(follows, self.heartbeats, named=True)
                 else:
                     response = await delivery.poll(follows, self.settings.poll_timeout_s, multi=True)
+            elif method == "GET":  # a person or a misconfigured proxy: a plain page that says what is here
+                response = (404, self.not_found_text(scope.get("root_path", ""), head.path).encode())
             else:
                 raise RequestError(404, "not_found", f"nothing at {head.path[:80]}")
         except RequestError as e:

@@ -8,6 +8,7 @@ Per-route options are a :class:`Route`, stored with each page's record.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import math
 import os
@@ -124,8 +125,8 @@ class Settings:
             raise ConfigError(f"session_path must start with '/', got {self.session_path!r}")
         if self.redis is not None and not (isinstance(self.redis, str) and "://" in self.redis):
             raise ConfigError(f"redis must be a URL like 'redis://host:6379/0', got {self.redis!r}")
-        if self.secret is not None and (not isinstance(self.secret, bytes) or len(self.secret) < 16):
-            raise ConfigError("secret must be at least 16 bytes (or characters) of random data")
+        if self.secret is not None:
+            check_secret(self.secret, "secret")
         if self.redis and self.secret is None:
             raise ConfigError(
                 "redis needs a secret shared by every host (HtagSSE(secret=...) or HTAG_SSE_SECRET): "
@@ -134,12 +135,20 @@ class Settings:
 
     @classmethod
     def build(cls, **options: Any) -> Settings:
-        """From keyword options (``None``: the default or the environment), route options included."""
+        """From keyword options (``None``: the default or the environment), route options included.
+        An unknown name is refused, ``None`` or not (htagweb's ``sesprovider=None`` included)."""
+        _check_names(options, OPTIONS)
         options = {k: v for k, v in options.items() if v is not None}
         for name, variable in ENVIRONMENT.items():
             if name not in options and os.environ.get(variable):
                 options[name] = os.environ[variable]
-        _check_names(options, OPTIONS)
+                if name == "secret":  # a bad one blames the environment, not the code
+                    check_secret(options[name], f"{variable} (in the environment)")
+                elif name == "redis" and not options.get("secret") and not os.environ.get(ENVIRONMENT["secret"]):
+                    raise ConfigError(
+                        f"{variable} is set (in the environment): Redis needs a secret shared by every host "
+                        f"({ENVIRONMENT['secret']} or HtagSSE(secret=...)): what is stored in Redis is signed with it"
+                    )
         for name in ("allowed_origins", "forwarded_allow_ips"):
             if isinstance(options.get(name), str):
                 raise ConfigError(f"{name} must be a list of strings, got the string {options[name]!r}")
@@ -198,10 +207,40 @@ class Options(TypedDict, total=False):
     metrics: bool
 
 
+#: htagweb's keywords that htag-sse replaces, and by what.
+REPLACED = {"sesprovider": "session_store= (a Store: DiskStore, the default, MemoryStore, or Redis with redis=...)"}
+
+
 def _check_names(options: dict[str, Any], allowed: set[str] | frozenset[str]) -> None:
     unknown = sorted(set(options) - set(allowed))
+    for name in unknown:
+        if name in REPLACED:
+            raise ConfigError(
+                f"{name}= is htagweb's, not an htag-sse option (got {options[name]!r}): use {REPLACED[name]}"
+            )
     if unknown:
         raise ConfigError(f"unknown option(s) {', '.join(unknown)}; known: {', '.join(sorted(allowed))}")
+
+
+#: The least estimated entropy of a ``secret`` (bits: its length times the Shannon entropy of its
+#: bytes). ``"a" * 16`` has 0, ``"ab" * 8`` 16; 16 random hex digits have at least ~32.7 (in 100,000
+#: draws), ``secrets.token_urlsafe(32)`` ~170. It catches repeated characters, not words.
+SECRET_BITS = 32
+
+
+def check_secret(secret: Any, name: str) -> None:
+    """Refuse a short or guessable secret (``"a" * 16``), naming where it comes from."""
+    value = secret.encode() if isinstance(secret, str) else secret
+    if not isinstance(value, bytes) or len(value) < 16:
+        got = f"{len(value)} bytes" if isinstance(value, bytes) else repr(type(value).__name__)
+        raise ConfigError(f"{name} must be at least 16 bytes (or characters) of random data, got {got}")
+    n = len(value)
+    bits = max(0.0, -sum(c * math.log2(c / n) for c in collections.Counter(value).values()))
+    if bits < SECRET_BITS:
+        raise ConfigError(
+            f"{name} is not random enough (about {bits:.0f} bits of entropy, at least {SECRET_BITS} needed: it repeats "
+            "characters): use a random one, e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+        )
 
 
 def _apply_http_only(options: dict[str, Any]) -> None:

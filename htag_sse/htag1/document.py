@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import html
+from collections.abc import Callable
 from typing import Any, ClassVar, cast
 
 from htag import Tag
@@ -102,9 +103,13 @@ def _script_template() -> tuple[str, str, str]:
     return before + "function start() { ", " }" + middle, end
 
 
-def document(hr: HRenderer, head: str, statics: tuple[Tag, ...], boot: str, title: str | None = None) -> str:
+def document(
+    hr: HRenderer, head: str, statics: tuple[Tag, ...], boot: str, title: str | None = None,
+    notes: Callable[[], str] | None = None,
+) -> str:  # fmt: skip
     """The page's whole HTML document: ``head`` (HTML), statics, htag's page script for the
-    current state of its tags (pending ``self.call`` scripts included), then ``boot``.
+    current state of its tags (pending ``self.call`` scripts included), then ``boot``, then
+    ``notes()`` (JS asked for once the body is rendered: its bindings are known then).
 
     The very text htag's ``str(HRenderer)`` writes, put together without its seven new
     ``Tag.<name>`` classes per page (htag makes a class at each ``Tag.head()``...)."""
@@ -113,9 +118,10 @@ def document(hr: HRenderer, head: str, statics: tuple[Tag, ...], boot: str, titl
     hr._interaction_scripts = []
     body = html_of(hr.tag) if isinstance(hr, Renderer) else str(hr.tag)
     name = type(hr.tag).__name__ if title is None else html.escape(title)
+    late = notes() if notes is not None else ""
     return "".join([
         "<!DOCTYPE html><html><head>", _metas(), head, *(str(t) for t in statics),
-        "<script>", before, start, middle, boot, end, f"</script><title>{name}</title></head>", body, "</html>",
+        "<script>", before, start, middle, boot, late, end, f"</script><title>{name}</title></head>", body, "</html>",
     ])  # fmt: skip
 
 

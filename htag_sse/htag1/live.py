@@ -13,6 +13,7 @@ from ..wire import Interaction
 from .access import check_interaction
 from .classes import install, lean_code
 from .document import document, refresh, statics_of, title_of
+from .mistakes import page_notes
 from .renderer import init_of, renderer
 
 
@@ -50,7 +51,9 @@ class Htag1Page:
     def document(self, head: str, boot: str) -> str:
         token = lean_code.set(self.lean)
         try:
-            return document(self.hr, head, statics_of(self.cls), boot, title_of(self.cls))
+            root = self.hr.tag
+            return document(self.hr, head, statics_of(self.cls), boot, title_of(self.cls),
+                            notes=lambda: page_notes(self.cls, root))  # fmt: skip
         finally:
             lean_code.reset(token)
 

@@ -230,12 +230,32 @@ def renderer(cls: type[Tag], init: Init, session: Any, push: Push | None, *, deb
     """A live renderer of the app: the lean one, or htag's own (``lean=False``)."""
     if lean:
         return Renderer(cls, init, session, push, debug)
-    hr = HRenderer(cls, "", init=init, fullerror=debug, statics=[], session=session)
+    hr = HtagRenderer(cls, "", init=init, fullerror=debug, statics=[], session=session)
     if getattr(hr.tag, "js", None) == "document.title='HTag Error'" and type(hr.tag).__name__ == "TagBody":
-        raise InitError(RuntimeError(_init_error_text(hr.tag)), "see the log for the traceback")
+        raise InitError(RuntimeError(_init_error_text(hr.tag)), "(htag's HRenderer logged it: logger htag.render)")
     hr._statics = []
     hr.sendactions = push  # htag's HRenderer takes it no other way
     return hr
+
+
+class HtagRenderer(HRenderer):  # type: ignore[misc]
+    """htag's own ``HRenderer`` (``lean=False``), but for one thing: the scripts ``init`` asks for
+    (``self.call(...)``) stay pending for the page's ``start()``. htag moves them into its own page
+    script, which htag-sse does not use (it writes the document itself)."""
+
+    _interaction_scripts: list[str]
+
+    def __init__(self, *args: Any, **kargs: Any) -> None:
+        self._at_init: list[str] | None = []
+        super().__init__(*args, **kargs)
+        self._interaction_scripts = [*(self._at_init or ()), *self._interaction_scripts]
+        self._at_init = None
+
+    def _addInteractionScript(self, js: str) -> None:
+        if self._at_init is not None:
+            self._at_init.append(js)
+        else:
+            super()._addInteractionScript(js)
 
 
 def init_of(url: str) -> Init:

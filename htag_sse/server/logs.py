@@ -8,7 +8,7 @@ import logging
 import sys
 
 FORMAT = "%(asctime)s [%(process)d] %(levelname)s %(name)s: %(message)s"
-#: The loggers ``run()`` gives a handler: htag-sse's, the servers'.
+#: The loggers ``run()`` sets the level of: htag-sse's, the servers'.
 SERVED = ("htag_sse", "hypercorn.error", "hypercorn.access", "uvicorn", "granian")
 #: Loggers that say too much below WARNING unless the level is debug (htag tells every tag
 #: creation at INFO, watchfiles every change it sees).
@@ -19,19 +19,21 @@ _MARK = "htag_sse.run"
 
 def setup_logging(level: str) -> None:
     """Log at ``level`` on stderr with :data:`FORMAT` (run again in each server process: spawn starts
-    them blank). Nothing is changed when the application configured logging itself (handlers on
-    the root logger), and a level it gave one of these loggers stays."""
-    if logging.getLogger().handlers:  # the application's own configuration
+    them blank). The handler is the root logger's, so that every line has the format (htag's own
+    warnings, asyncio's, a library's); the level is set on :data:`SERVED`, unless the application set
+    one. Nothing is changed when the application configured logging itself."""
+    root = logging.getLogger()
+    if any(h.get_name() != _MARK for h in root.handlers):  # the application's own configuration
         return
-    handler = logging.StreamHandler(sys.stderr)
-    handler.set_name(_MARK)
-    handler.setFormatter(logging.Formatter(FORMAT))
+    if not root.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.set_name(_MARK)
+        handler.setFormatter(logging.Formatter(FORMAT))
+        root.addHandler(handler)
     for name in SERVED:
         logger = logging.getLogger(name)
         if logger.level == logging.NOTSET:  # a level the application set stays
             logger.setLevel(level.upper())
-        if not any(h.get_name() == _MARK for h in logger.handlers):
-            logger.addHandler(handler)
     for name in CHATTY:
         logger = logging.getLogger(name)
         if logger.level == logging.NOTSET:

@@ -18,7 +18,7 @@ from hypercorn.config import Config, Sockets
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ..explorer import counted_file, error_page, skipped_dir, walk
+from ..explorer import LocalOnly, counted_file, error_page, local_hosts, skipped_dir, walk
 from ..loader import explain
 from .hypercorn import serve
 from .logs import setup_logging
@@ -206,7 +206,8 @@ def reload_worker(cfg: Config, sockets: Sockets, conn: Connection, log_level: st
             return
     except (EOFError, OSError):
         return
-    guard, stop = Guard(app, error), threading.Event()
+    bound = cfg.bind[0].rpartition(":")[0].strip("[]")
+    guard, stop = Guard(app, error, hosts=local_hosts(bound)), threading.Event()
     threading.Thread(target=_listen, args=(conn, guard, stop), daemon=True).start()
     run_loop(cfg.worker_class, serve(app, cfg, sockets=sockets, stop=stop, served=guard, signals=("SIGTERM",)))
 
@@ -224,12 +225,14 @@ class Guard:
     """The app of a ``--reload`` server process, and the error of the code on disk (when it is broken).
 
     While ``error`` is set, every page GET gets the error page (it reloads
-    itself); the htag requests (``prefix``) of the pages already open still
-    reach the last good app, if this process has one.
+    itself) — for this machine's names only (``hosts``: the error's text may
+    hold secrets); the htag requests (``prefix``) of the pages already open
+    still reach the last good app, if this process has one.
     """
 
-    def __init__(self, app: ASGIApp | None, error: str | None, prefix: str = "/_htag/") -> None:
-        self.app, self.error, self.prefix = app, error, prefix
+    def __init__(self, app: ASGIApp | None, error: str | None, prefix: str = "/_htag/",
+                 hosts: frozenset[str] | None = frozenset({"localhost", "127.0.0.1", "::1"})) -> None:  # fmt: skip
+        self.app, self.error, self.prefix, self.hosts = app, error, prefix, hosts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.app is not None and (
@@ -242,8 +245,7 @@ class Guard:
             await send({"type": "lifespan.shutdown.complete"})
         elif scope["type"] == "http" and scope["method"] in ("GET", "HEAD"):
             message = "The app cannot load; this page reloads by itself once the file is fixed."
-            await error_page(500, "The code is broken", message, self.error or "", refresh_s=2, back=False)(
-                scope, receive, send
-            )
+            page = error_page(500, "The code is broken", message, self.error or "", refresh_s=2, back=False)
+            await LocalOnly(page, self.hosts)(scope, receive, send)  # the error's text: for this machine only
         else:
             await PlainTextResponse("the app cannot load: see the server's console", 503)(scope, receive, send)

@@ -9,8 +9,11 @@ reads pushes over long-poll, and applies htag's actions to its own copy of the p
 
 from .boot import boot_config, interactions
 from .client import HtagTestClient
+from .clock import VirtualTimeLoop
 from .dom import HtagTestError, PushTimeout
 from .element import Element
+from .sync import SyncElement, SyncTab
 from .tab import Tab
 
-__all__ = ["Element", "HtagTestClient", "HtagTestError", "PushTimeout", "Tab", "boot_config", "interactions"]
+__all__ = ["Element", "HtagTestClient", "HtagTestError", "PushTimeout", "SyncElement", "SyncTab", "Tab",
+           "VirtualTimeLoop", "boot_config", "interactions"]  # fmt: skip

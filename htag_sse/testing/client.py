@@ -12,6 +12,7 @@ from ..app import HtagSSE
 from ..session import Session
 from ..stores import MemoryStore
 from .dom import HtagTestError
+from .sync import Driver, SyncClient, SyncTab
 from .tab import Tab
 
 
@@ -42,6 +43,7 @@ class HtagTestClient:
         self.origin = f"{url.scheme}://{url.netloc}"
         host = url.hostname or ""
         self.cookie_domain = host if "." in host else host + ".local"  # how http.cookiejar names a dotless host
+        self._driver: Driver | None = None  # the synchronous client's loop (``with``)
 
     async def open(self, path: str | None = None) -> Tab:
         """A new tab on ``path`` (the client's ``path`` by default)."""
@@ -64,3 +66,25 @@ class HtagTestClient:
     async def __aexit__(self, kind: type[BaseException] | None, error: BaseException | None,
                         tb: TracebackType | None) -> None:  # fmt: skip
         await self.aclose()
+
+    def __enter__(self) -> SyncTab:
+        """``with HtagTestClient(App) as tab:`` in a plain ``def test_...``: a tab on ``path`` whose
+        actions return when done (``tab.client.open()`` opens more), on a private event loop whose
+        clock ``tab.advance(seconds)`` moves (see :mod:`htag_sse.testing.sync`)."""
+        if self._driver is not None:
+            raise HtagTestError("this client is in use already: one `with` per client")
+        driver = self._driver = Driver()
+        try:
+            return SyncClient(self, driver).open()
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 tb: TracebackType | None) -> None:  # fmt: skip
+        driver, self._driver = self._driver, None
+        if driver is not None:
+            try:
+                driver.run(self.aclose())
+            finally:
+                driver.close()

@@ -79,6 +79,26 @@ class Element:
         ``oninput`` and ``onchange`` handlers."""
         return await self._edit(value, {})
 
+    async def submit(self, values: dict[str, Any] | None = None, *, button: str | None = None) -> dict[str, Any]:
+        """Send this form (or the form this element is in) as a user does: each field of ``values``
+        filled as a user fills it (text typed, an option chosen, ``True``/``False`` for a checkbox,
+        a radio button's value), its handlers firing; then the submit button's click (``button``, a
+        selector in the form, else the first submit button, which Enter in a field clicks too) and
+        the form's submit event: its ``onsubmit`` handlers and the ``submit`` function a widget kit
+        gave the form (htagui's and htbulma's ``Form``), with the fields as ``new FormData(form)``
+        gives them. Returns the last answer's actions."""
+        from .forms import form_of, send
+
+        node = self._live()
+        form = form_of(node)
+        if form is None or not self._tab._attached(form):
+            raise HtagTestError(f"{node.describe()} is not a form, nor in one: nothing to submit")
+        clicked = None
+        if button is not None:
+            matched = self._tab._find(form, button, None)
+            clicked = matched[0]._live()
+        return await send(self._tab, form, dict(values or {}), clicked)
+
     async def call(self, method: str, *args: Any) -> dict[str, Any]:
         """Call a method this element's tag exposes (``@expose``), as JS would: ``element.method(...args)``."""
         return await self._tab._call(method, args, self._live())

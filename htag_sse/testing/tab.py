@@ -14,8 +14,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .channel import Channel
+from .clock import advance
 from .dom import HIDDEN, JS, HtagTestError, Node, PushTimeout, interact_calls, matcher, morph, parse, resolve
 from .element import Element
+from .forms import form_expression
 
 if TYPE_CHECKING:
     from .client import HtagTestClient
@@ -32,6 +34,7 @@ KINDS: dict[str, dict[str, Any]] = {
               "ctrlKey": False, "metaKey": False, "shiftKey": False},
     "input": {"cancelable": False, "composed": True, "detail": 0},
     "change": {"cancelable": False, "composed": False},
+    "submit": {"cancelable": True, "composed": True},
 }  # fmt: skip
 
 
@@ -93,6 +96,18 @@ class Tab:
     async def call(self, method: str, *args: Any) -> dict[str, Any]:
         """Call a method the app exposes (``@expose``): the root's, or the one tag's exposing it."""
         return await self._call(method, args, None)
+
+    async def submit(self, selector: str = "form", values: dict[str, Any] | None = None, *,
+                     button: str | None = None) -> dict[str, Any]:  # fmt: skip
+        """Fill the form ``selector`` finds with ``values`` (by field name) and send it as a user does:
+        see :meth:`Element.submit <htag_sse.testing.Element.submit>`."""
+        return await self.find(selector).submit(values, button=button)
+
+    async def advance(self, seconds: float) -> None:
+        """Move the event loop's clock ``seconds`` forward at once: the app's timers due meanwhile
+        (``asyncio.sleep``, ``call_later``) fire in order, none waiting. Needs the loop of
+        :class:`~htag_sse.testing.VirtualTimeLoop` (the synchronous client runs on one)."""
+        await advance(seconds)
 
     async def interact(self, interaction: dict[str, Any]) -> dict[str, Any]:
         """Send one interaction as htag's ``interact()`` does; apply the answer, then pull a generator's
@@ -237,6 +252,9 @@ class Tab:
                 return list(args)
             if re.fullmatch(r"jevent\(\s*\w*\s*\)", expr):  # htag's: the event's own scalar fields
                 return dict(event)
+            if this is not None and this.tag == "form":  # new FormData(this), a kit's way to send a form
+                with contextlib.suppress(KeyError):
+                    return form_expression(expr, this)
             if m := NODE_JS.fullmatch(expr):
                 nodes = {"this": this, "self": this, "event.target": target}
                 node = nodes[m[1]] if m[1] in nodes else self._by_id(m[2])
@@ -249,7 +267,8 @@ class Tab:
 
         return evaluate
 
-    async def _call(self, method: str, args: tuple[Any, ...], node: Node | None) -> dict[str, Any]:
+    async def _call(self, method: str, args: tuple[Any, ...], node: Node | None,
+                    event: dict[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
         found = {tid: c for tid, c in self._exposed.get(method, {}).items() if self._by_id(tid) is not None}
         exposed = sorted(m for m, tags in self._exposed.items() if any(self._by_id(t) for t in tags))
         only = next(iter(found.values())) if len(found) == 1 and node is None else None
@@ -258,7 +277,7 @@ class Tab:
             where = node.describe() if node is not None else f"page {self.id}"
             hint = f"{len(found)} tags expose it: call it on one, tab.find(...).call(...)" if len(found) > 1 else ""
             raise HtagTestError(f"{where} exposes no method {method!r} (exposed: {exposed}). {hint}".strip())
-        return await self.interact(resolve(chosen, self._evaluator(None, None, {}, args)))
+        return await self.interact(resolve(chosen, self._evaluator(None, None, event or {}, args)))
 
     def _clock(self) -> float:
         """``event.timeStamp``: milliseconds since the page loaded."""

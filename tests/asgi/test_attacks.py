@@ -1,11 +1,16 @@
 """Attacks a hostile client can try, and what it gets: refusals, bounded memory, nothing changed."""
 
 import gc
+import re
+import subprocess
+import sys
+import urllib.request
 
 import httpx
 import pytest
+from htag import Tag
 
-from htag_sse import MemoryStore
+from htag_sse import HtagSSE, MemoryStore
 
 from ..support.apps import build
 from ..support.rawtab import RawTab, text_of
@@ -95,3 +100,77 @@ async def test_odd_but_well_formed_interactions_change_nothing(field, value):
         r = await tab.post({**tab.calls["inc"], field: value})
         assert 400 <= r.status_code < 500 or r.json().get("err"), r.text
         assert text_of(await tab.click("inc")) == "1"
+
+
+class Repo:
+    """The app's data layer."""
+
+    def __init__(self):
+        self.users = {"alice", "bob"}
+
+    def delete_user(self, name):
+        self.users.discard(name)
+
+
+REPO = Repo()
+
+
+class Confirm(Tag.div):
+    """A dialog that runs what its parent gives it when the user says yes."""
+
+    def init(self, on_confirm):
+        self.on_confirm = on_confirm
+        self += Tag.button("Yes", _onclick=self.yes, _class="yes")
+
+    def yes(self, ev):
+        self.on_confirm()
+
+
+class Admin(Tag.div):
+    """Functions kept on tags, as apps keep them — none bound, none exposed."""
+
+    fetch = urllib.request.urlopen  # a helper kept on the class
+
+    def init(self):
+        self.data = Tag.span("precious", _class="data")
+        self.runner = subprocess.getoutput  # a helper kept on the instance
+        self.remove_user = REPO.delete_user
+        self.confirm = Confirm(self._wipe_everything)  # its on_confirm: this private method
+        self += self.data
+        self += self.confirm
+
+    def _wipe_everything(self):
+        self.data.clear("wiped")
+
+    def render(self):
+        self.data["title"] = "rendered"
+
+
+OPENED: list[str] = []
+sys.addaudithook(lambda event, args: OPENED.append(event) if event in ("urllib.Request", "subprocess.Popen") else None)
+
+
+@pytest.mark.parametrize("lean", [True, False])
+async def test_functions_kept_on_tags_are_not_callable_from_the_page(tmp_path, lean):
+    """A function set on a tag or its class, an alias of a private method, htag's ``render``: the
+    page neither binds nor exposes them, so a POST naming them is refused and nothing runs."""
+    app = HtagSSE(Admin, session_store=MemoryStore(), lean=lean)
+    pwned = tmp_path / "pwned"
+    async with client_for(app, base_url="http://t") as c:
+        tab = await RawTab.open(c)
+        dialog = int(re.search(r'<div id="(\d+)"><button', tab.html)[1])
+        attacks = [
+            ("runner", [f"touch {pwned}"], None),
+            ("remove_user", ["alice"], None),
+            ("on_confirm", [], dialog),
+            ("fetch", ["http://127.0.0.1:9/"], None),
+            ("render", [], None),
+        ]
+        OPENED.clear()
+        for method, args, oid in attacks:
+            r = await tab.call(method, *args, oid=oid)
+            assert r.status_code == 403 and r.json()["error"] == "forbidden_method", (method, r.text)
+        assert not pwned.exists() and REPO.users == {"alice", "bob"} and not OPENED
+        assert "precious" in (await c.get("/")).text
+        live = app.pages.get(tab.page).root
+        assert live.data.childs == ("precious",)

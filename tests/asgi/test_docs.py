@@ -13,7 +13,7 @@ import types
 
 import httpx
 import pytest
-from htag import Tag
+from htag import Tag, expose
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -168,13 +168,13 @@ async def test_the_readme_mounted_app_shares_its_session_with_the_outer_routes(s
     assert (await client.get("/api/me")).json() == {"visits": 1}
 
 
-async def test_the_readme_testing_example_passes_on_a_counter():
+def test_the_readme_testing_example_passes_on_a_counter():
     from ..support.apps import Counter
 
     block = next(b for b in python_blocks((ROOT / "README.md").read_text()) if "HtagTestClient" in b)
     scope = {"App": Counter}
     exec(compile(block, "README testing block", "exec"), scope)  # noqa: S102 - the README's own code
-    await scope["test_a_click_counts"]()
+    scope["test_a_click_counts"]()  # a plain test function
 
 
 async def test_the_readme_hello_world_serves_its_page(snippets, asgi_client):
@@ -257,6 +257,7 @@ class Root(Tag.div):
         self.widget = Widget()
         self += self.widget
 
+    @expose
     def store(self, value):
         self.widget.state["mine"] = 2
         self.root.state["via_root"] = value
@@ -360,6 +361,7 @@ class Echo(Tag.div):
         self.out = Tag.span("", _class="out")
         self += self.out
 
+    @expose
     def say(self, text):
         self.out.clear(text)
 

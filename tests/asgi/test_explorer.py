@@ -142,3 +142,59 @@ async def test_a_page_of_a_listed_app_reruns_in_a_server_that_never_opened_it(ro
     assert r.status_code == 200, r.text
     tab.adopt(r.json())
     assert text_of(await tab.click("inc")) == "2"
+
+
+def cli_app(root: Path, tmp_path: Path, host: str = "127.0.0.1") -> HtagSSE:
+    """What ``python -m htag_sse`` serves in ``root`` (no app named, no index.py: the list)."""
+    from htag_sse import cli
+
+    return cli.build({"cwd": str(root), "app": None, "host": host, "session_dir": str(tmp_path / "sessions"),
+                      "parano": False, "debug": False, "redis": None})  # fmt: skip
+
+
+async def test_the_list_answers_this_machines_names_only(root, asgi_client, tmp_path):
+    """DNS rebinding: a page of evil.example whose name now leads to 127.0.0.1 must not read the list
+    (file names, and its page's clicks), nor any request of it."""
+    app = cli_app(root, tmp_path)
+    evil = asgi_client(app, "http://evil.example:8000")
+    for path in ("/", "/_htag/health"):
+        r = await evil.get(path)
+        assert r.status_code == 403 and "main.py" not in r.text and "does not answer to the host name" in r.text
+    r = await asgi_client(app, HERE).get("/")
+    assert r.status_code == 200 and "main.py : App" in r.text
+    anywhere = cli_app(root, tmp_path, host="0.0.0.0")  # serving the network: any name (documented)
+    assert (await asgi_client(anywhere, "http://evil.example:8000").get("/")).status_code == 200
+
+
+async def test_the_reload_error_page_answers_this_machines_names_only(asgi_client):
+    """The error page of ``--reload`` shows the exception's text: a password, file paths."""
+    from htag_sse.server.reload import Guard
+
+    guard = Guard(None, 'OperationalError: connection to "db" failed: password "hunter2" refused')
+    r = await asgi_client(guard, "http://evil.example:8000").get("/")
+    assert r.status_code == 403 and "hunter2" not in r.text
+    r = await asgi_client(guard, HERE).get("/")
+    assert r.status_code == 500 and "hunter2" in r.text
+
+
+REALAPPS = Path(__file__).resolve().parent.parent / "realapps"
+
+
+def test_the_list_shows_apps_built_on_a_widget_kits_class():
+    """``class App(ui.App)`` (htagui): the list skipped every such app."""
+    from htag_sse.explorer import scan
+
+    listed = {item.rel: item.apps for item in scan(REALAPPS)}
+    for name in ("ui_form", "ui_dialog", "ui_tabs", "ui_split", "ui_sortable", "ui_scroll", "ui_view", "ui_upload",
+                 "sl_fields", "bulma_form", "crud"):  # fmt: skip
+        assert listed.get(f"{name}.py") == ("App",), (name, listed)
+
+
+async def test_an_app_built_on_a_widget_kits_class_opens_from_the_list(tmp_path, asgi_client):
+    (tmp_path / "kit.py").write_text("import htagui.basics as ui\n\nclass App(ui.App):\n    def init(self):\n"
+                                     "        self += ui.Button('kit button')\n")  # fmt: skip
+    client = asgi_client(dev_app(tmp_path), HERE)
+    listed = (await client.get("/")).text
+    assert 'href="/apps/kit.py:App"' in listed and "kit.py : App" in listed
+    r = await client.get("/apps/kit.py:App")
+    assert r.status_code == 200 and "kit button" in r.text

@@ -126,3 +126,21 @@ def test_a_quiet_stream_stays_on_sse(serve, browser_page):
     assert page.evaluate("htagSSEState().transport") == "sse"
     page.click("button.inc")
     page.wait_for_function("document.querySelector('.count').textContent === '1'")
+
+
+def test_a_handler_named_like_htags_own_method_is_named_in_the_console_and_the_log(serve, chromium):
+    """A handler named ``add`` empties the page without an error: the console and the log say why."""
+    server = serve("basket")
+    said = []
+    for _ in range(2):
+        context = chromium.new_context()
+        page = context.new_page()
+        page.on("console", lambda m: said.append((m.type, m.text)))
+        page.goto(server.url)
+        page.wait_for_function("() => window.htagSSEState && window.htagSSEState().page")
+        assert page.inner_text("body") == ""
+        context.close()
+    warned = [text for kind, text in said if kind == "warning" and "shadows htag's Tag.add" in text]
+    assert len(warned) == 2 and "tests.support.apps.Basket.add" in warned[0] and "Rename it" in warned[0], said
+    server.stop()
+    assert server.output().count("tests.support.apps.Basket.add shadows htag's Tag.add") == 1, server.output()

@@ -329,7 +329,7 @@ def test_redis_serves_one_app_from_several_workers_sharing_a_redis(project, serv
         port = free_port()
         argv = [sys.executable, "-m", "htag_sse", "main:App", "--redis", f"redis://127.0.0.1:{redis.port}/0",
                 "--workers", "2", "--port", str(port), "--debug"]  # fmt: skip
-        env = {**child_env(), "HTAG_SSE_SECRET": "s" * 32,
+        env = {**child_env(), "HTAG_SSE_SECRET": "cli-redis-secret-0123456789abcdef",
                "HTAG_SSE_DIR": str(project / "sessions")}  # fmt: skip
         servers.append(Server(argv, port, env, cwd=project).start())
 

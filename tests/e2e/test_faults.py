@@ -33,6 +33,7 @@ import httpx
 import pytest
 
 from harness.processes import ROOT, Server, free_port, wait_until
+from htag_sse.stores.disk import LOCK_WAIT_S
 
 from ..support.faults import (
     PY,
@@ -49,6 +50,7 @@ from ..support.faults import (
     run_cmd,
     serving_pids,
     tmpfs,
+    while_paused,
 )
 
 pytestmark = pytest.mark.server
@@ -229,9 +231,13 @@ def test_a_relayed_request_for_another_sessions_page_is_403(pair):
     before = count_of(alice.click())
     mallory = Visitor(server.url, fresh=True).open()
     mallory.boot, mallory.worker = dict(alice.boot), alice.worker  # her page id and token, not her cookie
-    mallory = mallory.elsewhere(server)  # her requests reach the page's owner relayed, as alice's do
+    relayed = mallory.elsewhere(server)  # her requests reach the page's owner relayed, as alice's do
+    owner = {int(alice.worker)}
     for _ in range(3):
-        r = mallory.post(alice.calls["inc"], seq=99)
+        # sent while the owner is paused (it is not needed: the page's record says whose it is): a kept-
+        # alive connection closed meanwhile (the server's keep-alive timeout, on a loaded machine) is
+        # replaced by one that only another worker can accept
+        r = while_paused(lambda: relayed.post(alice.calls["inc"], seq=99), owner, f"{server.url}/_htag/health")
         assert r.status_code == 403, r.text
         assert r.headers["x-htag-worker"] != alice.worker
     assert count_of(alice.click()) == before + 1
@@ -432,12 +438,15 @@ def fill(directory: Path) -> Path:
 
 
 def restart_and_read(server: Server, visitors: list[Visitor]) -> list[int]:
-    """kill -9 the server, start it again on its directory, and read each visitor's count."""
+    """kill -9 the server, start it again on its directory, and read each visitor's count — on a new
+    connection, as a browser retries a GET whose kept-alive connection died with the server (reusing
+    it can meet a connection reset)."""
     server.kill()
     server.start()
     counts = []
     for v in visitors:
-        r = v.client.get("/")
+        with httpx.Client(base_url=str(v.client.base_url), cookies=v.client.cookies, timeout=30) as fresh:
+            r = fresh.get("/")
         assert r.status_code == 200, r.text
         counts.append(count_of(r.text))
     return counts
@@ -527,8 +536,11 @@ def test_a_locked_store_answers_503_in_bounded_time_and_static_files_flow(tmp_pa
             answers = [c.result() for c in clicks]
             took = time.monotonic() - t0
         assert [a.status_code for a in answers] == [503] * 4, [a.text for a in answers]
-        assert took < 10.0
-        assert slowest < 0.5, f"a static file took {slowest:.2f} s while the store was locked"
+        # bounds that tell a working server from a broken one whatever the load: a click waits for the
+        # lock LOCK_WAIT_S (5 s), not for ever; a static file waits for nothing (tens of ms), where an
+        # event loop blocked by the lock would make it wait the lock's 5 s
+        assert took < 5 * LOCK_WAIT_S, f"the clicks took {took:.1f} s"
+        assert slowest < LOCK_WAIT_S / 2, f"a static file took {slowest:.2f} s while the store was locked"
         lock.execute("ROLLBACK")
         for u in users:
             assert count_of(u.click(seq=u.seq)) == 2  # the retry of the refused click

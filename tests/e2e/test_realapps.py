@@ -180,6 +180,63 @@ def drag_gutter(page: Any, selector: str, dx: float, dy: float) -> None:
 # ---------------------------------------------------------------- htagui
 
 
+FORMS = {  # (group, app): what a user fills in, as Playwright does it and as tab.submit() is told
+    ("ui", "ui_form"): {"name": "Ada", "country": "be", "agree": True},
+    ("bulma", "bulma_form"): {"name": "Ada", "fruit": "a", "agree": True, "memo": "two\nlines"},
+}
+
+
+@pytest.mark.parametrize("group, name", list(FORMS), ids=[n for _, n in FORMS])
+def test_the_test_clients_submit_sends_what_chromium_sends(open_app, group, name):
+    """``tab.submit("form", values)`` without knowing how the kit wires its Form (htagui: an exposed
+    ``_submit`` called by a script; htbulma: a bound ``_onsubmit`` with the fields as a JSON string):
+    the same interaction as Chromium's, event fields included (but its time stamp), the same page."""
+    from htag_sse.testing import HtagTestClient
+    from tests.realapps.serve import app_of
+
+    values = FORMS[(group, name)]
+    page, watch = open_app(group, name)
+    sent: list[dict[str, Any]] = []
+    page.on("request", lambda r: sent.extend(_items(r.post_data)) if r.url.endswith("/interact") else None)
+    for field, value in values.items():
+        selector = f"form [name={field}]"
+        if value is True:
+            page.check(selector)
+        elif page.evaluate(f"() => document.querySelector({json.dumps(selector)}).tagName") == "SELECT":
+            page.select_option(selector, value)
+        else:
+            page.fill(selector, value)
+    page.click("form button.send")
+    expect(page, watch, "() => document.querySelector('.sent').textContent !== 'nothing sent'", "the form sent")
+    browser = [i for i in sent if i["method"].endswith("submit")]
+
+    posted: list[dict[str, Any]] = []
+
+    async def record(request: Any) -> None:
+        if request.url.path.endswith("/interact"):
+            posted.extend(_items(request.content.decode()))
+
+    def submit_with_the_test_client() -> tuple[str, str | None]:  # a thread of its own: Playwright's loop runs here
+        with HtagTestClient(app_of(name)) as tab:
+            tab.tab.client.http.event_hooks["request"].append(record)
+            tab.submit("form", values)
+            return tab.find(".sent").text, tab.find("form").attrs["id"]
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        shown, form_id = pool.submit(submit_with_the_test_client).result(timeout=60)
+    ours = [i for i in posted if i["method"].endswith("submit")]
+    assert len(browser) == len(ours) == 1, (sent, posted)
+    (b,), (o,) = browser, ours
+    assert o["id"] == int(form_id) and b["id"] == int(page.get_attribute("form", "id"))
+    assert {**o, "id": 0, "event": {**o["event"], "timeStamp": 0}} == {**b, "id": 0, "event": {**b["event"], "timeStamp": 0}}
+    assert shown == page.inner_text(".sent")
+
+
+def _items(body: str | None) -> list[dict[str, Any]]:
+    data = json.loads(body or "null")
+    return data if isinstance(data, list) else [data] if isinstance(data, dict) else []
+
+
 def test_htagui_form_sends_its_fields_on_submit(open_app):
     page, watch = open_app("ui", "ui_form")
     page.fill("input.name", "Ada")
@@ -461,17 +518,20 @@ def test_htbulma_file_upload_of_10_mb_with_the_default_options(open_app):
 
 
 def test_htbulma_local_storage_loads_at_start_and_in_a_new_tab(open_app):
-    """htbulma's ``LocalStorage`` calls ``self.call._localstorage_loader(...)``: a function set on the instance."""
+    """htbulma's ``LocalStorage`` (as in htbulma's storage example) asks the browser for the stored
+    JSON at start with ``self.call.<a function it sets on the app instance>(...)``: the page's code
+    wrote that call for that tag, so it is allowed, whatever the app module's text says."""
     page, watch = open_app("bulma", "bulma_storage")
-    expect(
-        page, watch, text_is(".shown", "visits: 0"), "the store loaded at start (_localstorage_loader)", text(".shown")
-    )
-    page.click("button.b-visit")
-    page.click("button.b-visit")
-    expect(page, watch, text_is(".shown", "visits: 2"), "two visits counted", text(".shown"))
-    assert json.loads(page.evaluate("() => localStorage.getItem('realapps')")) == {"visits": 2}
+    expect(page, watch, text_is(".shown", "hello ?"), "the store loaded at start (redrawn by its loader)",
+           text(".shown"))  # fmt: skip
+    page.click("button.b-set2")
+    expect(page, watch, text_is(".shown", "hello 2"), "the value set", text(".shown"))
+    assert json.loads(page.evaluate("() => localStorage.getItem('realapps')")) == {"v": 2}
     second, watch2 = open_app("bulma", "bulma_storage")
-    expect(second, watch2, text_is(".shown", "visits: 2"), "a new tab reading the stored visits", text(".shown"))
+    expect(second, watch2, text_is(".shown", "hello 2"), "a new tab reading the stored value", text(".shown"))
+    second.click("button.b-clear")
+    expect(second, watch2, text_is(".shown", "hello ?"), "the store cleared", text(".shown"))
+    assert second.evaluate("() => localStorage.getItem('realapps')") is None
 
 
 def test_a_handler_failing_without_message_is_shown_and_the_page_goes_on(open_app):
@@ -491,6 +551,75 @@ def test_a_handler_failing_without_message_is_shown_and_the_page_goes_on(open_ap
 
 
 # ---------------------------------------------------------------- plain htag apps
+
+
+def panel_ends_with(value: str) -> str:
+    return f"() => document.querySelector('.panel').innerText.endsWith({json.dumps(value)})"
+
+
+def count_posts(page: Any) -> list[int]:
+    """How many interactions the page sends (a POST may carry a batch)."""
+    sent = [0]
+
+    def seen(request: Any) -> None:
+        if request.method == "POST" and request.url.endswith("/interact"):
+            body = json.loads(request.post_data or "null")
+            sent[0] += len(body) if isinstance(body, list) else 1
+
+    page.on("request", seen)
+    return sent
+
+
+def test_htags_manual_event_test_shows_what_htags_runner_shows(open_app):
+    """htag's own manual_tests_events.py (1.0.0), every button in turn: the texts htag's runner shows
+    for the same clicks (recorded side by side with htag 1.0.0's Runner, WebSocket and HTTP modes)."""
+    page, watch = open_app("plain", "events")
+    steps = [
+        ("js-arg", "wtrue"), ("str-arg", "wtoto"), ("stream-out", "abcdkikix"), ("stream-bound", "abcdkikixabcdkikix"),
+        ("outside", "abcdkikixabcdkikix"), ("lambda", "kikixwlambda"), ("list", "wlambdaffmmwKIKI"), ("ff", "wKIKIff"),
+        ("mm", "ffmm"), ("old-mm", "ffmmmm"), ("ymm", "mmmm1mm2"), ("old-ymm", "mm1mm2mm1mm2"), ("amm", "mm2amm"),
+        ("old-amm", "ammamm"), ("aymm", "ammaymm1aymm2"), ("old-aymm", "aymm1aymm2aymm1aymm2"),
+    ]  # fmt: skip
+    for name, shown in steps:
+        page.click(f".panel button.{name}")
+        expect(page, watch, panel_ends_with(shown), f"the panel after a click on {name!r}",
+               "() => document.querySelector('.panel').innerText.slice(-60)")  # fmt: skip
+    page.click(".panel .item .delete")
+    expect(page, watch, text_is(".panel .item .delete", "xb"), "the item's x marked by its callback", text(".item"))
+
+
+def test_a_generator_streams_into_the_button_clicked_once_per_click_or_enter(open_app):
+    """``lambda o: self.stream()``: the items go into the button clicked. One user action runs the
+    handlers once: a click on the x streamed into it (it bubbles to the button) streams once more,
+    and so does Enter on that x, which keeps the focus (htag's runner rebuilds the button's content
+    for each streamed item, ``innerHTML +=``, and the x it rebuilt has lost the focus: Enter does
+    nothing there; htag-sse appends, as a page does: see tests/realapps/README.md)."""
+    page, watch = open_app("plain", "events")
+    sent = count_posts(page)
+    page.click(".panel button.stream-in")
+    expect(page, watch, text_is(".panel .stream-in", "stream inabcdkikix"), "the items in the button", text(".stream-in"))
+    page.click(".panel .stream-in .delete")
+    expect(page, watch, text_is(".panel .stream-in", "stream inabcdkikixabcdkikix"), "streamed once more",
+           text(".stream-in"))  # fmt: skip
+    assert page.evaluate("() => document.activeElement.textContent") == "x"
+    page.keyboard.press("Enter")
+    expect(page, watch, text_is(".panel .stream-in", "stream inabcdkikixabcdkikixabcdkikix"), "once more for Enter",
+           text(".stream-in"))  # fmt: skip
+    assert sent[0] == 5 + 6 + 6, sent  # each: a click and 4 pulls of the next items (+ the x's own handler)
+
+
+def test_a_form_sent_by_enter_adds_one_item_per_enter(open_app):
+    """Typing then Enter in an input sends its form once: one item per Enter, as under htag's runner."""
+    page, watch = open_app("plain", "events")
+    sent = count_posts(page)
+    page.click("input.q")
+    page.keyboard.type("one")
+    page.keyboard.press("Enter")
+    expect(page, watch, "() => document.querySelectorAll('.todos li').length === 1", "one item", text(".todos"))
+    page.keyboard.type("two")
+    page.keyboard.press("Enter")
+    expect(page, watch, "() => document.querySelectorAll('.todos li').length === 2", "two items", text(".todos"))
+    assert page.inner_text(".todos").split("\n") == ["one", "onetwo"] and sent[0] == 2, (page.inner_text(".todos"), sent)
 
 
 def test_crud_update_bound_with_self_bind_update(open_app):

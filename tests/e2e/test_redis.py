@@ -251,3 +251,35 @@ async def test_bus_on_a_cluster(redis_cluster: Any) -> None:
         assert await inbox.has(20) == [b"%d from %d" % (n, (dst - 1) % 3) for n in range(20)]
     for bus in buses:
         await bus.close()
+
+
+async def test_health_answers_the_same_json_whether_redis_failed_at_start_or_later(own_redis_server: RedisServer) -> None:
+    """A load balancer reads one body: Redis down when the worker started (it has no lease) or since."""
+    import httpx
+    from htag import Tag
+
+    from harness.processes import free_port
+    from htag_sse import HtagSSE
+
+    class App(Tag.div):
+        def init(self) -> None:
+            self += "hello"
+
+    async def health(app: HtagSSE) -> tuple[int, dict[str, Any]]:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+            r = await c.get("/_htag/health")
+            return r.status_code, r.json()
+
+    apps = [HtagSSE(App, redis=f"redis://127.0.0.1:{free_port()}/0", secret=SECRET),
+            HtagSSE(App, redis=own_redis_server.url, secret=SECRET)]  # fmt: skip
+    try:
+        at_start = await health(apps[0])
+        assert (await health(apps[1]))[0] == 200
+        own_redis_server.kill()
+        later = await health(apps[1])
+        assert at_start[0] == later[0] == 503 and set(at_start[1]) == set(later[1]), (at_start, later)
+        assert at_start[1]["status"] == later[1]["status"] == "error"
+        assert at_start[1]["error"].startswith("store: ") and later[1]["error"].startswith("store: ")
+    finally:
+        for app in apps:
+            await app.stop()

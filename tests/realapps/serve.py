@@ -20,7 +20,7 @@ from htag_sse import HtagSSE
 GROUPS = {
     "ui": ["ui_form", "ui_dialog", "ui_tabs", "ui_split", "ui_sortable", "ui_scroll", "ui_view", "ui_upload"],
     "bulma": ["bulma_form", "bulma_dialogs", "bulma_widgets", "bulma_storage"],
-    "plain": ["crud", "calc", "counter", "bindings"],
+    "plain": ["crud", "calc", "counter", "bindings", "events"],
     "shoelace": ["sl_fields"],
 }
 

@@ -42,7 +42,7 @@ class Counter(Tag.div):
         self.state["count"] = self.state.get("count", 0) + int(n)
         self.value.clear(self.state["count"])
 
-    def secret(self):  # a public method nothing binds: still callable with bind, so allowed
+    def secret(self):  # a public method nothing binds nor exposes: not callable from the page
         self.state["secret"] = True
 
     not_callable = "a string attribute"
@@ -236,9 +236,19 @@ class Stall(Tag.div):
         self.inc(ev)
 
 
+class Basket(Tag.div):
+    """A handler named like htag's ``add``: ``self += ...`` calls it, the page comes out empty."""
+
+    def init(self):
+        self += Tag.button("add", _onclick=self.add, _class="add")
+
+    def add(self, ev):
+        pass
+
+
 APPS: dict[str, type[Tag]] = {
     "counter": Counter, "clock": Clock, "stream": Stream, "args": Args, "board": Board, "burst": Burst, "vault": Vault,
-    "tally": Tally, "notes": Notes, "stall": Stall, **TYPING_APPS,
+    "tally": Tally, "notes": Notes, "stall": Stall, "basket": Basket, **TYPING_APPS,
 }  # fmt: skip
 
 

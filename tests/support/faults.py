@@ -14,7 +14,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar
@@ -198,15 +198,22 @@ def connect_while_paused(client: httpx.Client, path: str, pids: set[int], deadli
     """GET ``path`` on a new connection of ``client`` while ``pids`` are paused. A paused process may
     hold the session database's lock (then the answer waits for it): the pause is kept short, and
     tried again once they ran a moment (well within their lease)."""
+    return while_paused(lambda: client.get(path, timeout=1.0), pids, f"{client.base_url}{path}", deadline_s)
+
+
+def while_paused(request: Callable[[], httpx.Response], pids: set[int], probe: str,
+                 deadline_s: float = 20.0) -> httpx.Response:  # fmt: skip
+    """``request()`` (with a short timeout of its own) while ``pids`` are paused, so that no connection
+    it opens can reach them; tried again after a GET of ``probe`` let the paused ones run a moment."""
     deadline = time.monotonic() + deadline_s
     while True:
         try:
             with paused(pids):
-                return client.get(path, timeout=1.0)
+                return request()
         except httpx.TimeoutException:
             if time.monotonic() > deadline:
                 raise
-            httpx.get(f"{client.base_url}{path}", timeout=30)  # answered: the paused ones ran a moment
+            httpx.get(probe, timeout=30)  # answered: the paused ones ran a moment
 
 
 class Visitor:

@@ -1,11 +1,17 @@
-"""What an interaction may reach: its own page's tags, their handlers, and the methods the app's
-own classes expose or bind — whatever their name — never what htag itself defines."""
+"""What an interaction may reach: its own page's tags, their handlers, and the methods the app
+exposes or the page's code binds for that very tag — whatever their name — never what htag itself
+defines, never what is merely there."""
 
+import gc
+import tracemalloc
+
+import htbulma
 import pytest
 from htag import Tag, expose
+from htag.render import HRenderer
 
 from htag_sse.errors import RequestError
-from htag_sse.htag1.access import callable_from_page, check_interaction
+from htag_sse.htag1.access import callable_from_page, check_interaction, written
 from htag_sse.htag1.renderer import Renderer
 from htag_sse.wire import Interaction
 
@@ -80,10 +86,19 @@ def test_private_dunder_htag_api_and_non_callable_names_are_refused(method):
     assert e.value.status in (400, 403)
 
 
-@pytest.mark.parametrize("method", ["plus", "inc", "secret"])
-def test_public_methods_defined_by_the_app_are_callable(method):
+def test_an_exposed_method_is_callable():
     hr = renderer()
-    check_interaction(hr, Interaction(id(hr.tag), method, (1,)))
+    check_interaction(hr, Interaction(id(hr.tag), "plus", (1,)))
+
+
+@pytest.mark.parametrize("method", ["inc", "secret", "render", "init"])
+def test_a_public_method_nothing_binds_nor_exposes_is_refused(method):
+    """``inc`` is a handler (reached through htag's dispatcher, never by name), ``secret`` is bound
+    nowhere, ``render`` and ``init`` are the app's own but the page never asks for them."""
+    hr = renderer()
+    with pytest.raises(RequestError) as e:
+        check_interaction(hr, Interaction(id(hr.tag), method, (1,)))
+    assert e.value.status == 403
 
 
 @pytest.mark.parametrize("method", ["_onsubmit", "_submit", "update"])
@@ -97,7 +112,7 @@ def test_a_private_method_the_app_neither_exposes_nor_binds_is_refused():
     with pytest.raises(RequestError) as e:
         check_interaction(hr, Interaction(id(hr.tag), "_helper"))
     assert e.value.status == 403
-    assert not callable_from_page(Form, "clear") and not callable_from_page(Form, "__init__")
+    assert not callable_from_page(hr.tag, "clear") and not callable_from_page(hr.tag, "__init__")
 
 
 def test_dispatchers_need_a_handler_the_tag_has():
@@ -134,3 +149,103 @@ def test_a_mixin_after_htags_tag_and_a_function_set_on_the_tag_are_reachable_whe
     hr.tag._sneaky = lambda: None  # set on the tag, but bound nowhere
     with pytest.raises(RequestError):
         check_interaction(hr, Interaction(id(hr.tag), "_sneaky"))
+
+
+class Pair(Tag.div):
+    """Two tags of one class; the page binds ``_pick`` of the first only."""
+
+    def init(self):
+        self.first, self.second = Cell(), Cell()
+        self += self.first
+        self += self.second
+        self += Tag.button("pick", _onclick=self.first.bind._pick(1))
+
+
+class Cell(Tag.span):
+    def _pick(self, n):
+        self.state["picked"] = n
+
+
+def test_a_binding_allows_that_method_of_that_tag_only():
+    hr = renderer(Pair)
+    check_interaction(hr, Interaction(id(hr.tag.first), "_pick", (1,)))
+    with pytest.raises(RequestError) as e:
+        check_interaction(hr, Interaction(id(hr.tag.second), "_pick", (1,)))
+    assert e.value.status == 403
+
+
+class Forged(Tag.div):
+    """What a user typed, shown unescaped (htag does not escape text): it may look like a binding."""
+
+    def init(self, said=""):
+        self += Tag.p(said)
+
+    def _wipe(self):
+        self.state["wiped"] = True
+
+
+def test_text_that_looks_like_a_binding_allows_nothing():
+    hr = renderer(Forged)
+    forged = f'<button onclick=\'interact({{"id": {id(hr.tag)}, "method": "_wipe", "args": []}})\'>x</button>'
+    hr.tag.childs[0].clear(forged)
+    assert forged in str(hr.tag)
+    with pytest.raises(RequestError) as e:
+        check_interaction(hr, Interaction(id(hr.tag), "_wipe"))
+    assert e.value.status == 403
+
+
+class Storage(Tag.div):
+    """htbulma's LocalStorage: a function set on the app instance, called with ``self.call``;
+    this module's text never names it."""
+
+    def init(self):
+        self.conf = htbulma.LocalStorage(self.redraw, key="k")
+
+    def redraw(self):
+        self.state["loaded"] = dict(self.conf.items())
+
+
+@pytest.mark.parametrize("lean", [True, False])
+def test_htbulmas_local_storage_loader_is_callable_on_both_renderers(lean):
+    hr = renderer(Storage) if lean else HRenderer(Storage, "", statics=[])
+    name = next(n for n in vars(hr.tag) if n.startswith("_local"))  # htbulma's name, not written here
+    check_interaction(hr, Interaction(id(hr.tag), name, ('{"a": 1}',)))
+    hr.tag.__dict__[name]('{"a": 1}')
+    assert hr.tag.state["loaded"] == {"a": 1}
+
+
+def test_what_is_recorded_goes_with_its_tags():
+    gc.collect()
+    before = len(written)
+    pages = [renderer(Pair) for _ in range(50)]
+    assert len(written) >= before + 50
+    del pages
+    gc.collect()
+    assert len(written) <= before
+
+
+def test_ten_thousand_method_names_asked_for_keep_nothing():
+    """Every name a client asks for was kept forever (an unbounded cache keyed by it): memory grew
+    with each distinct name. Now nothing is kept per name asked."""
+    hr = renderer()
+    warm_up, measured = (
+        [Interaction(id(hr.tag), f"no_such_method_{kind}{i:05d}_" + "x" * 150) for i in range(10_000)]
+        for kind in "ab"
+    )
+
+    def refuse_all(interactions):
+        for inter in interactions:
+            with pytest.raises(RequestError):
+                check_interaction(hr, inter)
+
+    refuse_all(warm_up)  # whatever is made once
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        refuse_all(measured)
+        gc.collect()
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert grown < 100_000, f"{grown} bytes kept after asking for 10,000 names"

@@ -762,6 +762,27 @@ def test_the_page_document_is_the_text_htag_writes(lean: bool, cls: type[Tag]) -
     assert "<title>A &lt;title&gt; &amp; more</title>" in documents[1] or cls is not Titled
 
 
+class Calling(Tag.div):
+    """Scripts asked for while ``init`` runs: they must run when the page starts."""
+
+    def init(self) -> None:
+        self.call("console.log('init')")
+        self.call.go(1)
+
+    def go(self, n: int) -> None:
+        self.add(n)
+
+
+def test_a_call_made_during_init_reaches_the_page_under_both_renderers() -> None:
+    """htag's own HRenderer moved them into its page script, which htag-sse does not use: they were lost."""
+    documents = []
+    for lean in (True, False):
+        run = Run(Calling, lean)
+        documents.append(Names(run.root).sub(document.document(run.hr, "", (), "boot();", None)))
+    assert documents[1] == documents[0]
+    assert "console.log('init')" in documents[1] and '"method": "go", "args": [1]' in documents[1]
+
+
 # ---------------------------------------------------------------- rendering
 
 

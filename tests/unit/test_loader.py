@@ -43,6 +43,36 @@ def test_apps_in_lists_top_level_tag_classes_but_not_their_helpers(source, apps)
     assert apps_in(source) == apps
 
 
+@pytest.mark.parametrize("source, apps", [
+    ("import htagui.basics as ui\nclass App(ui.App): pass\n", ["App"]),
+    ("import htagui.shoelace as ui\nclass App(ui.App):\n    pass\nclass Pane(ui.Tabs): pass\n", ["App", "Pane"]),
+    ("from htagui.basics import App as Base\nclass Page(Base): pass\n", ["Page"]),
+    ("import htagui\nclass A(htagui.basics.Form): pass\n", ["A"]),
+    ("import htbulma as b\nclass Box(b.Box): pass\nclass Plain(b.LocalStorage): pass\n", ["Box"]),
+    ("from htbulma import TagBulma\nclass Page(TagBulma.div): pass\n", ["Page"]),
+    ("from htag import *\nclass App(Tag.div): pass\n", ["App"]),
+    ("import json\nclass J(json.JSONDecoder): pass\nclass N(nowhere.Thing): pass\n", []),
+])  # fmt: skip
+def test_apps_in_follows_imports_to_widget_kits_classes_without_importing_them(source, apps):
+    """``class App(ui.App)`` with htagui: the app list showed none of the htagui apps."""
+    assert apps_in(source) == apps
+
+
+def test_apps_in_follows_a_neighbours_classes_and_never_runs_them(tmp_path, clean_imports):
+    trap = "import pathlib\npathlib.Path(__file__).with_suffix('.ran').touch()\n"
+    (tmp_path / "widgets.py").write_text(trap + "from htag import Tag\nclass Card(Tag.div): pass\nclass Plain: pass\n")
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text(trap + "from .deep import Panel\n")
+    (tmp_path / "pkg" / "deep.py").write_text(trap + "import widgets\nclass Panel(widgets.Card): pass\n")
+    (tmp_path / "a.py").write_text("from b import B\nclass A(B): pass\n")  # a cycle: unknown, not a hang
+    (tmp_path / "b.py").write_text("from a import A\nclass B(A): pass\n")
+    main = tmp_path / "main.py"
+    source = ("from widgets import Card, Plain\nimport pkg\nfrom a import A\n"
+              "class App(Card): pass\nclass Other(pkg.Panel): pass\nclass Not(Plain): pass\nclass Loop(A): pass\n")
+    assert apps_in(source, main) == ["App", "Other"]
+    assert list(tmp_path.rglob("*.ran")) == [] and "widgets" not in sys.modules
+
+
 def test_apps_in_raises_on_a_syntax_error():
     with pytest.raises(SyntaxError):
         apps_in("class App(Tag.div:\n")

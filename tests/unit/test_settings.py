@@ -53,8 +53,52 @@ def test_redis_needs_a_secret_and_options_come_from_the_environment(monkeypatch)
     with pytest.raises(ConfigError, match="needs a secret"):
         Settings.build(redis="redis://127.0.0.1:6379/0")
     monkeypatch.setenv("HTAG_SSE_REDIS", "redis://127.0.0.1:6379/0")
-    monkeypatch.setenv("HTAG_SSE_SECRET", "x" * 32)
+    monkeypatch.setenv("HTAG_SSE_SECRET", "Xq3-vT9_kLm2Rz8w")
     settings = Settings.build()
-    assert settings.redis == "redis://127.0.0.1:6379/0" and settings.secret == b"x" * 32
+    assert settings.redis == "redis://127.0.0.1:6379/0" and settings.secret == b"Xq3-vT9_kLm2Rz8w"
     with pytest.raises(ConfigError, match="max_interaction_bytes"):
         Settings.build(max_body_bytes=2048, max_interaction_bytes=1024)
+
+
+@pytest.mark.parametrize("secret, words", [
+    ("a" * 16, "secret is not random enough (about 0 bits"),
+    ("ab" * 8, "secret is not random enough (about 16 bits"),
+    ("short", "secret must be at least 16 bytes (or characters) of random data, got 5 bytes"),
+])  # fmt: skip
+def test_short_or_guessable_secrets_are_refused(secret, words):
+    with pytest.raises(ConfigError) as e:
+        HtagSSE(session_store=MemoryStore(), secret=secret)
+    assert words in str(e.value)
+
+
+def test_random_secrets_pass(monkeypatch):
+    import secrets
+
+    for _ in range(200):
+        Settings.build(secret=secrets.token_hex(8))  # 16 hex digits: the shortest random secret worth taking
+        Settings.build(secret=secrets.token_urlsafe(32))
+
+
+@pytest.mark.parametrize("value", ["a" * 32, "tiny"])
+def test_a_bad_secret_from_the_environment_blames_the_environment(monkeypatch, value):
+    monkeypatch.setenv("HTAG_SSE_SECRET", value)
+    with pytest.raises(ConfigError, match=r"^HTAG_SSE_SECRET \(in the environment\) "):
+        Settings.build()
+
+
+def test_a_redis_url_from_the_environment_without_a_secret_blames_the_environment(monkeypatch):
+    monkeypatch.setenv("HTAG_SSE_REDIS", "redis://127.0.0.1:6379/0")
+    monkeypatch.delenv("HTAG_SSE_SECRET", raising=False)
+    with pytest.raises(ConfigError, match=r"^HTAG_SSE_REDIS is set \(in the environment\): Redis needs a secret"):
+        Settings.build()
+
+
+def test_htagwebs_sesprovider_is_refused_even_as_none_naming_its_replacement():
+    for value in (None, "some.provider"):
+        with pytest.raises(ConfigError, match=r"sesprovider= is htagweb's, not an htag-sse option .*use session_store="):
+            HtagSSE(session_store=MemoryStore(), sesprovider=value)
+
+
+def test_unknown_options_are_refused_even_as_none():
+    with pytest.raises(ConfigError, match="unknown option.s. colour"):
+        HtagSSE(session_store=MemoryStore(), colour=None)
