@@ -163,8 +163,8 @@ class Hosts:
         return self
 
     def warm(self, timeout_s: float = 30.0) -> Hosts:
-        """Have every worker hold its lease (a worker takes it at its first page) and publish its
-        contact (``ns:{v:c:<worker id>}``: it has company), wait until the workers' registry in Redis
+        """Have every worker hold its lease (a worker takes it at its first page) and listen on its bus
+        channel (``ns:b:<worker id>``), wait until the workers' registry in Redis
         has not changed for ``LIVENESS_CACHE_S`` (every worker's cached view of who is alive then
         includes every other), then until every worker has renewed its lease twice (each renewal is
         followed by a look around): each has then seen the others. Until then a worker may believe
@@ -187,7 +187,7 @@ class Hosts:
         if self.hosts[0].redis_url is None:
             return self
         client = redis_client(self.hosts[0].redis_url)
-        contacts = {wid: f"htag-sse:{{v:c:{wid}}}" for wid in ids.values()}
+        contacts = {wid: f"htag-sse:b:{wid}" for wid in ids.values()}
         try:
             last, since = None, time.monotonic()
 
@@ -196,10 +196,8 @@ class Hosts:
                 names = sorted(client.zrange(LEASES, 0, -1))
                 if names != last:
                     last, since = names, time.monotonic()
-                alone = len(contacts) == 1  # a lone worker has nobody to publish its contact to
-                known = all(
-                    f"w:{wid}".encode() in names and (alone or client.exists(key)) for wid, key in contacts.items()
-                )
+                listening = subscribers(client, list(contacts.values()))
+                known = all(f"w:{wid}".encode() in names and listening.get(key) for wid, key in contacts.items())
                 return known and time.monotonic() - since > LIVENESS_CACHE_S
 
             wait_until(settled, max(1.0, deadline - time.monotonic()), "every worker to hold a lease")
@@ -237,6 +235,20 @@ class Hosts:
 
     def output(self) -> str:
         return "\n".join(f"--- {h.name} ---\n{h.output()}" for h in self.hosts)
+
+
+def subscribers(client: Any, channels: list[str]) -> dict[str, int]:
+    """How many listen on each channel (on a Cluster: on any node)."""
+    import redis
+
+    if isinstance(client, redis.RedisCluster):
+        counts: dict[str, int] = {}
+        for node in client.get_nodes():
+            for channel, n in client.pubsub_numsub(*channels, target_nodes=node):
+                name = channel.decode() if isinstance(channel, bytes) else channel
+                counts[name] = counts.get(name, 0) + int(n)
+        return counts
+    return {(c.decode() if isinstance(c, bytes) else c): int(n) for c, n in client.pubsub_numsub(*channels)}
 
 
 def redis_client(url: str) -> Any:

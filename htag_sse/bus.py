@@ -43,6 +43,9 @@ class Bus(Protocol):
     small JSON-able dict, published next to the worker's lease; ``send`` gets
     that contact back. Messages carry their own deadlines: a bus may drop
     what waited too long. ``open`` may be called again (a new worker id).
+
+    A bus whose class says ``direct = True`` reaches a worker by its id alone:
+    each worker opens it as it starts, and no contact is published or looked up.
     """
 
     async def open(self, me: str, deliver: Deliver) -> dict[str, Any]: ...

@@ -13,7 +13,8 @@ import base64
 import itertools
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,8 +25,11 @@ log = logging.getLogger("htag_sse")
 
 Handler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
 
-#: While waiting for a reply, the owner's lease is checked this often.
+#: While waiting for a reply, the owner's lease is checked this often, and the call sent again (a bus
+#: may lose a message: the owner answers a call once, and a copy of it with the same answer).
 LIVENESS_CHECK_S = 1.0
+#: The answers kept for calls sent again: at most this many, of at most this many bytes in all.
+KEPT_ANSWERS, KEPT_BYTES = 256, 8 * 1024 * 1024
 GONE = "the worker that held this page is gone: rerun it"
 
 
@@ -83,20 +87,24 @@ class Relay:
         self._ids = itertools.count(1)
         self._waiting: dict[int, asyncio.Future[dict[str, Any]]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._answering: set[tuple[str, int]] = set()  # calls being answered: a copy is dropped
+        self._answered: OrderedDict[tuple[str, int], bytes] = OrderedDict()  # their answers, for a copy
+        self._answered_bytes = 0
 
     async def call(self, to: str, kind: str, payload: dict[str, Any], timeout_s: float) -> dict[str, Any]:
         """The owner's answer; a :class:`RequestError` it raised is raised here too."""
         await self.workers.start(self.deliver)
         await self.workers.open_inbox()  # the reply comes there
         bus = self.workers.bus
-        contact = await self.workers.contact(to, wait_s=self.workers.lease_s / 2) if bus is not None else None
+        contact = await self._contact(to, wait_s=self.workers.lease_s / 2)
         if contact is None or bus is None:
             raise RequestError(410, "page_gone", GONE)
         rid = next(self._ids)
         log.debug("relaying %s to worker %s", kind, to)
         reply = self._waiting[rid] = asyncio.get_running_loop().create_future()
+        raw = encode(Message(kind, rid, self.workers.me, timeout_s, payload))
         try:
-            await bus.send(to, contact, encode(Message(kind, rid, self.workers.me, timeout_s, payload)))
+            await bus.send(to, contact, raw)
         except ConnectionError:  # its process is gone (the lease has not expired yet)
             self._waiting.pop(rid, None)
             log.info("worker %s cannot be reached: its pages rerun elsewhere", to)
@@ -110,6 +118,10 @@ class Relay:
                     if not await self.workers.alive(to):
                         log.info("worker %s died while answering a %s call", to, kind)
                         raise RequestError(410, "page_gone", GONE)
+                    try:  # the owner lives: maybe the call (or its answer) was lost on the way
+                        await bus.send(to, contact, raw)
+                    except ConnectionError as e:
+                        log.debug("a %s call to worker %s could not be sent again: %s", kind, to, e)
         except TimeoutError:
             raise RequestError(504, "worker_timeout", f"worker {to} did not answer within {timeout_s:g} s") from None
         finally:
@@ -130,6 +142,15 @@ class Relay:
             if isinstance(result, BaseException):
                 log.info("worker %s did not take a %s call: %s", worker, kind, result)
 
+    async def _contact(self, worker: str, wait_s: float) -> Mapping[str, Any] | None:
+        """How the bus reaches ``worker`` (None: it cannot): a direct bus needs no contact."""
+        bus = self.workers.bus
+        if bus is None:
+            return None
+        if getattr(bus, "direct", False):
+            return {}
+        return await self.workers.contact(worker, wait_s=wait_s)
+
     def deliver(self, raw: bytes) -> None:
         """A message from the bus: a reply to one of our calls, or a call to answer."""
         try:
@@ -145,11 +166,35 @@ class Relay:
         if message.within <= 0:
             log.info("bus: a %s call without a time limit: dropped", message.kind[:40])
             return
-        task = asyncio.get_running_loop().create_task(self._answer(message))
+        call = (message.sender, message.id)
+        if call in self._answering:  # a copy of a call being answered: its answer is on its way
+            return
+        answered = self._answered.get(call)
+        work = self._reply(message.sender, answered) if answered is not None else self._answer(message)
+        if answered is None:
+            self._answering.add(call)
+        task = asyncio.get_running_loop().create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
     async def _answer(self, message: Message) -> None:
+        try:
+            result = await self._result(message)
+        finally:
+            self._answering.discard((message.sender, message.id))
+        raw = encode(Message("reply", message.id, payload=result))
+        self._keep((message.sender, message.id), raw)
+        await self._reply(message.sender, raw)
+
+    def _keep(self, call: tuple[str, int], raw: bytes) -> None:
+        """Keep an answer for a copy of its call (bounded in count and bytes)."""
+        self._answered[call] = raw
+        self._answered_bytes += len(raw)
+        while len(self._answered) > KEPT_ANSWERS or self._answered_bytes > KEPT_BYTES:
+            _, old = self._answered.popitem(last=False)
+            self._answered_bytes -= len(old)
+
+    async def _result(self, message: Message) -> dict[str, Any]:
         handler = self.handlers.get(message.kind)
         try:
             if handler is None:
@@ -165,13 +210,15 @@ class Relay:
         except Exception:
             log.exception("forwarded %s call failed", message.kind)
             result = {"error": [500, "server_error", "the worker that holds this page failed"]}
-        sender = message.sender
+        return result
+
+    async def _reply(self, sender: str, raw: bytes) -> None:
         bus = self.workers.bus
-        contact = await self.workers.contact(sender, wait_s=1.0) if bus is not None else None
+        contact = await self._contact(sender, wait_s=1.0)
         if contact is None or bus is None:
             log.info("the reply to worker %s was lost: it is gone", sender)
             return
         try:
-            await bus.send(sender, contact, encode(Message("reply", message.id, payload=result)))
+            await bus.send(sender, contact, raw)
         except ConnectionError:
             log.info("the reply to worker %s was lost: it is gone", sender)

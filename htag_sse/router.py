@@ -151,7 +151,7 @@ class Router:
     async def _session(self, scope: Scope, head: Head) -> Session:
         session = scope.get("session")
         if not isinstance(session, Session):
-            session = scope["session"] = await self.sessions.resolve(head.sid(self.settings), head.address)
+            session = scope["session"] = await self.sessions.identify(head.sid(self.settings), head.address)
         return session
 
     # ---------------------------------------------------------------- one page

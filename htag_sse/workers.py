@@ -186,7 +186,7 @@ class Workers:
         company = any(name != "w:" + self.me for name in self._known[1])
         if company:
             self._others_seen = time.monotonic()
-        if company:
+        if company or getattr(self.bus, "direct", False):  # a direct bus listens from the start
             await self.open_inbox()
 
     async def open_inbox(self) -> None:
@@ -196,6 +196,8 @@ class Workers:
             return
         self._contact = await self.bus.open(self.me, self._deliver)
         log.debug("worker %s opened its inbox: %s", self.me, self._contact)
+        if getattr(self.bus, "direct", False):
+            return  # reached by its id: nothing to publish
         # liveness is the lease's (monotonic): a wall-clock expiry here could pass early
         await self.store.set("c:" + self.me, json.dumps(self._contact).encode(), CONTACT_TTL_S)
 

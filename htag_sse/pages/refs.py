@@ -55,6 +55,7 @@ class LocalRef:
 
     async def interact(self, body: bytes | RequestError, seq: int | None) -> tuple[int, bytes]:
         assert self.page is not None
+        await self.pages.sessions.refresh(self.page.session)  # what another worker wrote meanwhile
         return await self.page.answer(body, seq)
 
     async def events(self, cursor: int | None, timeout_s: float) -> Events | None:

@@ -8,9 +8,12 @@ import asyncio
 import hmac
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import ConfigError, Fenced, StoreError
+
+if TYPE_CHECKING:
+    from .subscriber import Subscriber
 
 log = logging.getLogger("htag_sse")
 
@@ -122,12 +125,23 @@ class RedisConnection:
         self._slots = asyncio.Semaphore(max_connections)
         self.blocking_slots = asyncio.Semaphore(blocking_connections)
         self._users = 0
+        self._subscriber: Any = None
         #: what redis-py raises (a Cluster that cannot be reached raises no RedisError)
         self.errors = (redis.exceptions.RedisError, redis.exceptions.RedisClusterException)
 
     def use(self) -> RedisConnection:
         self._users += 1
         return self
+
+    @property
+    def subscriber(self) -> Subscriber:
+        """This process's pub/sub connection (one, shared by the store and the bus)."""
+        if self._subscriber is None:
+            from .subscriber import Subscriber
+
+            self._subscriber = Subscriber(self)
+        subscriber: Subscriber = self._subscriber
+        return subscriber
 
     async def call(self, what: str, make: Callable[[Any], Awaitable[T]]) -> T:
         """``make(client)`` within the call's deadline; any failure becomes :class:`StoreError`."""
@@ -148,6 +162,8 @@ class RedisConnection:
     async def release(self) -> None:
         self._users -= 1
         if self._users <= 0:
+            if self._subscriber is not None:
+                await self._subscriber.close()
             await self.quick.aclose()
             await self.blocking.aclose()
 

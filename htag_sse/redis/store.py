@@ -7,11 +7,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ..errors import StoreError
-from ..stores.store import MapWrite, Stored
+from ..stores.store import MapWrite, Saved, Stored
 from .connection import NONCE, NOW_MS, RedisConnection, RedisPart, Script, ms, redis_module
 
 log = logging.getLogger("htag_sse")
@@ -32,22 +32,27 @@ _CREATE_WITH = Script(
     "for k = 2, #KEYS do redis.call('SET', KEYS[k], ARGV[i], 'PX', ARGV[i + 1]) i = i + 2 end return 1"
 )
 
-# KEYS: maps of one slot. ARGV: fence (ms, Redis clock) or '', ttl (ms), then for each map:
-# number of fields set, number deleted, field, value, field, value..., deleted field...
+# KEYS: maps of one slot. ARGV: fence (ms, Redis clock) or '', ttl (ms), the channel where changes are
+# told, the writer's origin; then for each map: the writer's base version, number of fields set, number
+# deleted, field, value, field, value..., deleted field... Each map gives its new version alone when
+# the base was the version it changed (nobody else wrote since), else all its fields.
 _SAVE = Script(
     "if ARGV[1] ~= '' then " + NOW_MS + "if now >= tonumber(ARGV[1]) then return redis.error_reply('FENCED') end end "
-    "local out, i = {}, 3 "
+    "local out, i = {}, 5 "
     "for k, key in ipairs(KEYS) do "
-    "  local nset, ndel = tonumber(ARGV[i]), tonumber(ARGV[i + 1]) i = i + 2 "
+    "  local base, nset, ndel = tonumber(ARGV[i]), tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2]) i = i + 3 "
     "  if redis.call('EXISTS', key) == 1 then "
     "    for j = 0, nset - 1 do redis.call('HSET', key, ARGV[i + 2 * j], ARGV[i + 2 * j + 1]) end "
     "    for j = 0, ndel - 1 do redis.call('HDEL', key, ARGV[i + 2 * nset + j]) end "
-    "    redis.call('HINCRBY', key, 'v', 1) redis.call('PEXPIRE', key, ARGV[2]) "
-    "    out[k] = redis.call('HGETALL', key) "
+    "    local v = redis.call('HINCRBY', key, 'v', 1) redis.call('PEXPIRE', key, ARGV[2]) "
+    "    redis.call('PUBLISH', ARGV[3], key .. ' ' .. v .. ' ' .. ARGV[4]) "
+    "    if base > 0 and v == base + 1 then out[k] = v else out[k] = redis.call('HGETALL', key) end "
     "  else out[k] = false end "
     "  i = i + 2 * nset + ndel "
     "end return out"
 )
+# KEYS: a map. ARGV: the channel where changes are told, the writer's origin.
+_DELETE_MAP = Script("redis.call('DEL', KEYS[1]) redis.call('PUBLISH', ARGV[1], KEYS[1] .. ' 0 ' .. ARGV[2]) return 1")
 
 # Leases. KEYS: the lease, the registry (a sorted set: name -> end). ARGV: signed holder, ttl (ms), name,
 # nonce. A lease's value is the signed holder and the nonce of the acquire that took it.
@@ -100,6 +105,9 @@ class RedisStore(RedisPart):
         super().__init__(url, secret=secret, namespace=namespace, timeout_s=timeout_s)
         self.clock_margin_s = clock_margin_s
         self._health = f"{self.ns}:{{h:{secrets.token_hex(8)}}}"
+        self._changes = f"{self.ns}:sessions"  # the channel where every write of a session map is told
+        self._origin = secrets.token_hex(6)  # this process's writes: not told back to it
+        self._watching = False
 
     def __repr__(self) -> str:
         return f"RedisStore({self.conn.where!r}, namespace={self.ns!r})"
@@ -168,20 +176,36 @@ class RedisStore(RedisPart):
             await self.conn.call("SET", _setter(name, value, ttl))
         return True
 
-    async def save(self, writes: Sequence[MapWrite], ttl_s: float, fence: float | None = None) -> list[Stored | None]:
+    async def watch(self, changed: Callable[[str, int], None]) -> None:
+        """Listen on the channel where every write (and delete) of a session map is told."""
+        prefix = f"{self.ns}:{{s:"
+
+        def told(data: bytes) -> None:
+            key, version, origin = data.decode("latin-1").rsplit(" ", 2)
+            if origin != self._origin and key.startswith(prefix) and key.endswith("}"):
+                changed(key[len(prefix) : -1], int(version))
+
+        self._watching = True
+        await self.conn.subscriber.subscribe(self._changes, told)
+
+    def watched(self) -> int:
+        subscriber = self.conn.subscriber
+        return subscriber.generation if self._watching and subscriber.connected else 0
+
+    async def save(self, writes: Sequence[MapWrite], ttl_s: float, fence: float | None = None) -> list[Saved | None]:
         # One script per hash slot (one server: one script for all), so a save is atomic on one server.
         groups: dict[int, list[int]] = {}
         for i, w in enumerate(writes):
             slot = redis_module().crc.key_slot(self._map(w.key).encode()) if self.conn.cluster else 0
             groups.setdefault(slot, []).append(i)
-        head: list[Any] = ["" if fence is None else int(fence * 1000), ms(ttl_s)]
+        head: list[Any] = ["" if fence is None else int(fence * 1000), ms(ttl_s), self._changes, self._origin]
 
         async def run(r: Any, members: list[int]) -> list[Any]:
             keys, args = [], head.copy()
             for i in members:
                 w, k = writes[i], self._map(writes[i].key)
                 keys.append(k)
-                args += [len(w.changed), len(w.deleted)]
+                args += [w.base, len(w.changed), len(w.deleted)]
                 for field, value in w.changed.items():
                     args += ["f:" + field, self._sign.sign(value, k, field)]
                 args += ["f:" + field for field in w.deleted]
@@ -190,11 +214,14 @@ class RedisStore(RedisPart):
         async def all_groups(r: Any) -> list[list[Any]]:
             return list(await asyncio.gather(*(run(r, m) for m in groups.values())))
 
-        out: list[Stored | None] = [None] * len(writes)
+        out: list[Saved | None] = [None] * len(writes)
         if writes:
             for members, replies in zip(groups.values(), await self.conn.call("save", all_groups)):
                 for i, reply in zip(members, replies):
-                    out[i] = self._stored(self._map(writes[i].key), reply) if reply else None
+                    if isinstance(reply, int) and not isinstance(reply, bool):
+                        out[i] = (reply, None)  # nobody else wrote: the writer's copy is the map
+                    elif reply:
+                        out[i] = self._stored(self._map(writes[i].key), reply)
         return out
 
     async def touch(self, key: str, ttl_s: float) -> bool:
@@ -203,7 +230,7 @@ class RedisStore(RedisPart):
 
     async def delete_map(self, key: str) -> None:
         k = self._map(key)
-        await self.conn.call("DEL", lambda r: r.delete(k))
+        await self.conn.call("DEL", lambda r: _DELETE_MAP(r, [k], [self._changes, self._origin]))
 
     def _lease(self, name: str, holder: str) -> tuple[list[str], list[Any]]:
         k = f"{{{self.ns}:leases}}:l:{name}"

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Collection
 from ..errors import RequestError, StoreError
 from ..head import network_of
 from ..limits import PerMinute
-from ..stores import MapWrite, MemoryStore, Store
+from ..stores import MapWrite, MemoryStore, Store, Watched
 from .mapping import Session, key_of
 from .writes import Writes, nothing
 
@@ -43,6 +43,8 @@ class Sessions:
         self.new_sessions = PerMinute(new_per_minute)
         self.writes = Writes(store, max_age_s=max_age_s, fence=fence, recover=recover, gone=self._gone)
         self._live: weakref.WeakValueDictionary[str, Session] = weakref.WeakValueDictionary()
+        self._watch = store if isinstance(store, Watched) else None
+        self._watching = False
         self._enders: list[Callable[[str], None]] = []
 
     def __len__(self) -> int:
@@ -94,11 +96,14 @@ class Sessions:
             return Session(address=address)
         session = self._live.get(sid)
         fresh = session is not None and time.monotonic() - session.touched_at < self.max_age_s
-        if session is not None and (self.writes.pending(sid) or (self.shared and self.alone() and fresh)):
-            return session  # a lone worker's copy is the truth, while it cannot have expired
+        if session is not None and fresh and (self.writes.pending(sid) or await self._current(session)):
+            await self._slide(session)  # a lone worker's copy, or one no change was told of since
+            return session
+        watched = await self._watched()
         if session is not None:
             version = await self.store.version(key_of(sid))
             if version == session.version:
+                session.seen = watched
                 await self._slide(session)
                 return session
         stored = None if session is not None and version is None else await self.store.load(key_of(sid))
@@ -109,8 +114,52 @@ class Sessions:
             session = self._live[sid] = Session(sid, stored, address)
         else:
             session.merge(stored)
+        session.seen = watched
         await self._slide(session)
         return session
+
+    async def identify(self, sid: str | None, address: str = "") -> Session:
+        """The session a page's request names, to check the page is its own: where the store tells of
+        every change (a deleted session is dropped here), a copy kept here serves as it is — the page's
+        code refreshes it before use (:meth:`refresh`); else :meth:`resolve`."""
+        session = self._live.get(sid) if sid else None
+        fresh = session is not None and time.monotonic() - session.touched_at < self.max_age_s
+        if session is not None and fresh and await self._watched():
+            await self._slide(session)
+            return session
+        return await self.resolve(sid, address)
+
+    async def _current(self, session: Session) -> bool:
+        """Whether this worker's copy of ``session`` is known current without asking the store: no other
+        worker is alive, or the store tells of every change and told of none since it was checked."""
+        if self.shared and self.alone():
+            return True
+        watched = await self._watched()
+        return watched != 0 and session.seen == watched
+
+    async def _watched(self) -> int:
+        """The store's listening number (0: it tells of no change); it starts listening at the first call."""
+        store = self._watch
+        if store is None:
+            return 0
+        if not self._watching:
+            self._watching = True
+            try:
+                await store.watch(self._told)
+            except StoreError as e:  # it listens once it can: until then, every copy is checked
+                log.info("session changes are not told yet (%s): copies are checked at each request", e)
+                self._watching = False
+                return 0
+        return store.watched()
+
+    def _told(self, key: str, version: int) -> None:
+        """Another process wrote (or deleted: 0) session map ``key``: our copy is checked before its next use."""
+        sid = key[2:] if key.startswith("s:") else ""
+        session = self._live.get(sid)
+        if session is not None and session.version != version:
+            session.seen = 0
+            if version == 0:  # deleted (a rotation, a logout): its next request finds no session
+                self._live.pop(sid, None)
 
     async def _slide(self, session: Session) -> None:
         """Restart the expiry now and then (not at every request); the cookie follows."""
@@ -124,14 +173,15 @@ class Sessions:
         return await self.store.version(key_of(sid)) is not None
 
     async def refresh(self, session: Session) -> None:
-        """Adopt what other workers wrote to this session since we last read it (its version first:
-        one small read when nothing changed)."""
-        if self.shared and session.sid and not self.alone() and not self.writes.pending(session.sid):
-            if await self.store.version(key_of(session.sid)) == session.version:
-                return
-            stored = await self.store.load(key_of(session.sid))
-            if stored is not None:
-                session.merge(stored)
+        """Adopt what other workers wrote to this session since we last read it (nothing to ask when no
+        change was told; else its version first: one small read when nothing changed)."""
+        if session.sid and not self.writes.pending(session.sid) and not await self._current(session):
+            watched = await self._watched()
+            if await self.store.version(key_of(session.sid)) != session.version:
+                stored = await self.store.load(key_of(session.sid))
+                if stored is not None:
+                    session.merge(stored)
+            session.seen = watched
 
     async def ensure(self, session: Session) -> str:
         """Give a fresh session its id (storing it, counted by :meth:`admit`); return the id."""

@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterator, MutableMapping
 from typing import Any
 
-from ..stores.store import MapWrite, Stored
+from ..stores.store import MapWrite, Saved, Stored
 
 log = logging.getLogger("htag_sse")
 
@@ -32,7 +32,7 @@ class Session(MutableMapping[str, Any]):
     """
 
     __slots__ = (
-        "__weakref__", "_data", "_saved", "_touched", "address", "cookie_due", "ended", "sid", "touched_at", "version",
+        "__weakref__", "_data", "_saved", "_touched", "address", "cookie_due", "ended", "seen", "sid", "touched_at", "version",
     )  # fmt: skip
 
     def __init__(self, sid: str | None = None, stored: Stored | None = None, address: str = "") -> None:
@@ -44,6 +44,7 @@ class Session(MutableMapping[str, Any]):
         self.address = address  # the client that brought it: new sessions are counted per address
         self.cookie_due = False
         self.ended = False  # cleared (a logout): it gets a new id, and the old one's pages go
+        self.seen = 0  # the store's listening number when this copy was last known current (0: check it)
         self.touched_at = time.monotonic()
         if stored is not None:
             self.merge(stored)
@@ -102,7 +103,7 @@ class Session(MutableMapping[str, Any]):
         self._saved.update(changed)
         for k in deleted:
             self._saved.pop(k, None)
-        return MapWrite(key_of(self.sid), changed, deleted)
+        return MapWrite(key_of(self.sid), changed, deleted, self.version)
 
     def unsaved(self, write: MapWrite) -> None:
         """A write failed: its keys count as changed again."""
@@ -110,10 +111,14 @@ class Session(MutableMapping[str, Any]):
             self._saved.pop(k, None)
             self._touched.add(k)
 
-    def merge(self, stored: Stored) -> None:
-        """Adopt the values that changed in the store since we last read it."""
+    def merge(self, stored: Saved) -> None:
+        """Adopt the values that changed in the store since we last read it (``fields`` None: nothing
+        did but the write that gave this version)."""
         version, fields = stored
         if version == self.version:
+            return
+        if fields is None:
+            self.version = version
             return
         for k, raw in fields.items():
             if self._saved.get(k) != raw and k not in self._touched:

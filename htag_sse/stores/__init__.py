@@ -3,6 +3,6 @@ the two embedded stores (:class:`DiskStore`, the default, and :class:`MemoryStor
 
 from .disk import DiskStore, private_directory
 from .memory import MemoryStore
-from .store import MapWrite, Store, Stored
+from .store import MapWrite, Saved, Store, Stored, Watched
 
-__all__ = ["DiskStore", "MapWrite", "MemoryStore", "Store", "Stored", "private_directory"]
+__all__ = ["DiskStore", "MapWrite", "MemoryStore", "Saved", "Store", "Stored", "Watched", "private_directory"]

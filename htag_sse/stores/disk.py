@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ..errors import ConfigError, StoreError
-from .store import EXPIRE_EVERY, MapWrite, Stored, check_fence
+from .store import EXPIRE_EVERY, MapWrite, Saved, Stored, check_fence, saved
 
 T = TypeVar("T")
 
@@ -142,9 +142,9 @@ class DiskStore:
         await self._wrote(1 + len(values))
         return bool(created)
 
-    async def save(self, writes: Sequence[MapWrite], ttl_s: float, fence: float | None = None) -> list[Stored | None]:
-        def write() -> list[Stored | None]:
-            out: list[Stored | None] = []
+    async def save(self, writes: Sequence[MapWrite], ttl_s: float, fence: float | None = None) -> list[Saved | None]:
+        def write() -> list[Saved | None]:
+            out: list[Saved | None] = []
             with self._cache.transact(retry=False):
                 check_fence(fence)  # inside the transaction: no write once the lease has passed
                 for w in writes:
@@ -156,7 +156,7 @@ class DiskStore:
                     for k in w.deleted:
                         fields.pop(k, None)
                     self._cache.set("m:" + w.key, (current[0] + 1, fields), expire=ttl_s)
-                    out.append((current[0] + 1, fields))
+                    out.append(saved(current[0] + 1, fields, w.base))
             return out
 
         self._verify()  # a write into a deleted database would be lost at the next start: fail it now

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 
-from .store import EXPIRE_EVERY, MapWrite, Stored, check_fence
+from .store import EXPIRE_EVERY, MapWrite, Saved, Stored, check_fence, saved
 
 
 class MemoryStore:
@@ -66,9 +66,9 @@ class MemoryStore:
         self._wrote(1 + len(values))
         return True
 
-    async def save(self, writes: Sequence[MapWrite], ttl_s: float, fence: float | None = None) -> list[Stored | None]:
+    async def save(self, writes: Sequence[MapWrite], ttl_s: float, fence: float | None = None) -> list[Saved | None]:
         check_fence(fence)
-        out: list[Stored | None] = []
+        out: list[Saved | None] = []
         for w in writes:
             item = self._map(w.key)
             if item is None:
@@ -78,7 +78,7 @@ class MemoryStore:
             for k in w.deleted:
                 fields.pop(k, None)
             self._maps[w.key] = (item[0] + 1, fields, time.monotonic() + ttl_s)
-            out.append((item[0] + 1, dict(fields)))
+            out.append(saved(item[0] + 1, dict(fields), w.base))
         self._wrote(len(writes))
         return out
 

@@ -9,7 +9,7 @@ and :class:`~htag_sse.stores.disk.DiskStore`; several hosts use
 from __future__ import annotations
 
 import time
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -21,15 +21,20 @@ EXPIRE_EVERY = 1000
 
 @dataclass(frozen=True, slots=True)
 class MapWrite:
-    """Changes to one session map: fields set (opaque bytes) and fields deleted."""
+    """Changes to one session map: fields set (opaque bytes) and fields deleted, made by a writer who
+    had the map's version ``base`` (0: unknown)."""
 
     key: str
     changed: Mapping[str, bytes]
     deleted: Collection[str] = ()
+    base: int = 0
 
 
 #: A session map as stored: its version (incremented by every write) and its fields.
 Stored = tuple[int, dict[str, bytes]]
+#: A map as a write left it: its version, and its fields — or ``None`` when the write's ``base`` was
+#: the version it changed (nobody else wrote meanwhile: the writer's copy is the map).
+Saved = tuple[int, dict[str, bytes] | None]
 
 
 @runtime_checkable
@@ -69,11 +74,12 @@ class Store(Protocol):
         if the map exists. A new visitor's session and first page record cost one write."""
         ...
 
-    async def save(self, writes: Sequence[MapWrite], ttl_s: float, fence: float | None = None) -> list[Stored | None]:
+    async def save(self, writes: Sequence[MapWrite], ttl_s: float, fence: float | None = None) -> list[Saved | None]:
         """Apply each write to its map (field by field, atomically per map) and refresh its expiry;
-        return each map as stored now, or ``None`` for a map that no longer exists (the write is
-        dropped: the session expired). With ``fence`` (a lease deadline from :meth:`acquire` or
-        :meth:`renew`), raise :class:`~htag_sse.errors.Fenced` and write nothing once it passed."""
+        return each map as stored now (:data:`Saved`: its fields only if someone else wrote since the
+        write's ``base``), or ``None`` for a map that no longer exists (the write is dropped: the
+        session expired). With ``fence`` (a lease deadline from :meth:`acquire` or :meth:`renew`),
+        raise :class:`~htag_sse.errors.Fenced` and write nothing once it passed."""
         ...
 
     async def touch(self, key: str, ttl_s: float) -> bool:
@@ -102,6 +108,27 @@ class Store(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+
+@runtime_checkable
+class Watched(Protocol):
+    """A store that tells of the session maps other processes change (several hosts on Redis), so that
+    a copy kept here is known current without asking the store at every request."""
+
+    async def watch(self, changed: Callable[[str, int], None]) -> None:
+        """From now on, ``changed(key, version)`` is called when another process writes (version) or
+        deletes (0) session map ``key``."""
+        ...
+
+    def watched(self) -> int:
+        """Nonzero while it listens: the number of its connection. A copy checked under a number is
+        current while :meth:`watched` gives that number and no change of it was told."""
+        ...
+
+
+def saved(version: int, fields: dict[str, bytes], base: int) -> Saved:
+    """What a write that moved a map from ``version - 1`` to ``version`` returns (see :data:`Saved`)."""
+    return (version, None) if base and base == version - 1 else (version, fields)
 
 
 def check_fence(fence: float | None) -> None:

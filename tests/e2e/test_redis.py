@@ -18,7 +18,6 @@ from harness.processes import eventually
 from harness.redisserver import RedisServer
 from htag_sse.errors import ConfigError, StoreError
 from htag_sse.redis import RedisBus, RedisConnection, RedisStore, redis_backend
-from htag_sse.redis import bus as redis_backend_module
 from htag_sse.stores import MapWrite
 
 SECRET = b"redis-tests-secret-0123456789abc"
@@ -106,30 +105,41 @@ async def test_the_bus_delivers_both_ways_in_order(pair: tuple[Any, ...]) -> Non
     assert await i1.has(50) == [b"re: ask %d" % n for n in range(50)]
 
 
-async def test_a_bus_message_xadded_without_the_secret_is_dropped(
+async def test_a_bus_message_published_without_the_secret_is_dropped(
     pair: tuple[Any, ...], redis_server: RedisServer
 ) -> None:
     b1, _, b2, i2 = pair
     await b1.send("w2", {}, b"first")
-    redis_server.cli("XADD", f"{b2.ns}:{{w:w2}}", "*", "d", "x" * 60)
-    redis_server.cli("XADD", f"{b2.ns}:{{w:w2}}", "*", "other", "field")
+    redis_server.cli("PUBLISH", f"{b2.ns}:b:w2", "x" * 60)
+    redis_server.cli("PUBLISH", f"{b2.ns}:b:w2", "")
     await b1.send("w2", {}, b"second")
     assert await i2.has(2) == [b"first", b"second"]
     await b1.send("w2", {}, b"third")
     assert await i2.has(3) == [b"first", b"second", b"third"]
 
 
-async def test_a_message_added_twice_is_delivered_once(pair: tuple[Any, ...]) -> None:
-    """A send retried after Redis took it (its answer was lost with the connection) adds it twice."""
+async def test_a_message_published_twice_is_delivered_once(pair: tuple[Any, ...]) -> None:
+    """A PUBLISH retried after Redis took it (its answer was lost with the connection) sends it twice."""
     b1, _, b2, i2 = pair
-    inbox = f"{b2.ns}:{{w:w2}}"
-    signed = b1._sign.sign(secrets.token_bytes(16) + b"once", inbox)
+    channel = f"{b2.ns}:b:w2"
+    signed = b1._sign.sign(secrets.token_bytes(16) + b"once", channel)
     for _ in range(2):
-        await b1.conn.call("XADD", lambda r: redis_backend_module._SEND(r, [inbox], [signed, 1000, 60_000]))
+        await b1.conn.call("PUBLISH", lambda r: r.publish(channel, signed))
     await b1.send("w2", {}, b"after")
     assert await i2.has(2) == [b"once", b"after"]
     await b1.send("w2", {}, b"last")
     assert await i2.has(3) == [b"once", b"after", b"last"]
+
+
+async def test_a_long_message_waits_apart_and_is_read_once_then_gone(
+    pair: tuple[Any, ...], redis_server: RedisServer
+) -> None:
+    """An upload relayed to its page's owner: kept in Redis only until the owner read it (GETDEL)."""
+    b1, _, b2, i2 = pair
+    body = secrets.token_bytes(3 * 1024 * 1024)
+    await b1.send("w2", {}, body)
+    assert (await i2.has(1))[0] == body
+    await eventually(lambda: redis_server.cli("KEYS", f"{b2.ns}:{{x:*") == "", what="the long message to be gone")
 
 
 async def test_client_kill_mid_traffic_loses_no_message(pair: tuple[Any, ...], redis_server: RedisServer) -> None:

@@ -83,3 +83,49 @@ async def test_a_call_without_a_time_limit_is_dropped_unanswered(caplog):
     b.deliver(b"\x80\x04 not json")
     assert not ran and "without a time limit" in caplog.text and "unreadable" in caplog.text
     await a.workers.stop(), await b.workers.stop()
+
+
+class Lossy:
+    """A bus that loses the first copy of every message it carries (as pub/sub may, while a
+    subscriber reconnects)."""
+
+    direct = True
+
+    def __init__(self) -> None:
+        self.inboxes: dict[str, object] = {}
+        self.seen: set[bytes] = set()
+
+    async def open(self, me, deliver):
+        self.inboxes[me] = deliver
+        return {}
+
+    async def send(self, to, contact, message):
+        if message not in self.seen:
+            self.seen.add(message)
+            return  # lost on the way
+        deliver = self.inboxes.get(to)
+        if deliver is None:
+            raise ConnectionError(f"nobody listens for {to}")
+        deliver(message)
+
+    async def close(self):
+        return None
+
+
+async def test_a_lost_call_or_answer_is_sent_again_and_the_call_runs_once():
+    """The first copy of every message is lost: each call is sent again until answered; the owner runs
+    it once and answers its copies with the same answer."""
+    store, bus = MemoryStore(), Lossy()
+    runs: list[int] = []
+
+    async def count(call):
+        runs.append(call["n"])
+        return {"n": call["n"]}
+
+    wa, wb = Workers(store, bus, lease_s=3), Workers(store, bus, lease_s=3)
+    a, b = Relay(wa, {}), Relay(wb, {"count": count})
+    await wa.start(a.deliver)
+    await wb.start(b.deliver)
+    answers = [await a.call(wb.me, "count", {"n": n}, 10) for n in range(6)]
+    assert answers == [{"n": n} for n in range(6)] and sorted(runs) == list(range(6))  # each run once
+    await wa.stop(), await wb.stop()
