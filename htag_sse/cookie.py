@@ -8,7 +8,7 @@ import logging
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .errors import RequestError, StoreError
-from .head import head_of
+from .head import Head, head_of
 from .session import Session, Sessions
 from .settings import Settings
 
@@ -22,6 +22,34 @@ def session_cookie(settings: Settings, sid: str, secure: bool) -> bytes:
         f"{settings.session_cookie}={sid}; Path={settings.session_path}; "
         f"Max-Age={int(settings.session_max_age_s)}; HttpOnly; SameSite=Lax{flags}"
     ).encode("latin-1")
+
+
+def version_cookie(settings: Settings, sid: str, version: int, secure: bool) -> bytes:
+    """``Set-Cookie`` telling the browser which version of session ``sid`` its last answer saw written.
+
+    Workers that share a store that tells them of every change (Redis) keep a copy of each session and
+    use it without asking while no change was told; the next request of this browser may outrun that
+    news to another host, and brings this version: a copy older than it is read again (read your writes).
+    """
+    flags = "; Secure" if secure else ""
+    return (
+        f"{settings.session_cookie}_v={sid[:8]}.{version}; Path={settings.session_path}; "
+        f"Max-Age={int(settings.session_max_age_s)}; HttpOnly; SameSite=Lax{flags}"
+    ).encode("latin-1")
+
+
+def session_headers(sessions: Sessions, session: Session, head: Head, settings: Settings) -> list[tuple[bytes, bytes]]:
+    """The cookies an answer must set: the session's id when it is new or its expiry slid, and the
+    version it saw written when that is not the one the browser told (only where copies are kept)."""
+    headers = []
+    if session.cookie_due and session.sid:
+        session.cookie_due = False
+        headers.append((b"set-cookie", session_cookie(settings, session.sid, head.https)))
+    if sessions.versioned and session.sid:
+        version = sessions.newest(session)
+        if version and version != head.seen_version(settings):
+            headers.append((b"set-cookie", version_cookie(settings, session.sid, version, head.https)))
+    return headers
 
 
 class SessionMiddleware:
@@ -44,7 +72,8 @@ class SessionMiddleware:
             return
         head = head_of(scope, self.settings)
         try:
-            session = await self.sessions.resolve(head.sid(self.settings), head.address)
+            sid = head.sid(self.settings)
+            session = await self.sessions.resolve(sid, head.address, head.seen_version(self.settings))
         except StoreError as e:
             log.warning("%s %s: the session store cannot answer: %s", head.method, head.path, e)
             await storage_unavailable(send)
@@ -58,7 +87,9 @@ class SessionMiddleware:
                 return
             if message["type"] == "http.response.start":
                 try:
-                    headers = await self.finish(session, head.https)
+                    headers = await self.finish(session, head)
+                    if scope.get("htag_sse.cookies"):  # htag-sse's own route inside set them already
+                        headers = []
                 except RequestError as e:  # 429: no new session for this client now
                     refused = True
                     await _refuse(send, e.status, (e.message + "\n").encode(), [(b"retry-after", b"60")])
@@ -73,16 +104,13 @@ class SessionMiddleware:
 
         await self.app(scope, receive, send_with_cookie)
 
-    async def finish(self, session: Session, https: bool) -> list[tuple[bytes, bytes]]:
-        """Before a response starts: write what changed; the cookie header if one is due."""
+    async def finish(self, session: Session, head: Head) -> list[tuple[bytes, bytes]]:
+        """Before a response starts: write what changed; the cookie headers due."""
         if session.sid is None and session._touched and len(session):
             await self.sessions.ensure(session)  # a route wrote to a fresh session: it gets an id
         self.sessions.save(session)
         await self.sessions.settle(session)
-        if session.cookie_due and session.sid:
-            session.cookie_due = False
-            return [(b"set-cookie", session_cookie(self.settings, session.sid, https))]
-        return []
+        return session_headers(self.sessions, session, head, self.settings)
 
 
 async def storage_unavailable(send: Send) -> None:

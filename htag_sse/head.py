@@ -108,6 +108,16 @@ class Head(NamedTuple):
         sid = self.cookies.get(settings.session_cookie)
         return sid if sid and len(sid) <= 64 else None
 
+    def seen_version(self, settings: Settings) -> int:
+        """The version of its session this browser last saw written (0: none told): a request must not
+        be answered from an older copy (see :func:`~htag_sse.cookie.version_cookie`)."""
+        raw = self.cookies.get(settings.session_cookie + "_v")
+        sid = self.sid(settings)
+        if not raw or not sid:
+            return 0
+        tail, _, version = raw.partition(".")
+        return (parse_count(version, 12) or 0) if tail == sid[:8] else 0
+
     def checked_seq(self) -> int | None:
         if self.bad_seq:
             raise RequestError(400, "bad_seq", "X-Htag-Seq must be a positive integer")

@@ -31,7 +31,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from . import delivery, parano
 from .adapter import InitError
 from .assets import Assets
-from .cookie import session_cookie
+from .cookie import session_headers
 from .deadline import bounded
 from .delivery import MAX_FOLLOWS, Follow
 from .errors import RequestError, StoreError
@@ -134,9 +134,9 @@ class Router:
     async def _send(self, response: Any, scope: Scope, receive: Receive, send: Send, head: Head) -> None:
         session = scope.get("session")
         extra = list(self._worker_header) if scope.get("htag_sse.direct") else []  # else WorkerHeader adds it
-        if isinstance(session, Session) and session.cookie_due and session.sid:
-            session.cookie_due = False
-            extra.append((b"set-cookie", session_cookie(self.settings, session.sid, head.https)))
+        if isinstance(session, Session):
+            extra += session_headers(self.sessions, session, head, self.settings)
+            scope["htag_sse.cookies"] = True  # not again by the session middleware around
         if isinstance(response, tuple):  # the hot path: (status, JSON body)
             status, body = response
             headers = [(b"content-type", b"application/json" if body[:1] in (b"{", b"[") else b"text/plain"),
@@ -151,7 +151,8 @@ class Router:
     async def _session(self, scope: Scope, head: Head) -> Session:
         session = scope.get("session")
         if not isinstance(session, Session):
-            session = scope["session"] = await self.sessions.identify(head.sid(self.settings), head.address)
+            sid, seen = head.sid(self.settings), head.seen_version(self.settings)
+            session = scope["session"] = await self.sessions.identify(sid, head.address, seen)
         return session
 
     # ---------------------------------------------------------------- one page

@@ -10,7 +10,7 @@ from ..errors import RequestError
 from ..eventlog import Feed
 from ..relay import Relay
 from ..security import check_token
-from ..session import Session
+from ..session import Session, Sessions
 from ..stores import Store
 from ..workers import Workers
 from .call import TakeoverCall, html_reply
@@ -59,7 +59,7 @@ class Locator:
                     return self.render(page, root)
             elif owner and await self.workers.alive(owner):
                 self.pages.metrics.event("page.takeover.relayed", page=pid, owner=owner)
-                call = TakeoverCall(pid, sid, app, init, token, root)
+                call = TakeoverCall(pid, sid, app, init, token, root, Sessions.newest(session))
                 try:
                     answer = await self.relay.call(owner, "takeover", call.to_payload(), RELAY_MARGIN_S)
                 except RequestError as e:
@@ -102,7 +102,7 @@ class Locator:
             if token is not None and token in record.before:  # a tab back from the back/forward cache
                 raise RequestError(410, "page_taken", TAKEN)
             check_token(record.token, token)
-        return RemoteRef(pid, owner, session.sid, token, record.route, self.relay, self.feed)
+        return RemoteRef(pid, owner, session, token, record.route, self.relay, self.feed)
 
     async def _record(self, pid: str, refresh: bool) -> PageRecord | None:
         record = None if refresh else self._records.get(pid)

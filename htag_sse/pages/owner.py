@@ -47,6 +47,7 @@ class Owner:
                       f"{call.init}, released {here.released_at}, token {call.token is not None}")  # fmt: skip
             raise RequestError(410, "page_gone", GONE)
         page.connected = True
+        await self.pages.sessions.refresh(page.session, call.seen)  # the GET's worker may have written it
         return {"html": self.render(page, call.root)}
 
     async def end_session(self, payload: dict[str, Any]) -> dict[str, Any]:
@@ -70,9 +71,9 @@ class Owner:
         page = await self._page(call)
         page.check_token(call.token)
         page.released_at = None  # its tab is still there (back from the back/forward cache)
-        await self.pages.sessions.refresh(page.session)  # the relaying worker may have written it
+        await self.pages.sessions.refresh(page.session, call.seen)  # the relaying worker may have written it
         status, reply = await page.answer(call.body if call.body is not None else b"", call.seq)
-        return {"status": status, "body": reply}
+        return {"status": status, "body": reply, "version": page.session.version}
 
     async def events(self, call: PageCall) -> dict[str, Any]:
         page = await self._page(call)

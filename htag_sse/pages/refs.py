@@ -13,6 +13,7 @@ from typing import Any, Protocol
 from ..errors import RequestError
 from ..eventlog import Events, Feed
 from ..relay import Relay
+from ..session import Session, Sessions
 from ..settings import Route
 from .call import PageCall, events_reply, interact_reply
 from .page import Page
@@ -76,11 +77,12 @@ class LocalRef:
 class RemoteRef:
     """A page held by another worker: calls relayed to its owner; events from the feed, or relayed."""
 
-    __slots__ = ("feed", "owner", "page", "pid", "relay", "route", "sid", "token")
+    __slots__ = ("feed", "owner", "page", "pid", "relay", "route", "session", "sid", "token")
 
-    def __init__(self, pid: str, owner: str, sid: str | None, token: str | None, route: Route,
+    def __init__(self, pid: str, owner: str, session: Session, token: str | None, route: Route,
                  relay: Relay, feed: Feed | None) -> None:  # fmt: skip
-        self.pid, self.owner, self.sid, self.token, self.route = pid, owner, sid, token, route
+        self.pid, self.owner, self.session, self.sid, self.token = pid, owner, session, session.sid, token
+        self.route = route
         self.relay, self.feed = relay, feed  # the relay's workers tell whether the owner lives
         self.page: Page | None = None
 
@@ -88,8 +90,13 @@ class RemoteRef:
         return await self.relay.call(self.owner, kind, call.to_payload(), timeout_s)
 
     async def interact(self, body: bytes | RequestError, seq: int | None) -> tuple[int, bytes]:
-        call = PageCall(self.pid, self.sid, self.token, seq, body)
-        return interact_reply(await self._call("interact", call, self.route.timeout_interaction + RELAY_MARGIN_S))
+        session = self.session
+        call = PageCall(self.pid, self.sid, self.token, seq, body, seen=Sessions.newest(session))
+        answer = await self._call("interact", call, self.route.timeout_interaction + RELAY_MARGIN_S)
+        status, reply, version = interact_reply(answer)
+        if session.sid == self.sid and version > session.told:
+            session.told = version  # what the click wrote: this answer tells the browser (its version cookie)
+        return status, reply
 
     async def events(self, cursor: int | None, timeout_s: float) -> Events | None:
         if self.feed is not None and cursor is not None:

@@ -27,8 +27,11 @@ class Sessions:
     Live sessions are shared in-process (every page of a user holds the same
     object). With a store other workers share, a request first asks the
     store for the session's version and re-reads it only if it changed —
-    unless ``alone()`` says no other worker is alive. ``fence()`` is this
-    worker's lease deadline: a worker whose lease passed may not write.
+    unless ``alone()`` says no other worker is alive, or the store tells of
+    every change (:class:`Watched`) and told of none since, and the request
+    saw no newer version written (``at_least``: its browser's version
+    cookie). ``fence()`` is this worker's lease deadline: a worker whose
+    lease passed may not write.
     """
 
     def __init__(
@@ -87,8 +90,19 @@ class Sessions:
         if self._live.get(session.sid or "") is session:
             del self._live[session.sid or ""]
 
-    async def resolve(self, sid: str | None, address: str = "") -> Session:
-        """The session named by a cookie value, or a fresh unsaved one.
+    @property
+    def versioned(self) -> bool:
+        """Whether answers tell the browser the version of its session they saw (copies are kept)."""
+        return self._watch is not None
+
+    @staticmethod
+    def newest(session: Session) -> int:
+        """The newest version of ``session`` this worker knows was written (its copy may be older)."""
+        return max(session.version, session.told)
+
+    async def resolve(self, sid: str | None, address: str = "", at_least: int = 0) -> Session:
+        """The session named by a cookie value, or a fresh unsaved one; a copy kept here is used if it
+        is known current and not older than version ``at_least`` (the request saw it written).
 
         An id the store does not know is never adopted (no session fixation).
         """
@@ -96,7 +110,11 @@ class Sessions:
             return Session(address=address)
         session = self._live.get(sid)
         fresh = session is not None and time.monotonic() - session.touched_at < self.max_age_s
-        if session is not None and fresh and (self.writes.pending(sid) or await self._current(session)):
+        if (
+            session is not None
+            and fresh
+            and ((self.writes.pending(sid) and session.version >= at_least) or await self._current(session, at_least))
+        ):
             await self._slide(session)  # a lone worker's copy, or one no change was told of since
             return session
         watched = await self._watched()
@@ -118,20 +136,23 @@ class Sessions:
         await self._slide(session)
         return session
 
-    async def identify(self, sid: str | None, address: str = "") -> Session:
+    async def identify(self, sid: str | None, address: str = "", at_least: int = 0) -> Session:
         """The session a page's request names, to check the page is its own: where the store tells of
-        every change (a deleted session is dropped here), a copy kept here serves as it is — the page's
-        code refreshes it before use (:meth:`refresh`); else :meth:`resolve`."""
+        every change (a deleted session is dropped here), a copy kept here not older than ``at_least``
+        serves as it is — the page's code refreshes it before use (:meth:`refresh`); else :meth:`resolve`."""
         session = self._live.get(sid) if sid else None
         fresh = session is not None and time.monotonic() - session.touched_at < self.max_age_s
-        if session is not None and fresh and await self._watched():
+        if session is not None and fresh and session.version >= at_least and await self._watched():
             await self._slide(session)
             return session
-        return await self.resolve(sid, address)
+        return await self.resolve(sid, address, at_least)
 
-    async def _current(self, session: Session) -> bool:
+    async def _current(self, session: Session, at_least: int = 0) -> bool:
         """Whether this worker's copy of ``session`` is known current without asking the store: no other
-        worker is alive, or the store tells of every change and told of none since it was checked."""
+        worker is alive, or the store tells of every change, told of none since it was checked, and the
+        copy is not older than version ``at_least`` (one the request saw written, maybe elsewhere)."""
+        if session.version < at_least:
+            return False
         if self.shared and self.alone():
             return True
         watched = await self._watched()
@@ -158,6 +179,7 @@ class Sessions:
         session = self._live.get(sid)
         if session is not None and session.version != version:
             session.seen = 0
+            session.told = max(session.told, version)
             if version == 0:  # deleted (a rotation, a logout): its next request finds no session
                 self._live.pop(sid, None)
 
@@ -172,10 +194,11 @@ class Sessions:
         """Whether session ``sid`` is still in the store."""
         return await self.store.version(key_of(sid)) is not None
 
-    async def refresh(self, session: Session) -> None:
+    async def refresh(self, session: Session, at_least: int = 0) -> None:
         """Adopt what other workers wrote to this session since we last read it (nothing to ask when no
-        change was told; else its version first: one small read when nothing changed)."""
-        if session.sid and not self.writes.pending(session.sid) and not await self._current(session):
+        change was told and the copy is not older than ``at_least``; else its version first: one small
+        read when nothing changed)."""
+        if session.sid and not self.writes.pending(session.sid) and not await self._current(session, at_least):
             watched = await self._watched()
             if await self.store.version(key_of(session.sid)) != session.version:
                 stored = await self.store.load(key_of(session.sid))
@@ -245,7 +268,7 @@ class Sessions:
         await self.store.set("rot:" + old, sid.encode(), self.max_age_s)
         await self.store.delete_map(key_of(old))
         self._live.pop(old, None)
-        session.sid, session.cookie_due, session.version = sid, True, 0
+        session.sid, session.cookie_due, session.version, session.told = sid, True, 0, 0
         self._live[sid] = session
         log.info("session %s… rotated to %s…", old[:6], sid[:6])
         return sid

@@ -32,7 +32,7 @@ class Session(MutableMapping[str, Any]):
     """
 
     __slots__ = (
-        "__weakref__", "_data", "_saved", "_touched", "address", "cookie_due", "ended", "seen", "sid", "touched_at", "version",
+        "__weakref__", "_data", "_saved", "_touched", "address", "cookie_due", "ended", "seen", "sid", "told", "touched_at", "version",
     )  # fmt: skip
 
     def __init__(self, sid: str | None = None, stored: Stored | None = None, address: str = "") -> None:
@@ -45,6 +45,7 @@ class Session(MutableMapping[str, Any]):
         self.cookie_due = False
         self.ended = False  # cleared (a logout): it gets a new id, and the old one's pages go
         self.seen = 0  # the store's listening number when this copy was last known current (0: check it)
+        self.told = 0  # the newest version another process told it wrote (this copy may be older)
         self.touched_at = time.monotonic()
         if stored is not None:
             self.merge(stored)

@@ -23,7 +23,8 @@ import httpx
 import pytest
 
 from harness.hosts import Host, Hosts, hosts, round_robin, worker_of
-from harness.processes import wait_until
+from harness.netns import delay_line, delayed
+from harness.processes import free_port, wait_until
 from harness.redisserver import ping
 from htag_sse.testing.boot import boot_config, interactions
 
@@ -201,7 +202,10 @@ def farm(redis_server: Any, tmp_path_factory: Any) -> Any:
     """Two hosts of two workers (the Board app: a clock, a counter in the session, a generator), warm,
     behind nginx: ``(hosts, nginx url)``."""
     tmp = tmp_path_factory.mktemp("farm")
-    with hosts(redis_server.url, tmp, target=TARGET, app="board") as group, round_robin(group.ports, tmp / "nginx") as port:
+    with (
+        hosts(redis_server.url, tmp, target=TARGET, app="board") as group,
+        round_robin(group.ports, tmp / "nginx") as port,
+    ):
         yield group, f"http://127.0.0.1:{port}"
 
 
@@ -345,7 +349,10 @@ def test_killing_the_host_owning_a_page_reruns_it_on_the_other_host(
 ) -> None:
     """kill -9 of a whole host: its pages rerun on the other one (tag.state from the session), within
     about the lease, whether the user clicks meanwhile (the click goes through once) or does nothing."""
-    with hosts(redis_server.url, tmp_path, target=TARGET, app="board") as group, round_robin(group.ports, tmp_path / "ngx") as port:
+    with (
+        hosts(redis_server.url, tmp_path, target=TARGET, app="board") as group,
+        round_robin(group.ports, tmp_path / "ngx") as port,
+    ):
         context, page, traffic = board_clicked_three_times(chromium, port)
         first = page_id(page)
         victim = group.of(traffic.owner())
@@ -528,7 +535,10 @@ def test_a_redis_restart_without_persistence_refreshes_pages_and_starts_sessions
     """What docs/redis.md says: every worker notices Redis lost everything (the epoch changed); the
     pages go, cannot rerun (their records are gone too) and load anew, in a new, empty session."""
     redis = own_redis_server
-    with hosts(redis.url, tmp_path, target=TARGET, app="board") as group, round_robin(group.ports, tmp_path / "nginx") as port:
+    with (
+        hosts(redis.url, tmp_path, target=TARGET, app="board") as group,
+        round_robin(group.ports, tmp_path / "nginx") as port,
+    ):
         context, page, traffic = board_clicked_three_times(chromium, port)
         first = page_id(page)
         sid = {c["name"]: c["value"] for c in context.cookies()}["htag_sid"]
@@ -549,7 +559,10 @@ def test_a_redis_restart_without_persistence_refreshes_pages_and_starts_sessions
 @pytest.mark.nginx
 @pytest.mark.browser
 def test_on_a_redis_cluster_clicks_pushes_and_sessions_work(redis_cluster: Any, chromium: Any, tmp_path: Path) -> None:
-    with hosts(redis_cluster.url, tmp_path, target=TARGET, app="board") as group, round_robin(group.ports, tmp_path / "ngx") as port:
+    with (
+        hosts(redis_cluster.url, tmp_path, target=TARGET, app="board") as group,
+        round_robin(group.ports, tmp_path / "ngx") as port,
+    ):
         url = f"http://127.0.0.1:{port}"
         context, page, traffic = new_tab(chromium)
         page.goto(url)
@@ -569,3 +582,42 @@ def test_on_a_redis_cluster_clicks_pushes_and_sessions_work(redis_cluster: Any, 
         logs = log_of(group)
         assert "CROSSSLOT" not in logs and "Traceback" not in logs, logs
         context.close()
+
+
+def test_what_a_browser_saw_written_on_one_host_is_what_the_next_host_reads_every_time(
+    redis_server: Any, tmp_path: Path
+) -> None:
+    """Each host keeps its copy of a session and asks Redis nothing while no change is told. Host 2
+    reaches Redis over a slow link (20 ms each way), so the news of a write always reaches it after
+    the browser's next request does. The browser carries the version its last answer saw written (a
+    cookie): that request never reads an older copy — after a plain route's write on host 0 or 1 (a
+    redirect after a login, say), and after a click relayed by host 1 to its page's owner, host 0."""
+    group = Hosts(redis_server.url, tmp_path, target=TARGET, app="counter", n=3, workers=1)
+    parsed = urlsplit(redis_server.url)
+    slow = free_port()
+    with delayed(
+        delay_line(tmp_path / "build"), 20_000, ("127.0.0.1", slow), (parsed.hostname or "", parsed.port or 0)
+    ):
+        group[2].redis_url = redis_server.url.replace(f":{parsed.port}", f":{slow}")
+        try:
+            group.start().warm()
+            user = User(group[0].url)
+            user.open(group[0])  # its page lives on host 0
+            assert user.client.get(group[2].url + "/").status_code == 200  # a second tab: host 2 keeps a copy
+            stale = []
+            for i in range(40):
+                user.session(group[2])  # host 2's copy is current: no news of a change since
+                r = user.client.get(group[i % 2].url + f"/session/write?n={i}")
+                assert r.status_code == 200 and "htag_sid_v=" in r.headers.get("set-cookie", ""), r.headers
+                if (seen := user.session(group[2]).get("n")) != str(i):
+                    stale.append(("route", i, seen))
+            for i in range(1, 41):
+                user.session(group[2])
+                r = user.click(group[1])
+                assert r.status_code == 200 and "htag_sid_v=" in r.headers.get("set-cookie", ""), r.headers
+                counts = [v.get("count") for k, v in user.session(group[2]).items() if k.endswith(".Counter")]
+                if counts != [i]:
+                    stale.append(("click", i, counts))
+            assert stale == []
+        finally:
+            group.kill()

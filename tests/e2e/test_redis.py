@@ -18,6 +18,7 @@ from harness.processes import eventually
 from harness.redisserver import RedisServer
 from htag_sse.errors import ConfigError, StoreError
 from htag_sse.redis import RedisBus, RedisConnection, RedisStore, redis_backend
+from htag_sse.session import Session, Sessions
 from htag_sse.stores import MapWrite
 
 SECRET = b"redis-tests-secret-0123456789abc"
@@ -263,7 +264,9 @@ async def test_bus_on_a_cluster(redis_cluster: Any) -> None:
         await bus.close()
 
 
-async def test_health_answers_the_same_json_whether_redis_failed_at_start_or_later(own_redis_server: RedisServer) -> None:
+async def test_health_answers_the_same_json_whether_redis_failed_at_start_or_later(
+    own_redis_server: RedisServer,
+) -> None:
     """A load balancer reads one body: Redis down when the worker started (it has no lease) or since."""
     import httpx
     from htag import Tag
@@ -293,3 +296,53 @@ async def test_health_answers_the_same_json_whether_redis_failed_at_start_or_lat
     finally:
         for app in apps:
             await app.stop()
+
+
+class Unheard(RedisStore):
+    """A store whose news of other processes' session writes never arrives (as when it is still on its way)."""
+
+    async def watch(self, changed: Any) -> None:
+        await super().watch(lambda key, version: None)
+
+
+async def test_a_request_that_saw_a_write_is_never_answered_from_an_older_copy_kept_elsewhere(
+    redis_server: RedisServer,
+) -> None:
+    """Host B uses its copy of a session while no change is told; the browser that saw host A write it
+    brings the version it saw (its cookie), and B reads the session again though A's news is not there yet."""
+    space = ns()
+    stores = (
+        RedisStore(redis_server.url, secret=SECRET, namespace=space),
+        Unheard(redis_server.url, secret=SECRET, namespace=space),
+    )
+    a, b = (Sessions(store, max_age_s=600, new_per_minute=100) for store in stores)
+
+    async def write(session: Session, n: int) -> int:  # a request on A: the version its answer tells
+        session["n"] = n
+        a.save(session)
+        await a.settle(session)
+        return Sessions.newest(session)
+
+    async def read(session: Session) -> Any:  # a request on B reads n, then its session is settled
+        n = session["n"]
+        b.save(session)
+        await b.settle(session)
+        return n
+
+    try:
+        mine = await a.resolve(None)
+        await a.ensure(mine)
+        sid = mine.sid
+        assert sid is not None
+        kept = await b.resolve(sid, at_least=await write(mine, 0))  # held, as B's page of this session holds it
+        assert await read(kept) == 0
+        seen = await write(mine, 1)
+        assert await read(await b.identify(sid)) == 0  # a copy kept, no news yet: why the browser brings its version
+        assert await read(await b.resolve(sid, at_least=seen)) == 1
+        assert await read(await b.identify(sid, at_least=await write(mine, 2))) == 2
+        seen = await write(mine, 3)
+        await b.refresh(kept, at_least=seen)  # a relayed click brings it the same way
+        assert await read(kept) == 3
+    finally:
+        for store in stores:
+            await store.close()
