@@ -150,21 +150,63 @@ def parse(html: str) -> list[Node | str]:
     return builder.top.children
 
 
-def morph(old: Node, new: Node) -> None:
-    """Make ``old`` look like ``new``, keeping the nodes matched by position and tag (static/morph.js)."""
+def morph(old: Node, new: Node, by_id: bool = False) -> None:
+    """Make ``old`` look like ``new`` as static/morph.js does: nodes kept where paired — by id within
+    ``old`` (``by_id``: an update, the same page's tags), else by position and tag. What the user
+    typed or ticked stays, unless the server's new rendering of that field changed (it wins)."""
+    pool = {n.attrs["id"]: n for n in old.elements() if n.attrs.get("id")} if by_id else {}
+    _morph(old, new, pool, {id(old)})
+
+
+def _morph(old: Node, new: Node, pool: dict[str | None, Node], used: set[int]) -> None:
+    if _rendered(old) != _rendered(new):  # the server changed this field's value: the user's goes
+        for field in (old, *old.elements()):
+            field.typed = None
     old.attrs = new.attrs
     kept: list[Node | str] = []
-    for i, node in enumerate(new.children):
-        was = old.children[i] if i < len(old.children) else None
-        if isinstance(node, Node) and isinstance(was, Node) and was.tag == node.tag:
-            morph(was, node)
+    at = 0  # the next old child that may be paired by position
+    for child in new.children:
+        node: Node | str = child
+        ident = node.attrs.get("id") if pool and isinstance(node, Node) else None
+        was: Node | str | None = None
+        if ident:
+            found = pool.get(ident)
+            if found is not None and id(found) not in used and isinstance(node, Node) and found.tag == node.tag:
+                was = found
+        else:
+            while at < len(old.children) and isinstance(c := old.children[at], Node) and id(c) in used:
+                at += 1
+            cursor = old.children[at] if at < len(old.children) else None
+            if isinstance(node, Node) and isinstance(cursor, Node) and cursor.tag == node.tag:
+                if not (pool and cursor.attrs.get("id")):  # an element with an id pairs by it only
+                    was, at = cursor, at + 1
+            elif isinstance(cursor, str) and isinstance(node, str):
+                at += 1
+        if isinstance(was, Node) and isinstance(node, Node):
+            used.add(id(was))
+            _morph(was, node, pool, used)
             node = was
+        elif isinstance(node, Node) and pool:  # a new element, which may hold tags of the old tree
+            fresh = Node(node.tag, node.attrs)
+            _morph(fresh, node, pool, used)
+            node = fresh
         kept.append(node)
     staying = {id(k) for k in kept}
     for gone in old.children:
-        if isinstance(gone, Node) and id(gone) not in staying:
+        if isinstance(gone, Node) and id(gone) not in staying and gone.parent is old:
             gone.parent = None
     old.children = old.adopt(kept)
+
+
+def _rendered(node: Node) -> Any:
+    """What the server's rendering says of a form field's value (``None``: not a field)."""
+    if node.tag == "input":
+        return node.attrs.get("value"), "checked" in node.attrs
+    if node.tag == "textarea":
+        return node.inner()
+    if node.tag == "select":
+        return tuple("selected" in o.attrs for o in node.elements() if o.tag == "option")
+    return None
 
 
 def matcher(selector: str) -> Callable[[Node], bool]:

@@ -197,7 +197,11 @@ class Tab:
             if node is None or node.parent is None:
                 log.debug("page %s: no element %s to update", self.id, tid)
                 continue
-            siblings = node.parent.children
+            rendered = [n for n in parse(html) if isinstance(n, Node) or n.strip()]
+            if len(rendered) == 1 and isinstance(rendered[0], Node) and rendered[0].tag == node.tag:
+                morph(node, rendered[0], by_id=True)  # what the user typed survives, as in the browser
+                continue
+            siblings = node.parent.children  # not one element of the same kind: htag's outerHTML
             at = next(i for i, c in enumerate(siblings) if c is node)
             siblings[at : at + 1] = node.parent.adopt(parse(html))
             node.parent = None

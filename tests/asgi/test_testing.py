@@ -14,7 +14,7 @@ from harness.processes import ROOT
 from htag_sse import HtagSSE, MemoryStore
 from htag_sse.testing import HtagTestClient, HtagTestError, PushTimeout
 
-from ..support.apps import Clock, Counter, Stream, Tally, Vault
+from ..support.apps import APPS, Clock, Counter, Stream, Tally, Vault
 
 
 class Form(Tag.div):
@@ -404,3 +404,23 @@ async def test_handler_arguments_reach_the_app_as_written_and_js_ones_are_evalua
         assert json.loads(tab.find(".got").text) == [[tab.find(".js").attrs["id"], "typed", "dx"], {}]
         with pytest.raises(HtagTestError, match=r"cannot evaluate the JS 'window.innerWidth' \(of <button class=\"odd\""):
             await tab.find(".odd").click()
+
+
+async def test_a_push_keeps_what_the_user_typed_unless_the_server_changed_that_field(monkeypatch):
+    monkeypatch.setenv("HTAG_SSE_TYPING_TICK_S", "0.05")
+    async with HtagTestClient(APPS["typing"]) as client:
+        tab = await client.open()
+        await tab.find("input.typed").type("half a senten")
+        await tab.find("textarea.notes").type("a draft")
+        await tab.next_push(timeout=10)  # the root re-rendered whole, its fields still empty on the server
+        assert tab.find(".label").text.startswith("push ")
+        assert tab.find("input.typed").value == "half a senten"
+        assert tab.find("textarea.notes").value == "a draft"
+    async with HtagTestClient(APPS["todo"]) as client:
+        tab = await client.open()
+        await tab.find("input.entry").type("milk")
+        await tab.next_push(timeout=10)
+        assert tab.find("input.entry").value == "milk"
+        await tab.find("button.add").click()  # the server empties the field: its value wins
+        assert tab.find(".items").text == "milk"
+        assert tab.find("input.entry").value == ""
