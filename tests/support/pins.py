@@ -37,17 +37,17 @@ def worker(topology: Topology, answer: Any) -> Worker:
 def open_page(tab: Any, topology: Topology, path: str, *, stream_elsewhere: bool = False, url: str = "") -> Worker:
     """``tab`` goes to ``path`` and its client starts; the worker that made the page (its owner).
     ``stream_elsewhere``: on several workers, the tab's event stream is held by another worker than
-    the page's owner, so every push crosses processes. ``url``: where the browser goes (by default
-    the topology's)."""
+    the page's owner, so every push crosses processes (the stream's request is held back from the
+    moment the page's answer names its owner: the client's first-event probe is running). ``url``:
+    where the browser goes (by default the topology's)."""
     url = url or topology.url
     elsewhere = stream_elsewhere and topology.several
     held: list[Any] = []
     if elsewhere:
         tab.route(EVENTS, lambda route: held.append(route))
-    answer = tab.goto(url + path)
+    answer = tab.goto(url + path, wait_until="commit" if elsewhere else "load")
     assert answer is not None and answer.ok, answer and answer.status
     owner = worker(topology, answer)
-    tab.wait_for_function("window.htagSSEState && window.htagSSEState().page")
     if elsewhere:
         streams: list[Any] = []
 
@@ -64,6 +64,9 @@ def open_page(tab: Any, topology: Topology, path: str, *, stream_elsewhere: bool
             tab.remove_listener("response", streamed)
         stream = worker(topology, streams[0])
         assert stream.pid != owner.pid, f"the stream reached the page's owner {owner.pid}, paused"
+        tab.wait_for_function("window.htagSSEState && htagSSEState().online")
+        assert tab.evaluate("htagSSEState().transport") == "sse", "the held stream fell back to long-poll"
+    tab.wait_for_function("window.htagSSEState && window.htagSSEState().page")
     return owner
 
 
