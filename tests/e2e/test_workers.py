@@ -40,6 +40,9 @@ def start(serve, runner: str, app: str = "board", port: int | None = None):
     return server
 
 
+@pytest.mark.feature("clicks and updates", topology="workers")
+@pytest.mark.feature("pushes from background tasks", topology="workers")
+@pytest.mark.feature("generators", topology="workers")
 @pytest.mark.browser
 @pytest.mark.parametrize("runner", ["hypercorn", "gunicorn"])
 def test_a_session_works_whichever_worker_each_request_lands_on(serve, browser_page, runner):
@@ -79,6 +82,7 @@ async def clicker(url: str, clicks: int) -> tuple[int, list[int], set[str]]:
         return count, statuses, workers
 
 
+@pytest.mark.feature("clicks and updates", topology="workers")
 @pytest.mark.parametrize("runner, users, clicks", [
     ("hypercorn", 16, 200), ("gunicorn", 16, 200), ("gunicorn --preload", 4, 25), ("uvicorn", 4, 25), ("run", 4, 25),
 ])  # fmt: skip
@@ -95,6 +99,7 @@ def test_concurrent_sessions_across_four_workers_count_exactly(serve, runner, us
     assert len(set().union(*(w for _, _, w in results))) == 4  # every worker took part
 
 
+@pytest.mark.feature("a dead worker's pages rerun elsewhere", topology="workers")
 @pytest.mark.browser
 @pytest.mark.parametrize("runner", ["gunicorn", "run", "uvicorn"])
 def test_killing_the_owner_worker_the_page_recovers_by_itself(serve, browser_page, runner):
@@ -120,6 +125,7 @@ def test_killing_the_owner_worker_the_page_recovers_by_itself(serve, browser_pag
     wait_until(lambda: len(worker_pids(server.proc.pid)) >= 4, 20, "the dead worker to be replaced")
 
 
+@pytest.mark.feature("a server restart reruns the page", topology="workers")
 @pytest.mark.browser
 def test_hypercorn_stops_every_worker_when_one_is_killed_and_a_restart_recovers_the_page(serve, browser_page):
     """hypercorn's master shuts down on a worker's death: it needs a supervisor (systemd...)."""
