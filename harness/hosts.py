@@ -60,12 +60,14 @@ class Host:
     def __init__(self, name: str, redis_url: str | None, directory: Path, *, app: str, workers: int,
                  options: dict[str, Any], env: dict[str, str] | None = None, port: int | None = None,
                  target: str, spread: bool = True, runner: str = "hypercorn", address: str = "127.0.0.1",
-                 prefix: list[str] | None = None) -> None:  # fmt: skip
+                 prefix: list[str] | None = None, worker_class: str = "asyncio") -> None:  # fmt: skip
         """``redis_url`` ``None``: sessions in ``directory`` only (one host alone). ``target``: the ASGI
         app served (``module:variable``). ``spread``: every answer but streams says ``Connection: close``.
-        ``runner``: ``"hypercorn"`` (``hypercorn --workers N``) or ``"run"`` (the app's own ``app.run()``).
-        ``address``: where it listens; ``prefix``: a command the server runs under (``ip netns exec ...``)."""
+        ``runner``: ``"hypercorn"`` (``hypercorn --workers N --worker-class <worker_class>``: ``asyncio``
+        or ``uvloop``) or ``"run"`` (the app's own ``app.run()``, asyncio). ``address``: where it
+        listens; ``prefix``: a command the server runs under (``ip netns exec ...``)."""
         self.name, self.redis_url, self.directory, self.app = name, redis_url, directory, app
+        self.worker_class = worker_class
         self.workers, self.options, self.extra_env = workers, options, env or {}
         self.target, self.spread, self.runner, self.address = target, spread, runner, address
         self.prefix = prefix or []
@@ -84,7 +86,7 @@ class Host:
             code = f"from {module} import {variable}; {variable}.run(host={self.address!r}, port={self.port}, "
             return [PY, "-c", code + f"workers={self.workers})"]
         return [PY, "-m", "hypercorn", self.target, "--workers", str(self.workers),
-                "--bind", f"{self.address}:{self.port}"]  # fmt: skip
+                "--worker-class", self.worker_class, "--bind", f"{self.address}:{self.port}"]  # fmt: skip
 
     def start(self, timeout_s: float = 30.0) -> Host:
         marks.starting("server")
@@ -142,13 +144,16 @@ class Host:
 
 
 class Hosts:
-    """``n`` hosts of ``workers`` workers each on one Redis; ``hosts.of(pid)`` names a worker's host."""
+    """``n`` hosts of ``workers`` workers each on one Redis (or one host alone, ``redis_url`` None);
+    ``hosts.of(pid)`` names a worker's host."""
 
     def __init__(self, redis_url: str | None, tmp: Path, *, n: int = 2, workers: int = 2, app: str = "board",
                  options: dict[str, Any] | None = None, env: dict[str, str] | None = None,
-                 target: str, spread: bool = True) -> None:  # fmt: skip
+                 target: str, spread: bool = True, home: str = "/", worker_class: str = "asyncio") -> None:  # fmt: skip
+        """``home``: a page of the app, which :meth:`warm` asks every worker for."""
         common: dict[str, Any] = {"app": app, "workers": workers, "options": options or {}, "env": env}
-        common.update(target=target, spread=spread)
+        self.home = home
+        common.update(target=target, spread=spread, worker_class=worker_class)
         self.hosts = [Host(f"host{i}", redis_url, tmp / f"host{i}-sessions", **common) for i in range(n)]
 
     def __getitem__(self, i: int) -> Host:
@@ -170,11 +175,13 @@ class Hosts:
         followed by a look around): each has then seen the others. Until then a worker may believe
         it is alone (it does not re-read sessions), or that a page of a worker it does not know yet
         is gone: both are shown by tests/e2e/test_hosts.py, which the hosts of the other tests are
-        spared."""
+        spared. One host alone (no Redis): wait until each of its workers has opened its inbox
+        on the loopback bus (it logs so, at DEBUG), which it does once it knows it has company: until
+        then another worker's request waits for it (half a lease), or takes its pages for gone."""
         deadline = time.monotonic() + timeout_s
         ids: dict[int, str] = {}  # os pid -> worker id
         for host in self.hosts:
-            for path in ("/", "/_htag/health"):  # a page from each worker, then each worker's id
+            for path in (self.home, "/_htag/health"):  # a page from each worker, then each worker's id
                 seen: set[int] = set()
                 while seen != host.pids:
                     assert time.monotonic() < deadline, f"only workers {seen} of {host.name} answered {path}"
@@ -182,9 +189,16 @@ class Hosts:
                     assert r.status_code == 200, r.text
                     pid = worker_of(r.headers["x-htag-worker"]) or 0
                     seen.add(pid)
-                    if path != "/":
+                    if path != self.home:
                         ids[pid] = r.json()["worker"]
         if self.hosts[0].redis_url is None:
+            if len(ids) > 1:
+
+                def inboxes() -> bool:
+                    text = "".join(h.log_path.read_text(errors="replace") for h in self.hosts)
+                    return all(f"worker {wid} opened its inbox" in text for wid in ids.values())
+
+                wait_until(inboxes, max(1.0, deadline - time.monotonic()), "every worker to open its inbox")
             return self
         client = redis_client(self.hosts[0].redis_url)
         contacts = {wid: f"htag-sse:b:{wid}" for wid in ids.values()}
@@ -275,12 +289,14 @@ def hosts(redis_url: str | None, tmp: Path, *, warm: bool = True, **kwargs: Any)
 
 
 @contextmanager
-def round_robin(ports: list[int], tmp: Path, addresses: list[str] | None = None) -> Iterator[int]:
+def round_robin(ports: list[int], tmp: Path, addresses: list[str] | None = None,
+                port: int | None = None) -> Iterator[int]:  # fmt: skip
     """nginx spreading requests over 127.0.0.1:``ports``, one after the other (round-robin): no
     stickiness, no upstream keep-alive (each request its own connection, which any worker of the
-    host may accept). A host that refuses connections is skipped (``proxy_next_upstream``'s
-    default) and tried again 1 s later. Yields nginx's port; its access log is ``tmp/access.log``."""
-    port = free_port()
+    host may accept), bodies up to 16 MB (uploads, as docs/deploy.md configures it). A host that
+    refuses connections is skipped (``proxy_next_upstream``'s default) and tried again 1 s later.
+    Yields nginx's port (``port``, or a free one); its access log is ``tmp/access.log``."""
+    port = port or free_port()
     tmp.mkdir(parents=True, exist_ok=True)
     for d in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
         (tmp / d).mkdir(exist_ok=True)
@@ -308,6 +324,7 @@ def round_robin(ports: list[int], tmp: Path, addresses: list[str] | None = None)
             }}
             server {{
                 listen 127.0.0.1:{port};
+                client_max_body_size 16m;  # uploads, up to max_interaction_bytes (docs/deploy.md)
                 location / {{
                     proxy_pass http://hosts;
                     proxy_http_version 1.1;

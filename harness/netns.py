@@ -111,7 +111,7 @@ def delayed(binary: Path, delay_us: int, listen: tuple[str, int], target: tuple[
 
 
 @contextlib.contextmanager
-def apart(redis: RedisServer, tmp: Path, **hosts: Any) -> Iterator[tuple[Hosts, list[tuple[str, int]]]]:
+def apart(redis: RedisServer, tmp: Path, home: str = "/", **hosts: Any) -> Iterator[tuple[Hosts, list[tuple[str, int]]]]:
     """Two hosts of two workers in namespaces of their own, on ``redis``: the hosts, and where a load
     balancer on this machine reaches each (through the delay)."""
     marks.starting("netns")
@@ -122,7 +122,7 @@ def apart(redis: RedisServer, tmp: Path, **hosts: Any) -> Iterator[tuple[Hosts, 
     binary, delay_us = delay_line(tmp / "build"), 0 if netem else DELAY_US
     subnet = 100 + secrets.randbelow(150)
     with contextlib.ExitStack() as stack:
-        group = Hosts(redis.url, tmp, n=2, workers=2, **hosts)
+        group = Hosts(redis.url, tmp, n=2, workers=2, home=home, **hosts)
         entries = []
         for i, host in enumerate(group):
             prefix, theirs, ours = stack.enter_context(namespace(i, subnet, delay=netem))

@@ -20,6 +20,8 @@ from . import marks
 
 ROOT = Path(__file__).resolve().parents[1]
 #: util-linux (Linux): a child gets SIGKILL when the process that started it dies: no orphan server.
+#: (Linux's parent-death signal follows the *thread* that started the child: start servers from the
+#: main thread, or from threads that live as long as the servers.)
 DIE_WITH_PARENT = [setpriv, "--pdeathsig", "KILL"] if (setpriv := shutil.which("setpriv")) else []
 
 

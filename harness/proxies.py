@@ -32,9 +32,10 @@ BUFFER_EVERYTHING = """
 
 
 @contextmanager
-def nginx(upstream_port: int, tmp: Path, location: str = DEFAULT_BUFFERING, http_extra: str = "") -> Iterator[int]:
-    """nginx in front of 127.0.0.1:``upstream_port``; yields its port."""
-    port = free_port()
+def nginx(upstream_port: int, tmp: Path, location: str = DEFAULT_BUFFERING, http_extra: str = "",
+          port: int | None = None) -> Iterator[int]:  # fmt: skip
+    """nginx in front of 127.0.0.1:``upstream_port``; yields its port (``port``, or a free one)."""
+    port = port or free_port()
     conf = tmp / "nginx.conf"
     for d in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
         (tmp / d).mkdir(parents=True, exist_ok=True)

@@ -1,18 +1,20 @@
 """The deployments htag-sse documents, as real processes, for tests and benchmarks:
 
-=========  ==================================================================================
-``one``    one worker: the app's own ``app.run()`` (hypercorn)
-``workers``  two workers on one host: ``hypercorn --workers 2``, the embedded store and bus
-``hosts``  two hosts of two workers sharing a real redis-server, behind nginx round-robin
-           without stickiness
-``proxy``  ``one`` behind nginx buffering whole responses (the client falls back to long-poll)
-``apart``  ``hosts`` with each host in a network namespace of its own, joined by veth pairs
-           with a 0.25 ms delay each way (``tc netem``), as inside a datacenter
-=========  ==================================================================================
+===========  ================================================================================
+``one``      one worker: the app's own ``app.run()`` (hypercorn, asyncio)
+``workers``  two workers on one host: ``hypercorn --workers 2 --worker-class uvloop``, the
+             embedded store and bus (the topology that keeps uvloop covered)
+``hosts``    two hosts of two workers (``hypercorn``, asyncio) sharing a real redis-server, behind
+             nginx round-robin without stickiness
+``proxy``    ``one`` behind nginx buffering whole responses (the client falls back to long-poll)
+``apart``    ``hosts`` with each host in a network namespace of its own, joined by veth pairs
+             with a 0.25 ms delay each way, as inside a datacenter
+===========  ================================================================================
 
 Every answer names the worker process that gave it (``X-Htag-Worker``: the app runs in debug
-mode), and the workers log at INFO into a file per host, so a test can tell where a request went,
-pause a worker (``SIGSTOP``) to choose where the next one goes, and wait for a log line.
+mode), and the workers log htag-sse's lines from DEBUG into a file per host, so a test can tell
+where a request went, pause a worker (``SIGSTOP``) to choose where the next one goes, and wait for
+a log line. :meth:`Topology.down` and :meth:`Topology.up` restart every host (a deploy).
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ from .processes import wait_until
 from .proxies import BUFFER_EVERYTHING, nginx
 from .redisserver import RedisServer
 
+#: What a proxy in front of htag-sse lets through, as docs/deploy.md configures it: uploads.
+UPLOADS = "client_max_body_size 16m;"
 #: The documented topologies, cheapest first.
 TOPOLOGIES = ("one", "workers", "hosts", "proxy", "apart")
 
@@ -67,6 +71,7 @@ class Topology:
     hosts: list[Host]
     redis: RedisServer | None = None
     stack: ExitStack = field(default_factory=ExitStack)
+    group: Hosts | None = None  # several workers: warmed again after a restart (Hosts.warm)
 
     @property
     def workers(self) -> list[Worker]:
@@ -111,9 +116,12 @@ class Topology:
                 host.proc.wait(20)
 
     def up(self) -> None:
-        """Start every host again, on its address and port (after :meth:`down`): new processes."""
+        """Start every host again, on its address and port (after :meth:`down`): new processes, warmed
+        as at the start (every worker of several hosts known to every other: :meth:`Hosts.warm`)."""
         for host in self.hosts:
             host.start()
+        if self.group is not None:
+            self.group.warm()
 
     def stop(self) -> None:
         self.stack.close()
@@ -127,8 +135,10 @@ def _read(path: Path) -> str:
 
 
 def start(name: str, tmp: Path, *, target: str, app: str, options: dict[str, Any] | None = None,
-          env: dict[str, str] | None = None) -> Topology:  # fmt: skip
-    """Start topology ``name`` serving ``target`` (``module:variable``, building app ``app``)."""
+          env: dict[str, str] | None = None, port: int | None = None, home: str = "/") -> Topology:  # fmt: skip
+    """Start topology ``name`` serving ``target`` (``module:variable``, building app ``app``); ``port``:
+    where the browser goes (the server's, or the proxy's, or the load balancer's), chosen when not given;
+    ``home``: a page of the app (several hosts are warmed by asking every worker for it)."""
     if name not in TOPOLOGIES:
         raise ValueError(f"unknown topology {name!r}: one of {TOPOLOGIES}")
     tmp.mkdir(parents=True, exist_ok=True)
@@ -137,32 +147,35 @@ def start(name: str, tmp: Path, *, target: str, app: str, options: dict[str, Any
                               "env": {"HTAG_SSE_TEST_LOG": "info", **(env or {})}}  # fmt: skip
     try:
         if name in ("one", "proxy"):
-            host = Host("host0", None, tmp / "host0-sessions", workers=1, runner="run", spread=False, **common)
+            host = Host("host0", None, tmp / "host0-sessions", workers=1, runner="run", spread=False,
+                        port=port if name == "one" else None, **common)  # fmt: skip
             stack.callback(host.kill)
             host.start()
             url = host.url
             if name == "proxy":
-                url = f"http://127.0.0.1:{stack.enter_context(nginx(host.port, tmp / 'nginx', BUFFER_EVERYTHING))}"
+                front = stack.enter_context(nginx(host.port, tmp / "nginx", BUFFER_EVERYTHING, UPLOADS, port=port))
+                url = f"http://127.0.0.1:{front}"
             return Topology(name, url, [host], stack=stack)
         if name == "workers":
-            host = Host("host0", None, tmp / "host0-sessions", workers=2, **common)
-            stack.callback(host.kill)
-            host.start()
-            return Topology(name, host.url, [host], stack=stack)
+            alone = Hosts(None, tmp, n=1, workers=2, home=home, worker_class="uvloop", **common)
+            alone[0].port = port or alone[0].port
+            stack.callback(alone.kill)
+            alone.start().warm()
+            return Topology(name, alone[0].url, list(alone), stack=stack, group=alone)
         redis = RedisServer().start()
         stack.callback(redis.cleanup)
         if name == "apart":
             from .netns import apart
 
-            group, entries = stack.enter_context(apart(redis, tmp, **common))
+            group, entries = stack.enter_context(apart(redis, tmp, home=home, **common))
         else:
-            group = Hosts(redis.url, tmp, n=2, workers=2, **common)
+            group = Hosts(redis.url, tmp, n=2, workers=2, home=home, **common)
             stack.callback(group.kill)
             group.start()
             entries = [(h.address, h.port) for h in group]
         group.warm()
-        port = stack.enter_context(round_robin([p for _, p in entries], tmp / "nginx", [a for a, _ in entries]))
-        return Topology(name, f"http://127.0.0.1:{port}", list(group), redis, stack)
+        front = stack.enter_context(round_robin([p for _, p in entries], tmp / "nginx", [a for a, _ in entries], port))
+        return Topology(name, f"http://127.0.0.1:{front}", list(group), redis, stack, group)
     except BaseException:
         stack.close()
         raise

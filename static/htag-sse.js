@@ -134,6 +134,7 @@
       this.onBusy = onBusy;
       this.queue = [];
       this.sending = false;
+      this.waiting = [];  // idle()'s resolvers
     }
 
     /** Queue `item`; resolves once its batch was answered (or given up). */
@@ -159,6 +160,12 @@
       }
       this.sending = false;
       this.onBusy(false);
+      this.waiting.splice(0).forEach((resolve) => resolve());
+    }
+
+    /** Resolves once nothing is queued or in flight. */
+    idle() {
+      return this.sending ? new Promise((resolve) => this.waiting.push(resolve)) : Promise.resolve();
     }
   }
 
@@ -472,6 +479,7 @@
       this.ready = (this.cfg.parano ? importKey(this.cfg.key) : Promise.resolve(null)).then((key) => { first.key = key; });
       this.hub = null;
       this.rerunning = null;  // promise of the rerun in progress
+      this.leftAt = null;  // when the tab last started to unload (beforeunload)
       this.events = Promise.resolve();  // events are applied in order, after any decryption
       this.offline = { push: false, requests: false };  // the push channel / POSTs cannot reach the server
       this.choice = new TransportChoice(this.cfg, env);
@@ -487,7 +495,7 @@
       else this.hub = new Hub(this.env, this.cfg, this.choice, {
         where: () => ({ page: this.state.page, last: this.state.last }),
         event: (pid, id, actions) => this.onEvent(pid, id, actions),
-        gone: (pid) => this.rerun(pid),
+        gone: (pid) => this.ended(pid),
         offline: (off) => this.setOffline("push", off),
       });
     }
@@ -616,6 +624,16 @@
       }
     }
 
+    /** The stream says the server ended this page (its session ended, a logout...). The answers
+     * of interactions in flight come first: the handler that ended it may send the browser
+     * elsewhere (`self.session.clear(); self.call("location.href = '/'")`). */
+    async ended(pid) {
+      if (pid !== this.state.page) return;
+      if (this.outbox.sending) console.info("htag-sse: the server ended page", pid, "- its answers in flight come first");
+      await this.outbox.idle();
+      await this.rerun(pid);
+    }
+
     // ---------------------------------------------------------- rerun
     // The server lost this page (restart, expiry): recreate it from the session,
     // morph its fresh body in, and switch to the new page.
@@ -628,7 +646,11 @@
     async rerunPage(st) {
       const r = await this.request(this.url(st, "rerun"), () => ({ method: "POST", headers: { "X-Htag-Token": st.token } }), true);
       if (!r.ok) {  // no record of the page left: load it anew (and wait for that)
-        this.page.reload();
+        const leaving = this.leftAt !== null && this.env.clock.now() - this.leftAt < RELOAD_COOKIE_S * 1000;
+        // a navigation under way (a link, a logout, location.href) ends this document: a reload
+        // now would cancel it; it comes only if that navigation was called off
+        if (leaving) this.env.clock.setTimeout(() => this.page.reload(), RELOAD_COOKIE_S * 1000);
+        else this.page.reload();
         return new Promise(() => {});
       }
       const fresh = st.key ? await openSealed(st.key, PURPOSE.rerun, await r.text()) : await r.json();
@@ -647,6 +669,7 @@
     // GET of the same app in this session may take it over.
     nameForReload() {
       const { cfg } = this, st = this.state;
+      this.leftAt = this.env.clock.now();
       this.page.setCookie(cfg.reload_cookie + "=" + st.page + "~" + st.token + "; path=" + cfg.cookie_path
         + "; max-age=" + RELOAD_COOKIE_S + "; samesite=lax" + (this.page.secure ? "; secure" : ""));
     }

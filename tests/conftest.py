@@ -17,6 +17,9 @@ from harness.chromium import CHROMIUM, CHROMIUM_ARGS
 from harness.processes import ROOT, Server, free_port
 from harness.redisserver import RedisCluster, RedisServer
 
+#: ``--feature-table``: the table feature x topology of docs/workers.md, from the tests' feature marks.
+pytest_plugins = ["tests.support.featuretable"]
+
 #: Fixtures that start something, and the marker a test using them gets.
 STARTS = {
     "serve": "server", "playwright": "browser", "chromium": "browser", "chromium_with_proxy": "browser",

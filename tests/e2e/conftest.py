@@ -27,24 +27,34 @@ TOPOLOGY_STARTS = {
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "topology" not in metafunc.fixturenames:
+    """A test using ``topology`` (or ``topology_name``, for a module that starts its own) runs once per
+    topology its ``topologies`` marker names, with the markers of what that topology starts."""
+    if "topology_name" not in metafunc.fixturenames:
         return
     marker = metafunc.definition.get_closest_marker("topologies")
     names = marker.args if marker and marker.args else DEFAULT
     params = [pytest.param(n, id=n, marks=[getattr(pytest.mark, m) for m in ("server", *TOPOLOGY_STARTS[n])]) for n in names]
-    metafunc.parametrize("topology", params, indirect=True, scope="module")
+    metafunc.parametrize("topology_name", params, indirect=True, scope="module")
 
 
 @pytest.fixture(scope="module")
-def topology(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
+def topology_name(request: pytest.FixtureRequest) -> str:
+    """The name of the topology a test runs on (one of harness.topologies.TOPOLOGIES)."""
+    return str(request.param)
+
+
+@pytest.fixture(scope="module")
+def topology(
+    topology_name: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Topology]:
     """A started topology, shared by the tests of a module. The module's ``topologies`` marker may say
-    what it serves: ``target`` (default: every app of tests/support/apps.py at ``/<name>``), ``app``,
-    ``options`` and ``env``."""
+    what it serves: ``target`` (default: every app of tests/support/apps.py and apps_client.py at
+    ``/<name>``, in parano mode at ``/parano/<name>``), ``app``, ``options``, ``env`` and ``home``."""
     marker = request.node.get_closest_marker("topologies")
     kw: dict[str, Any] = dict(marker.kwargs) if marker else {}
-    name = request.param
-    topo = start(name, tmp_path_factory.mktemp(name), target=kw.get("target", TARGET), app=kw.get("app", "*"),
-                 options=kw.get("options"), env=kw.get("env"))  # fmt: skip
+    topo = start(topology_name, tmp_path_factory.mktemp(topology_name), target=kw.get("target", TARGET),
+                 app=kw.get("app", "*"), options=kw.get("options"), env=kw.get("env"),
+                 home=kw.get("home", "/"))  # fmt: skip
     yield topo
     topo.stop()
 

@@ -1,29 +1,22 @@
-"""The browser client in headless Chromium: busy cursor, JS errors and error
-boxes, the offline banner, batched interactions, F5, refusals, replay after a
-rerun. Apps in tests/apps_client.py, served by ``hypercorn tests.support.serve_client:app``."""
+"""The browser client in headless Chromium, on every topology (one worker, two workers, two hosts
+on Redis: tests/e2e/conftest.py): busy cursor, JS errors and error boxes, the offline banner,
+batched interactions, F5, refusals, replay after a rerun. Apps in tests/support/apps_client.py, at
+``/<name>`` (``/parano/<name>`` in parano mode). On several workers, the requests that matter reach
+a worker that does not own their page (tests/support/pins.py)."""
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from harness.processes import Server
+from harness.topologies import Topology
+from tests.support.pins import open_page, relayed, reload
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
-HYPERCORN = [sys.executable, "-m", "hypercorn", "tests.support.serve_client:app", "--bind", "127.0.0.1:{port}"]
 COUNT_IS = "n => document.querySelector('.count').textContent === String(n)"
-
-
-@pytest.fixture
-def serve_client(serve: Callable[..., Server]) -> Callable[..., Server]:
-    def start(app: str, **options: Any) -> Server:
-        return serve(app, argv=HYPERCORN, **options)
-
-    return start
+OFFLINE = "document.documentElement.classList.contains('htag-offline')"
 
 
 def console_errors(page: Any) -> list[str]:
@@ -39,10 +32,12 @@ def boxes(page: Any) -> list[str]:
 # ---------------------------------------------------------------- busy state
 
 
-def test_a_slow_handler_shows_the_busy_cursor_until_it_answers(serve_client, browser_page):
-    page = browser_page
-    page.goto(serve_client("busy").url)
-    page.click("button.slow")
+@pytest.mark.feature("the busy cursor")
+def test_a_slow_handler_shows_the_busy_cursor_until_it_answers(topology: Topology, tab: Any) -> None:
+    page = tab
+    owner = open_page(page, topology, "/busy")
+    with relayed(topology, owner, page):
+        page.click("button.slow")
     page.wait_for_function("document.documentElement.classList.contains('htag-busy')")
     assert page.eval_on_selector("button.fast", "b => getComputedStyle(b).cursor") == "progress"
     page.wait_for_function("document.querySelector('.done').textContent === 'slow'")
@@ -50,9 +45,10 @@ def test_a_slow_handler_shows_the_busy_cursor_until_it_answers(serve_client, bro
     assert page.eval_on_selector("button.fast", "b => getComputedStyle(b).cursor") != "progress"
 
 
-def test_fast_clicks_never_show_the_busy_cursor(serve_client, browser_page):
-    page = browser_page
-    page.goto(serve_client("busy").url)
+@pytest.mark.feature("the busy cursor")
+def test_fast_clicks_never_show_the_busy_cursor(topology: Topology, tab: Any) -> None:
+    page = tab
+    open_page(page, topology, "/busy")
     page.evaluate("""() => {
         window.clicks = [];
         let seen = false;
@@ -81,11 +77,15 @@ def test_fast_clicks_never_show_the_busy_cursor(serve_client, browser_page):
 # ---------------------------------------------------------------- JS errors and error boxes
 
 
-def test_a_js_error_in_a_handlers_call_shows_in_the_console_and_in_an_error_box(serve_client, browser_page):
-    page = browser_page
+@pytest.mark.feature("errors are shown")
+def test_a_js_error_in_a_handlers_call_shows_in_the_console_and_in_an_error_box(topology: Topology, tab: Any) -> None:
+    page = tab
     errors = console_errors(page)
-    page.goto(serve_client("errors").url)
-    with page.expect_console_message(lambda m: m.type == "error" and "nope_call_not_defined" in m.text):
+    owner = open_page(page, topology, "/errors")
+    with (
+        page.expect_console_message(lambda m: m.type == "error" and "nope_call_not_defined" in m.text),
+        relayed(topology, owner, page),  # the answer's JS comes back through another worker
+    ):
         page.click("button.call")
     page.wait_for_selector(".htag-sse-error")
     assert "JS ERROR: ReferenceError: nope_call_not_defined is not defined" in boxes(page)[0]
@@ -94,9 +94,10 @@ def test_a_js_error_in_a_handlers_call_shows_in_the_console_and_in_an_error_box(
     assert len([e for e in errors if "nope_call_not_defined" in e]) == 1
 
 
-def test_two_errors_make_two_boxes_visible_at_once_newest_last_each_dismissable(serve_client, browser_page):
-    page = browser_page
-    page.goto(serve_client("errors").url)
+@pytest.mark.feature("errors are shown")
+def test_two_errors_make_two_boxes_visible_at_once_newest_last_each_dismissable(topology: Topology, tab: Any) -> None:
+    page = tab
+    open_page(page, topology, "/errors")
     page.click("button.call")
     page.wait_for_function("document.querySelectorAll('.htag-sse-error').length === 1")
     page.click("button.js")  # a new tag whose js throws
@@ -111,17 +112,19 @@ def test_two_errors_make_two_boxes_visible_at_once_newest_last_each_dismissable(
     assert "nope_js_not_defined" in boxes(page)[0]
 
 
-def test_at_most_five_boxes_are_kept_the_oldest_go(serve_client, browser_page):
-    page = browser_page
-    page.goto(serve_client("errors").url)
+@pytest.mark.feature("errors are shown")
+def test_at_most_five_boxes_are_kept_the_oldest_go(topology: Topology, tab: Any) -> None:
+    page = tab
+    open_page(page, topology, "/errors")
     page.evaluate("() => { for (let i = 1; i <= 7; i++) window.error('error number ' + i) }")
     assert boxes(page) == [f"error number {i}" for i in range(3, 8)]
 
 
-def test_an_error_reported_by_htags_own_error_function_is_shown_once(serve_client, browser_page):
-    page = browser_page
+@pytest.mark.feature("errors are shown")
+def test_an_error_reported_by_htags_own_error_function_is_shown_once(topology: Topology, tab: Any) -> None:
+    page = tab
     errors = console_errors(page)
-    page.goto(serve_client("errors").url)
+    open_page(page, topology, "/errors")
     page.click("button.caught")  # post JS: catch (e) { _error(e, 'JS') }, which reports then throws again
     page.wait_for_selector(".htag-sse-error")
     page.click("button.inc")
@@ -130,10 +133,11 @@ def test_an_error_reported_by_htags_own_error_function_is_shown_once(serve_clien
     assert len([e for e in errors if "nope_caught_not_defined" in e]) == 1
 
 
-def test_an_error_of_the_initial_script_is_reported_and_the_page_still_works(serve_client, browser_page):
-    page = browser_page
+@pytest.mark.feature("errors are shown")
+def test_an_error_of_the_initial_script_is_reported_and_the_page_still_works(topology: Topology, tab: Any) -> None:
+    page = tab
     errors = console_errors(page)
-    page.goto(serve_client("errors").url + "/#boot-error")
+    open_page(page, topology, "/errors#boot-error")
     page.wait_for_selector(".htag-sse-error")
     assert "start failed on purpose" in boxes(page)[0]
     assert any("start failed on purpose" in e for e in errors)
@@ -141,10 +145,11 @@ def test_an_error_of_the_initial_script_is_reported_and_the_page_still_works(ser
     page.wait_for_function(COUNT_IS, arg=1)
 
 
-def test_with_an_element_id_error_errors_go_to_the_console_only(serve_client, browser_page):
-    page = browser_page
+@pytest.mark.feature("errors are shown")
+def test_with_an_element_id_error_errors_go_to_the_console_only(topology: Topology, tab: Any) -> None:
+    page = tab
     errors = console_errors(page)
-    page.goto(serve_client("error_element").url)
+    open_page(page, topology, "/error_element")
     with page.expect_console_message(lambda m: m.type == "error" and "nope_call_not_defined" in m.text):
         page.click("button.call")
     page.click("button.inc")
@@ -157,28 +162,29 @@ def test_with_an_element_id_error_errors_go_to_the_console_only(serve_client, br
 # ---------------------------------------------------------------- offline banner
 
 
-def test_the_offline_banner_reads_connection_lost_dash_space_reconnecting(serve_client, browser_page):
-    server = serve_client("numbers")
-    page = browser_page
-    page.goto(server.url)
+@pytest.mark.feature("the offline banner")
+def test_the_offline_banner_reads_connection_lost_dash_space_reconnecting(topology: Topology, tab: Any) -> None:
+    page = tab
+    open_page(page, topology, "/numbers")
     page.wait_for_function("htagSSEState().online")  # the stream is up
-    server.stop()
+    topology.down()
     page.wait_for_function(
         "document.documentElement.classList.contains('htag-offline') && document.body.classList.contains('htagoff')"
     )
     content = page.evaluate("getComputedStyle(document.documentElement, '::after').content")
     assert content == '"Connection lost \u2014 reconnecting\u2026"'
-    serve_client("numbers", port=server.port)
+    topology.up()
     page.wait_for_function(
         "!document.documentElement.classList.contains('htag-offline') && !document.body.classList.contains('htagoff')",
         timeout=20_000,
     )
 
 
-def test_a_page_whose_stream_never_connects_shows_the_offline_banner(serve_client, browser_page):
-    page = browser_page
+@pytest.mark.feature("the offline banner")
+def test_a_page_whose_stream_never_connects_shows_the_offline_banner(topology: Topology, tab: Any) -> None:
+    page = tab
     page.route("**/events?*", lambda route: route.abort("connectionrefused"))  # the server went away meanwhile
-    page.goto(serve_client("numbers").url)
+    open_page(page, topology, "/numbers")
     page.wait_for_function("document.documentElement.classList.contains('htag-offline')")
     page.unroute("**/events?*")
     page.wait_for_function("htagSSEState().online", timeout=20_000)  # it retries, and gets through
@@ -196,21 +202,26 @@ def interact_posts(page: Any) -> list[str]:
     return posts
 
 
-def test_a_burst_of_22_interactions_from_one_click_goes_in_at_most_3_posts_in_order(serve_client, browser_page):
-    page = browser_page
-    page.goto(serve_client("numbers").url)
+@pytest.mark.feature("batches")
+def test_a_burst_of_22_interactions_from_one_click_goes_in_at_most_3_posts_in_order(topology: Topology, tab: Any) -> None:
+    page = tab
+    owner = open_page(page, topology, "/numbers")
     posts = interact_posts(page)
-    page.click("button.burst")
+    with relayed(topology, owner, page):  # the batches reach another worker, relayed to the page's
+        page.click("button.burst")
     wanted = ",".join(str(i) for i in range(1, 23))
     page.wait_for_function(f"document.querySelector('.got').textContent === {wanted!r}")
     assert 1 <= len(posts) <= 3, posts
 
 
-def test_in_parano_mode_a_burst_is_one_sealed_batch_answered_in_order(serve_client, browser_page):
-    page = browser_page
-    page.goto(serve_client("numbers", options='{"parano": true}').url)
+@pytest.mark.feature("batches")
+@pytest.mark.feature("parano mode")
+def test_in_parano_mode_a_burst_is_one_sealed_batch_answered_in_order(topology: Topology, tab: Any) -> None:
+    page = tab
+    owner = open_page(page, topology, "/parano/numbers")
     posts = interact_posts(page)
-    page.click("button.burst")
+    with relayed(topology, owner, page):
+        page.click("button.burst")
     wanted = ",".join(str(i) for i in range(1, 23))
     page.wait_for_function(f"document.querySelector('.got').textContent === {wanted!r}")
     assert 1 <= len(posts) <= 3 and not any("collect" in p for p in posts), posts
@@ -218,11 +229,13 @@ def test_in_parano_mode_a_burst_is_one_sealed_batch_answered_in_order(serve_clie
     page.wait_for_function(COUNT_IS, arg=1)
 
 
-def test_clicks_made_while_a_post_is_in_flight_leave_together(serve_client, browser_page):
-    page = browser_page
-    page.goto(serve_client("numbers").url)
+@pytest.mark.feature("batches")
+def test_clicks_made_while_a_post_is_in_flight_leave_together(topology: Topology, tab: Any) -> None:
+    page = tab
+    owner = open_page(page, topology, "/numbers")
     posts = interact_posts(page)
-    page.click("button.slow")  # 0.8 s in flight: the next 10 clicks queue meanwhile
+    with relayed(topology, owner, page):
+        page.click("button.slow")  # 0.8 s in flight (relayed): the next 10 clicks queue meanwhile
     page.evaluate("""async () => {
         for (let i = 0; i < 10; i++) {
             document.querySelector('button.inc').click();
@@ -234,15 +247,19 @@ def test_clicks_made_while_a_post_is_in_flight_leave_together(serve_client, brow
     assert posts[-1].startswith("["), posts  # a JSON array: the batch
 
 
-def test_a_refused_interaction_then_a_normal_click_works(serve_client, browser_page):
-    page = browser_page
+@pytest.mark.feature("errors are shown")
+def test_a_refused_interaction_then_a_normal_click_works(topology: Topology, tab: Any) -> None:
+    page = tab
     errors = console_errors(page)
-    page.goto(serve_client("numbers").url)
-    page.evaluate("interact({id: 1, method: 'collect', args: [1], kargs: {}, event: {}})")  # no such tag: 404
+    owner = open_page(page, topology, "/numbers")
+    with relayed(topology, owner, page):  # refused by the page's owner, through another worker
+        page.evaluate("() => { interact({id: 1, method: 'collect', args: [1], kargs: {}, event: {}}) }")  # no such tag
     page.wait_for_function("!htagSSEState().sending && htagSSEState().seq === 1")
     page.click("button.inc")
     page.wait_for_function(COUNT_IS, arg=1)
-    page.evaluate(f"interact({{id: {page.evaluate('document.body.id')}, method: '_private', args: [], kargs: {{}}}})")
+    body = page.evaluate("document.body.id")
+    with relayed(topology, owner, page):
+        page.evaluate(f"() => {{ interact({{id: {body}, method: '_private', args: [], kargs: {{}}}}) }}")
     page.wait_for_selector(".htag-sse-error")  # 403: shown
     assert "HTTP 403" in boxes(page)[0]
     page.click("button.inc")
@@ -262,14 +279,15 @@ def test_a_refused_interaction_then_a_normal_click_works(serve_client, browser_p
 # ---------------------------------------------------------------- F5 (server side: release and takeover)
 
 
-def test_f5_keeps_a_counter_held_in_an_attribute(serve_client, browser_page):
-    page = browser_page
-    page.goto(serve_client("numbers").url)
+@pytest.mark.feature("F5 keeps the live page")
+def test_f5_keeps_a_counter_held_in_an_attribute(topology: Topology, tab: Any) -> None:
+    page = tab
+    owner = open_page(page, topology, "/numbers")
     for i in range(1, 4):
         page.click("button.inc")
         page.wait_for_function(COUNT_IS, arg=i)
     before = page.evaluate("htagSSEState().page")
-    page.reload()
+    reload(page, topology, owner)  # on several workers, the reload reaches another worker
     assert page.inner_text(".count") == "3"
     assert page.evaluate("htagSSEState().page") == before
     page.click("button.inc")
@@ -279,33 +297,34 @@ def test_f5_keeps_a_counter_held_in_an_attribute(serve_client, browser_page):
 # ---------------------------------------------------------------- replay after a rerun
 
 
-def test_a_value_typed_while_the_server_restarts_arrives_intact_after_the_rerun(serve_client, browser_page):
-    server = serve_client("numbers")
-    page = browser_page
-    page.goto(server.url)
+@pytest.mark.feature("a server restart reruns the page")
+def test_a_value_typed_while_the_server_restarts_arrives_intact_after_the_rerun(topology: Topology, tab: Any) -> None:
+    page = tab
+    open_page(page, topology, "/numbers")
     page.wait_for_function("htagSSEState().leader")
     # the value holds the ids of the tags involved: a rewrite by text replacement would change it
     ids = page.evaluate("[document.body.id, document.querySelector('.memo').id]")
     typed = f"a{ids[0]}b{ids[1]}c"
-    server.stop()
-    page.wait_for_function("document.documentElement.classList.contains('htag-offline')")
+    topology.down()
+    page.wait_for_function(OFFLINE)
     page.fill(".memo", typed)
     page.dispatch_event(".memo", "change")  # sent, retried while the server is down
-    serve_client("numbers", port=server.port)
+    topology.up()
     page.wait_for_function(f"document.querySelector('.typed').textContent === {typed!r}", timeout=20_000)
     assert page.evaluate("document.body.id") != ids[0]  # it went to the rerun page
 
 
-def test_in_parano_mode_a_rerun_switches_to_the_new_pages_key(serve_client, browser_page):
-    server = serve_client("numbers", options='{"parano": true}')
-    page = browser_page
-    page.goto(server.url)
+@pytest.mark.feature("parano mode")
+@pytest.mark.feature("a server restart reruns the page")
+def test_in_parano_mode_a_rerun_switches_to_the_new_pages_key(topology: Topology, tab: Any) -> None:
+    page = tab
+    open_page(page, topology, "/parano/numbers")
     page.click("button.inc")
     page.wait_for_function(COUNT_IS, arg=1)
     before = page.evaluate("htagSSEState().page")
-    server.stop()
-    page.wait_for_function("document.documentElement.classList.contains('htag-offline')")
-    serve_client("numbers", options='{"parano": true}', port=server.port)
+    topology.down()
+    page.wait_for_function(OFFLINE)
+    topology.up()
     page.wait_for_function(f"htagSSEState().page !== {before!r} && htagSSEState().parano", timeout=20_000)
     page.click("button.inc")  # sealed with the new page's key
     page.wait_for_function(COUNT_IS, arg=1)  # a new live instance: its attribute starts again

@@ -212,6 +212,9 @@ def farm(redis_server: Any, tmp_path_factory: Any) -> Any:
 # --- 1. the browser suite on two hosts ------------------------------------------------------------
 
 
+@pytest.mark.feature("clicks and updates", topology="hosts")
+@pytest.mark.feature("pushes from background tasks", topology="hosts")
+@pytest.mark.feature("generators", topology="hosts")
 @pytest.mark.nginx
 @pytest.mark.browser
 def test_the_browser_suite_on_two_hosts_sharing_only_redis(farm: Any, chromium: Any) -> None:
@@ -281,6 +284,7 @@ async def clicker(url: str, clicks: int) -> tuple[int, int, Counter[int], set[in
         return last, session["tests.support.apps.Counter"]["count"], statuses, workers
 
 
+@pytest.mark.feature("clicks and updates", topology="hosts")
 @pytest.mark.nginx
 def test_sixteen_users_clicking_200_times_across_two_hosts_count_exactly(redis_server: Any, tmp_path: Path) -> None:
     users, clicks = 16, 200
@@ -341,6 +345,7 @@ def test_a_page_made_by_a_worker_that_just_started_is_at_once_reachable_from_ano
         assert count_in(r) == 1
 
 
+@pytest.mark.feature("a dead worker's pages rerun elsewhere", topology="hosts")
 @pytest.mark.nginx
 @pytest.mark.browser
 @pytest.mark.parametrize("user", ["clicks at once", "does nothing"])

@@ -24,6 +24,7 @@ def transport_of(page) -> str:
     return page.evaluate("htagSSEState().transport")
 
 
+@pytest.mark.feature("SSE, or long-poll where it cannot pass", topology="proxy")
 @pytest.mark.nginx
 def test_behind_nginx_with_default_buffering_sse_passes(serve, browser_page, tmp_path):
     server = serve("board")
@@ -35,6 +36,7 @@ def test_behind_nginx_with_default_buffering_sse_passes(serve, browser_page, tmp
         assert transport_of(page) == "sse"
 
 
+@pytest.mark.feature("SSE, or long-poll where it cannot pass", topology="proxy")
 @pytest.mark.nginx
 def test_behind_nginx_buffering_whole_responses_the_client_falls_back_to_long_poll(serve, browser_page, tmp_path):
     """nginx with buffering on and X-Accel-Buffering ignored still passes each chunk as it comes
@@ -53,6 +55,7 @@ def test_behind_nginx_buffering_whole_responses_the_client_falls_back_to_long_po
     assert "/_htag/poll?" in (tmp_path / "access.log").read_text()
 
 
+@pytest.mark.feature("SSE, or long-poll where it cannot pass", topology="proxy")
 @pytest.mark.squid
 def test_through_squid_as_the_browsers_forward_proxy(serve, chromium_with_proxy, tmp_path):
     server = serve("board")
@@ -67,6 +70,7 @@ def test_through_squid_as_the_browsers_forward_proxy(serve, chromium_with_proxy,
     assert "/_htag/events?" in log and "/interact" in log  # the traffic really went through squid
 
 
+@pytest.mark.feature("SSE, or long-poll where it cannot pass", topology="proxy")
 @pytest.mark.nginx
 def test_a_proxy_cutting_idle_streams_loses_no_event(serve, browser_page, tmp_path):
     """nginx closes a stream idle for 10 s; pushes come in bursts 11 s apart,
@@ -88,6 +92,7 @@ def test_a_proxy_cutting_idle_streams_loses_no_event(serve, browser_page, tmp_pa
     assert sorted(set(seen)) == list(range(seen[0], 16))  # every pushed event applied, none lost
 
 
+@pytest.mark.feature("many tabs share one connection", topology="one")
 def test_eight_tabs_of_one_app_over_http11_all_work(serve, chromium, tmp_path):
     """Browsers allow 6 connections per HTTP/1.1 host: tabs share one stream."""
     server = serve("board")
@@ -109,6 +114,7 @@ def test_eight_tabs_of_one_app_over_http11_all_work(serve, chromium, tmp_path):
     context.close()
 
 
+@pytest.mark.feature("a server restart reruns the page", topology="one")
 def test_a_server_restart_reruns_every_open_page_keeping_state_and_typed_text(serve, chromium):
     server = serve("board")
     context = chromium.new_context()
@@ -134,6 +140,7 @@ def test_a_server_restart_reruns_every_open_page_keeping_state_and_typed_text(se
     context.close()
 
 
+@pytest.mark.feature("SSE, or long-poll where it cannot pass", topology="one")
 @pytest.mark.parametrize("transport", ["poll", "none"])
 def test_a_forced_transport_is_used_from_the_start(serve, browser_page, transport):
     """transport="poll": long-poll without trying SSE; "none": no push channel, interactions only."""

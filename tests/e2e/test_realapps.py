@@ -1,5 +1,9 @@
 """Real-world htag v1 apps and the htagui / htbulma widget kits, driven in Chromium as a user would,
-under htag-sse (``tests/realapps/``; what each app covers: ``tests/realapps/README.md``).
+under htag-sse (``tests/realapps/``; what each app covers: ``tests/realapps/README.md``), on every
+topology (one worker, two workers, two hosts on Redis: tests/e2e/conftest.py), one per group of
+apps (one kit per process), side by side. On several workers the interactions that matter (form
+submissions, uploads, F5, a second tab) reach a worker that does not own their page
+(tests/support/pins.py).
 
 Each test asserts what htag 1.0.0's own runner shows for the same clicks. A test fails fast when
 the page shows an error or the server refuses an interaction, and says which request was refused
@@ -12,7 +16,6 @@ import concurrent.futures
 import hashlib
 import json
 import os
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +25,8 @@ import pytest
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from harness.processes import ROOT, Server, free_port
+from harness.topologies import Topology, Worker, start
+from tests.support.pins import open_page, pinned, relayed, reload
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
@@ -32,36 +36,40 @@ MB = 1024 * 1024
 
 
 @pytest.fixture(scope="module")
-def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Server]]:
-    """One htag-sse server (hypercorn, default options) per group of apps, started side by side."""
-    started: dict[str, Server] = {}
-    dirs = {group: tmp_path_factory.mktemp(f"sessions-{group}") for group in GROUPS}  # not thread-safe: first
+def servers(topology_name: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Topology]]:
+    """The topology, once per group of apps (default options), started side by side."""
+    started: dict[str, Topology] = {}
+    dirs = {group: tmp_path_factory.mktemp(f"{topology_name}-{group}") for group in GROUPS}  # not thread-safe: first
 
-    def start(group: str) -> Server:
-        port = free_port()
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "HTAG_SSE_REALAPPS": group, "HTAG_SSE_DIR": str(dirs[group])}
-        argv = [sys.executable, "-m", "hypercorn", "tests.realapps.serve:app", "--bind", f"127.0.0.1:{port}"]
-        return Server(argv, port, env).start(timeout_s=30)
+    def start_group(group: str) -> Topology:
+        return start(topology_name, dirs[group], target="tests.realapps.serve:app", app="",
+                     env={"HTAG_SSE_REALAPPS": group})  # fmt: skip
 
+    # The pool's threads live as long as the topologies: a process the harness starts dies with the
+    # thread that started it (harness.processes.DIE_WITH_PARENT: Linux's parent-death signal).
+    pool = concurrent.futures.ThreadPoolExecutor(len(GROUPS))
     try:
-        with concurrent.futures.ThreadPoolExecutor(len(GROUPS)) as pool:
-            futures = {group: pool.submit(start, group) for group in GROUPS}
-        for group, future in futures.items():  # every server that came up is kept (and killed below)
+        futures = {group: pool.submit(start_group, group) for group in GROUPS}
+        concurrent.futures.wait(futures.values())
+        for group, future in futures.items():  # every topology that came up is kept (and stopped below)
             if future.exception() is None:
                 started[group] = future.result()
         for future in futures.values():
-            future.result()  # a server that did not come up fails the module, saying why
+            future.result()  # a topology that did not come up fails the module, saying why
         yield started
     finally:
-        for server in started.values():
-            server.kill()
+        for topology in started.values():
+            topology.stop()
+        pool.shutdown()
 
 
 class Watch:
-    """What went wrong where the user does not look: refused requests, failed requests, console errors."""
+    """What went wrong where the user does not look: refused requests, failed requests, console errors;
+    and where the tab's page lives (``topology``, ``owner``: the worker that made it)."""
 
-    def __init__(self, page: Any) -> None:
-        self.page = page
+    def __init__(self, page: Any, topology: Topology) -> None:
+        self.page, self.topology = page, topology
+        self.owner: Worker | None = None
         self.refused: list[tuple[float, int, str]] = []  # (when, status, "HTTP 403 POST .../interact: {...}")
         self.console: list[str] = []
         page.on("response", self._response)
@@ -134,18 +142,22 @@ def context(chromium: Any) -> Iterator[Any]:
 
 
 @pytest.fixture
-def open_app(servers: dict[str, Server], context: Any) -> Any:
+def open_app(servers: dict[str, Topology], context: Any) -> Any:
     """``page, watch = open_app("ui", "ui_form")``: a new tab on that app."""
 
     def open_(group: str, name: str, query: str = "") -> tuple[Any, Watch]:
         page = context.new_page()
-        page.set_default_timeout(10_000)
-        watch = Watch(page)
-        page.goto(f"{servers[group].url}/{name}{query}")
-        page.wait_for_function("() => window.htagSSEState && window.htagSSEState().page")
+        page.set_default_timeout(15_000)
+        watch = Watch(page, servers[group])
+        watch.owner = open_page(page, servers[group], f"/{name}{query}")
         return page, watch
 
     return open_
+
+
+def elsewhere(page: Any, watch: Watch) -> Any:
+    """What the block sends reaches another worker than the page's, which relays it (several workers)."""
+    return relayed(watch.topology, watch.owner, page)
 
 
 def text(selector: str) -> str:
@@ -157,9 +169,12 @@ def text_is(selector: str, value: str) -> str:
 
 
 def upload(page: Any, watch: Watch, selector: str, size: int) -> None:
+    """Upload ``size`` random bytes; on several workers the upload reaches another worker than the
+    page's, which relays it."""
     data = os.urandom(size)
     name = f"file-{size}.bin"
-    page.set_input_files(selector, files=[{"name": name, "mimeType": "application/octet-stream", "buffer": data}])
+    with elsewhere(page, watch):
+        page.set_input_files(selector, files=[{"name": name, "mimeType": "application/octet-stream", "buffer": data}])
     want = f"{name} {size} {hashlib.sha256(data).hexdigest()}"
     expect(page, watch, text_is(".got", want), f"the app echoing the uploaded file ({size} bytes) as {want!r}",
            text(".got"), timeout_s=30)  # fmt: skip
@@ -186,6 +201,8 @@ FORMS = {  # (group, app): what a user fills in, as Playwright does it and as ta
 }
 
 
+@pytest.mark.feature("htagui apps")
+@pytest.mark.feature("htbulma apps")
 @pytest.mark.parametrize("group, name", list(FORMS), ids=[n for _, n in FORMS])
 def test_the_test_clients_submit_sends_what_chromium_sends(open_app, group, name):
     """``tab.submit("form", values)`` without knowing how the kit wires its Form (htagui: an exposed
@@ -237,16 +254,19 @@ def _items(body: str | None) -> list[dict[str, Any]]:
     return data if isinstance(data, list) else [data] if isinstance(data, dict) else []
 
 
+@pytest.mark.feature("htagui apps")
 def test_htagui_form_sends_its_fields_on_submit(open_app):
     page, watch = open_app("ui", "ui_form")
     page.fill("input.name", "Ada")
     page.select_option("select[name=country]", "be")
     page.check("input.agree")
-    page.click("button.send")
+    with elsewhere(page, watch):
+        page.click("button.send")
     want = json.dumps({"agree": "on", "country": "be", "level": "5", "name": "Ada"}, sort_keys=True)
     expect(page, watch, text_is(".sent", want), "the submitted form (htagui Form -> @expose'd _submit)", text(".sent"))
 
 
+@pytest.mark.feature("htagui apps")
 def test_htagui_live_fields_report_each_change(open_app):
     page, watch = open_app("ui", "ui_form")
     steps = [
@@ -264,6 +284,7 @@ def test_htagui_live_fields_report_each_change(open_app):
         expect(page, watch, text_is(".live", want), f"the field's change reported as {want!r}", text(".live"))
 
 
+@pytest.mark.feature("htagui apps")
 def test_htagui_dialogs_open_answer_and_close(open_app):
     page, watch = open_app("ui", "ui_dialog")
     page.click("button.b-alert")
@@ -305,6 +326,7 @@ def test_htagui_dialogs_open_answer_and_close(open_app):
     assert download.value.suggested_filename == "hello.txt"
 
 
+@pytest.mark.feature("htagui apps")
 def test_htagui_prompt_answers_and_closes(open_app):
     page, watch = open_app("ui", "ui_dialog")
     page.click("button.b-prompt")
@@ -315,6 +337,7 @@ def test_htagui_prompt_answers_and_closes(open_app):
     expect(page, watch, "() => !document.querySelector('input[name=promptvalue]')", "the prompt closed")
 
 
+@pytest.mark.feature("htagui apps")
 def test_htagui_clipboard_paste_reaches_the_app(open_app, context, servers):
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=servers["ui"].url)
     page, watch = open_app("ui", "ui_dialog")
@@ -325,6 +348,7 @@ def test_htagui_clipboard_paste_reaches_the_app(open_app, context, servers):
            "the pasted text (clipboard_paste -> @expose'd _clipboard_paste)", text(".answer"))  # fmt: skip
 
 
+@pytest.mark.feature("htagui apps")
 def test_htagui_tabs_switch_by_click_and_by_code(open_app):
     page, watch = open_app("ui", "ui_tabs")
     page.click("button.tab:text-is('two')")
@@ -342,6 +366,7 @@ def test_htagui_tabs_switch_by_click_and_by_code(open_app):
     ]
 
 
+@pytest.mark.feature("htagui apps")
 def test_htagui_splitters_report_their_new_sizes(open_app):
     page, watch = open_app("ui", "ui_split")
     drag_gutter(page, ".hsplit > .gutter", 120, 0)
@@ -354,12 +379,15 @@ def test_htagui_splitters_report_their_new_sizes(open_app):
            "the VSplit's new sizes", text(".sizes"))  # fmt: skip
 
 
+@pytest.mark.feature("htagui apps")
 def test_htagui_sortable_reports_the_new_order(open_app):
     page, watch = open_app("ui", "ui_sortable")
     page.locator(".item-a").drag_to(page.locator(".item-c"))
     expect(page, watch, text_is(".order", "b c a d"), "the new order (Sortable -> @expose'd onupdate)", text(".order"))
 
 
+@pytest.mark.feature("htagui apps")
+@pytest.mark.feature("generators")
 def test_htagui_infinite_scroll_loads_every_item(open_app):
     page, watch = open_app("ui", "ui_scroll")
     count = "document.querySelectorAll('.item').length"
@@ -375,6 +403,8 @@ def test_htagui_infinite_scroll_loads_every_item(open_app):
     ]
 
 
+@pytest.mark.feature("htagui apps")
+@pytest.mark.feature("F5 keeps the live page")
 def test_htagui_hash_navigation_shows_the_right_page(open_app):
     page, watch = open_app("ui", "ui_view")
     view = "() => location.hash + ' -> ' + document.querySelector('.view').textContent"
@@ -385,7 +415,7 @@ def test_htagui_hash_navigation_shows_the_right_page(open_app):
     assert page.evaluate("() => location.hash") == "#p1"
     page.click("button.b-p2")
     expect(page, watch, text_is(".view", "this is page 2"), "page 2", view)
-    page.reload()
+    reload(page, watch.topology, watch.owner)
     expect(page, watch, text_is(".view", "this is page 2"), "page 2 still shown after F5 on #p2", view, timeout_s=3)
     page.go_back()
     expect(page, watch, text_is(".view", "this is page 1"), "page 1 again after Back", view)
@@ -393,17 +423,22 @@ def test_htagui_hash_navigation_shows_the_right_page(open_app):
     expect(page, watch, text_is(".view", "welcome"), "the welcome page after Back again", view)
 
 
+@pytest.mark.feature("htagui apps")
+@pytest.mark.feature("uploads")
 def test_htagui_file_upload(open_app):
     page, watch = open_app("ui", "ui_upload")
     upload(page, watch, "input.upload", 1000)
     upload(page, watch, "input.upload", 3000)
 
 
+@pytest.mark.feature("htagui apps")
+@pytest.mark.feature("uploads")
 def test_htagui_file_upload_of_10_mb_with_the_default_options(open_app):
     page, watch = open_app("ui", "ui_upload")
     upload(page, watch, "input.upload", 10 * MB)  # base64 in a JSON body: ~13.4 MB
 
 
+@pytest.mark.feature("htagui apps")
 def test_htagui_shoelace_fields_report_each_change(open_app):
     """The shoelace flavour's fields call ``IField._iset_sl``, a method of a mixin after htag's Tag in the MRO."""
     page, watch = open_app("shoelace", "sl_fields")
@@ -414,18 +449,21 @@ def test_htagui_shoelace_fields_report_each_change(open_app):
 # ---------------------------------------------------------------- htbulma
 
 
+@pytest.mark.feature("htbulma apps")
 def test_htbulma_form_sends_its_fields_on_submit(open_app):
     page, watch = open_app("bulma", "bulma_form")
     page.fill(".form input.name", "Ada")
     page.press(".form input.name", "Tab")
     page.check(".form input.agree")
-    page.click("button.send")
+    with elsewhere(page, watch):
+        page.click("button.send")
     want = json.dumps({"agree": "on", "fruit": "b", "level": "4", "memo": "", "name": "Ada"}, sort_keys=True)
     expect(
         page, watch, text_is(".sent", want), "the submitted form (htbulma Form -> self.bind._onsubmit)", text(".sent")
     )
 
 
+@pytest.mark.feature("htbulma apps")
 def test_htbulma_reactive_inputs_report_each_change(open_app):
     page, watch = open_app("bulma", "bulma_form")
     steps = [
@@ -440,6 +478,7 @@ def test_htbulma_reactive_inputs_report_each_change(open_app):
         expect(page, watch, text_is(".live", want), f"the input's change reported as {want!r}", text(".live"))
 
 
+@pytest.mark.feature("htbulma apps")
 def test_htbulma_service_dialogs_open_answer_and_close(open_app):
     page, watch = open_app("bulma", "bulma_dialogs")
     no_modal = "() => !document.querySelector('.modal')"
@@ -469,6 +508,7 @@ def test_htbulma_service_dialogs_open_answer_and_close(open_app):
     expect(page, watch, "() => !document.querySelector('.old-toast')", "the Toaster's toast gone after 1.5 s")
 
 
+@pytest.mark.feature("htbulma apps")
 def test_htbulma_mbox_confirm_answers_and_closes(open_app):
     page, watch = open_app("bulma", "bulma_dialogs")
     page.click("button.b-mconfirm")
@@ -477,6 +517,7 @@ def test_htbulma_mbox_confirm_answers_and_closes(open_app):
     expect(page, watch, "() => !document.querySelector('.modal')", "the MBox closed")
 
 
+@pytest.mark.feature("htbulma apps")
 def test_htbulma_mbox_prompt_answers_and_closes(open_app):
     page, watch = open_app("bulma", "bulma_dialogs")
     page.click("button.b-mprompt")
@@ -487,6 +528,7 @@ def test_htbulma_mbox_prompt_answers_and_closes(open_app):
     expect(page, watch, "() => !document.querySelector('.modal')", "the MBox closed")
 
 
+@pytest.mark.feature("htbulma apps")
 def test_htbulma_widgets_tabs_table_tags_nav_split(open_app):
     page, watch = open_app("bulma", "bulma_widgets")
     page.click(".tabs-widget a:text-is('Two')")
@@ -507,16 +549,21 @@ def test_htbulma_widgets_tabs_table_tags_nav_split(open_app):
            "the split's new sizes", "() => document.querySelector('wc-splyt').getAttribute('sizes')")  # fmt: skip
 
 
+@pytest.mark.feature("htbulma apps")
+@pytest.mark.feature("uploads")
 def test_htbulma_file_upload(open_app):
     page, watch = open_app("bulma", "bulma_widgets")
     upload(page, watch, "input.upload", 1000)
 
 
+@pytest.mark.feature("htbulma apps")
+@pytest.mark.feature("uploads")
 def test_htbulma_file_upload_of_10_mb_with_the_default_options(open_app):
     page, watch = open_app("bulma", "bulma_widgets")
     upload(page, watch, "input.upload", 10 * MB)
 
 
+@pytest.mark.feature("htbulma apps")
 def test_htbulma_local_storage_loads_at_start_and_in_a_new_tab(open_app):
     """htbulma's ``LocalStorage`` (as in htbulma's storage example) asks the browser for the stored
     JSON at start with ``self.call.<a function it sets on the app instance>(...)``: the page's code
@@ -534,6 +581,8 @@ def test_htbulma_local_storage_loads_at_start_and_in_a_new_tab(open_app):
     assert second.evaluate("() => localStorage.getItem('realapps')") is None
 
 
+@pytest.mark.feature("htbulma apps")
+@pytest.mark.feature("errors are shown")
 def test_a_handler_failing_without_message_is_shown_and_the_page_goes_on(open_app):
     """``lambda o: service.alert(...)`` returns the modal: htag's dispatcher fails on ``assert r is None``."""
     page, watch = open_app("bulma", "bulma_dialogs")
@@ -570,6 +619,7 @@ def count_posts(page: Any) -> list[int]:
     return sent
 
 
+@pytest.mark.feature("htag's examples")
 def test_htags_manual_event_test_shows_what_htags_runner_shows(open_app):
     """htag's own manual_tests_events.py (1.0.0), every button in turn: the texts htag's runner shows
     for the same clicks (recorded side by side with htag 1.0.0's Runner, WebSocket and HTTP modes)."""
@@ -588,6 +638,7 @@ def test_htags_manual_event_test_shows_what_htags_runner_shows(open_app):
     expect(page, watch, text_is(".panel .item .delete", "xb"), "the item's x marked by its callback", text(".item"))
 
 
+@pytest.mark.feature("htag's examples")
 def test_a_generator_streams_into_the_button_clicked_once_per_click_or_enter(open_app):
     """``lambda o: self.stream()``: the items go into the button clicked. One user action runs the
     handlers once: a click on the x streamed into it (it bubbles to the button) streams once more,
@@ -608,6 +659,7 @@ def test_a_generator_streams_into_the_button_clicked_once_per_click_or_enter(ope
     assert sent[0] == 5 + 6 + 6, sent  # each: a click and 4 pulls of the next items (+ the x's own handler)
 
 
+@pytest.mark.feature("htag's examples")
 def test_a_form_sent_by_enter_adds_one_item_per_enter(open_app):
     """Typing then Enter in an input sends its form once: one item per Enter, as under htag's runner."""
     page, watch = open_app("plain", "events")
@@ -622,6 +674,7 @@ def test_a_form_sent_by_enter_adds_one_item_per_enter(open_app):
     assert page.inner_text(".todos").split("\n") == ["one", "onetwo"] and sent[0] == 2, (page.inner_text(".todos"), sent)
 
 
+@pytest.mark.feature("htag's examples")
 def test_crud_update_bound_with_self_bind_update(open_app):
     page, watch = open_app("plain", "crud")
     options = "() => Array.from(document.querySelectorAll('select.names option'), o => o.textContent).join(' | ')"
@@ -630,11 +683,13 @@ def test_crud_update_bound_with_self_bind_update(open_app):
            "() => document.querySelector('input.name').value")  # fmt: skip
     page.fill("input.name", "Doe, Jane")
     page.press("input.name", "Tab")
-    page.click("button.update")
+    with elsewhere(page, watch):
+        page.click("button.update")
     expect(page, watch, f"() => ({options})() === 'Emil, Hans | Doe, Jane | Tisch, Roman'",
            "the entry renamed by the app's own update() (bound with self.bind.update())", options)  # fmt: skip
 
 
+@pytest.mark.feature("htag's examples")
 def test_crud_create_delete_filter(open_app):
     page, watch = open_app("plain", "crud")
     options = "() => Array.from(document.querySelectorAll('select.names option'), o => o.textContent).join(' | ')"
@@ -650,12 +705,14 @@ def test_crud_create_delete_filter(open_app):
     expect(page, watch, f"() => ({options})() === 'New, One'", "the list filtered on 'N'", options)
 
 
+@pytest.mark.feature("htag's examples")
+@pytest.mark.feature("F5 keeps the live page")
 def test_calculator_keeps_what_was_typed_across_f5(open_app):
     page, watch = open_app("plain", "calc")
     for key in "12+3":
         page.click(f"button[data-key='{key}']")
     expect(page, watch, text_is(".display", "12+3"), "the keys typed", text(".display"))
-    page.reload()
+    reload(page, watch.topology, watch.owner)
     expect(page, watch, text_is(".display", "12+3"),
            "after F5, what was typed (self.txt: htag's runner keeps the instance across a reload)", text(".display"))  # fmt: skip
     page.click("button.k-eq")
@@ -666,22 +723,26 @@ def test_calculator_keeps_what_was_typed_across_f5(open_app):
     expect(page, watch, text_is(".display", "30"), "the keyboard's *2 Enter", text(".display"))
 
 
+@pytest.mark.feature("htag's examples")
+@pytest.mark.feature("F5 keeps the live page")
 def test_a_counter_in_an_attribute_survives_f5(open_app):
     page, watch = open_app("plain", "counter")
     for _ in range(3):
         page.click("button.inc")
     expect(page, watch, text_is(".count", "3"), "3 clicks counted", text(".count"))
-    page.reload()
-    page.wait_for_function("() => window.htagSSEState && window.htagSSEState().page")
+    reload(page, watch.topology, watch.owner)
     expect(page, watch, text_is(".count", "3"), "the count (self.n) still 3 after F5, as under htag's runner",
            text(".count"), timeout_s=3)  # fmt: skip
     page.click("button.inc")
     expect(page, watch, text_is(".count", "4"), "the count going on from 3 after F5", text(".count"))
 
 
+@pytest.mark.feature("htag's examples")
+@pytest.mark.feature("a second tab gets a page of its own")
 def test_two_tabs_of_the_same_url_keep_separate_counts(open_app):
     first, watch1 = open_app("plain", "counter")
-    second, watch2 = open_app("plain", "counter")
+    with pinned(watch1.topology, watch1.owner, r"event=page\.created"):  # the first tab's worker paused
+        second, watch2 = open_app("plain", "counter")
     for _ in range(2):
         first.click("button.inc")
     expect(first, watch1, text_is(".count", "2"), "2 clicks in the first tab", text(".count"))
@@ -692,6 +753,8 @@ def test_two_tabs_of_the_same_url_keep_separate_counts(open_app):
     assert second.inner_text(".count") == "1"
 
 
+@pytest.mark.feature("htag's examples")
+@pytest.mark.feature("errors are shown")
 def test_a_refused_interaction_does_not_break_the_page(open_app):
     """A double click on a button that removes itself: the second click targets a removed tag."""
     page, watch = open_app("plain", "counter")
@@ -702,9 +765,12 @@ def test_a_refused_interaction_does_not_break_the_page(open_app):
     assert watch.boxes() == [], f"an error shown for a click on a removed button:{watch.report(tolerate=(404,))}"
 
 
+@pytest.mark.feature("htag's examples")
+@pytest.mark.feature("batches")
 def test_every_htag_binding_style_runs_its_handler(open_app):
     page, watch = open_app("plain", "bindings", "?delay=800")
-    page.click("button.all")
+    with elsewhere(page, watch):  # the 22 interactions reach another worker, which relays them
+        page.click("button.all")
     expect(page, watch, "() => document.querySelectorAll('.row b').length === 22", "a star in each of the 22 rows",
            "() => Array.from(document.querySelectorAll('.row'), r => r.textContent).join(' / ')")  # fmt: skip
     expect(page, watch, text_is(".result", "OK"), "the app's own verdict (@expose'd valid)", text(".result"))
@@ -714,6 +780,8 @@ def test_every_htag_binding_style_runs_its_handler(open_app):
     )
 
 
+@pytest.mark.feature("htag's examples")
+@pytest.mark.feature("batches")
 def test_a_burst_of_22_clicks_is_not_22_round_trips(open_app, context):
     """With 150 ms between browser and server, one round trip per click takes over 3.3 s;
     htag's runner (one WebSocket) answers the 22 clicks in about 0.1 s, its HTTP mode in about 0.7 s."""

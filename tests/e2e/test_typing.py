@@ -1,8 +1,10 @@
 """A push must not wipe what the user is typing: updates are morphed in (static/morph.js).
 
-Against a real server (apps in tests/typingapps.py, whose roots re-render themselves whole
-several times a second), then static/morph.js on its own for the rule on form values: a
-value the server renders differently from its last rendering wins, else the user's stays.
+Against real servers on every topology (one worker, two workers, two hosts on Redis: apps in
+tests/support/typingapps.py, whose roots re-render themselves whole several times a second; on
+several workers, the pushes come through a stream held by another worker than the page's), then
+static/morph.js on its own for the rule on form values: a value the server renders differently
+from its last rendering wins, else the user's stays.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from typing import Any
 import pytest
 
 from harness.processes import ROOT
+from harness.topologies import Topology
+from tests.support.pins import open_page
 
 pytestmark = [pytest.mark.browser]
 
@@ -34,8 +38,8 @@ def js_errors(page: Any) -> list[str]:
     return errors
 
 
-def opened(page: Any, serve: Any, app: str) -> Any:
-    page.goto(serve(app).url)
+def opened(page: Any, topology: Topology, app: str) -> Any:
+    open_page(page, topology, f"/{app}", stream_elsewhere=True)
     page.wait_for_function(f"htagSSEState().online && {TICKS} >= 1")  # the clock's pushes arrive
     return page
 
@@ -51,8 +55,9 @@ def caret(page: Any) -> list[int]:
 # ---------------------------------------------------------------- against a server
 
 
-def test_typing_hello_one_key_at_a_time_through_10_pushes_keeps_focus_value_and_caret(serve, browser_page):
-    page = opened(browser_page, serve, "typing")
+@pytest.mark.feature("typing survives pushes")
+def test_typing_hello_one_key_at_a_time_through_10_pushes_keeps_focus_value_and_caret(topology: Topology, tab: Any) -> None:
+    page = opened(tab, topology, "typing")
     errors = js_errors(page)
     page.click("input.typed")
     start = ticks(page)
@@ -66,8 +71,9 @@ def test_typing_hello_one_key_at_a_time_through_10_pushes_keeps_focus_value_and_
     assert errors == []
 
 
-def test_a_caret_and_a_selection_in_the_middle_of_the_text_survive_pushes(serve, browser_page):
-    page = opened(browser_page, serve, "typing")
+@pytest.mark.feature("typing survives pushes")
+def test_a_caret_and_a_selection_in_the_middle_of_the_text_survive_pushes(topology: Topology, tab: Any) -> None:
+    page = opened(tab, topology, "typing")
     page.click("textarea.notes")
     page.keyboard.type("first line")
     page.keyboard.press("Enter")
@@ -90,8 +96,9 @@ def test_a_caret_and_a_selection_in_the_middle_of_the_text_survive_pushes(serve,
     assert page.input_value("input.typed") == "heYorld" and caret(page) == [3, 3]
 
 
-def test_an_opened_details_a_scrolled_div_and_the_page_scroll_survive_pushes(serve, browser_page):
-    page = opened(browser_page, serve, "typing")
+@pytest.mark.feature("typing survives pushes")
+def test_an_opened_details_a_scrolled_div_and_the_page_scroll_survive_pushes(topology: Topology, tab: Any) -> None:
+    page = opened(tab, topology, "typing")
     page.set_viewport_size({"width": 800, "height": 600})
     page.click("summary.summary")  # the user opens it
     assert page.evaluate("document.querySelector('details.more').open")
@@ -106,8 +113,9 @@ def test_an_opened_details_a_scrolled_div_and_the_page_scroll_survive_pushes(ser
     assert not page.evaluate("document.querySelector('details.more').open")
 
 
-def test_a_tags_js_sets_its_listener_up_once_however_many_renderings(serve, browser_page):
-    page = opened(browser_page, serve, "typing")
+@pytest.mark.feature("typing survives pushes")
+def test_a_tags_js_sets_its_listener_up_once_however_many_renderings(topology: Topology, tab: Any) -> None:
+    page = opened(tab, topology, "typing")
     pushes(page, 5)  # its js ran at each rendering: the element is new each time, as with htag's runner
     page.click("button.withjs")
     page.wait_for_function("window.jsClicks === 1")
@@ -115,8 +123,9 @@ def test_a_tags_js_sets_its_listener_up_once_however_many_renderings(serve, brow
     assert page.evaluate("window.jsClicks") == 1
 
 
-def test_the_server_clearing_an_input_wins_over_what_the_user_typed(serve, browser_page):
-    page = opened(browser_page, serve, "todo")
+@pytest.mark.feature("typing survives pushes")
+def test_the_server_clearing_an_input_wins_over_what_the_user_typed(topology: Topology, tab: Any) -> None:
+    page = opened(tab, topology, "todo")
     errors = js_errors(page)
     for n, word in enumerate(["milk", "eggs"], 1):
         page.click("input.entry")
@@ -132,8 +141,9 @@ def test_the_server_clearing_an_input_wins_over_what_the_user_typed(serve, brows
     assert errors == []
 
 
-def test_a_focused_input_the_answer_removes_leaves_focus_on_the_body_and_the_page_working(serve, browser_page):
-    page = opened(browser_page, serve, "vanishing")
+@pytest.mark.feature("typing survives pushes")
+def test_a_focused_input_the_answer_removes_leaves_focus_on_the_body_and_the_page_working(topology: Topology, tab: Any) -> None:
+    page = opened(tab, topology, "vanishing")
     errors = js_errors(page)
     page.click("input.kept")
     page.keyboard.type("keep")
@@ -154,10 +164,10 @@ def test_a_focused_input_the_answer_removes_leaves_focus_on_the_body_and_the_pag
 
 
 @pytest.fixture
-def page(browser_page: Any) -> Any:
-    browser_page.set_content("<!DOCTYPE html><html><head></head><body></body></html>")
-    browser_page.add_script_tag(path=str(ROOT / "static" / "morph.js"))
-    return browser_page
+def page(tab: Any) -> Any:
+    tab.set_content("<!DOCTYPE html><html><head></head><body></body></html>")
+    tab.add_script_tag(path=str(ROOT / "static" / "morph.js"))
+    return tab
 
 
 def render(page: Any, html: str) -> None:

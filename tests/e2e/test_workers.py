@@ -40,6 +40,9 @@ def start(serve, runner: str, app: str = "board", port: int | None = None):
     return server
 
 
+@pytest.mark.feature("clicks and updates", topology="workers")
+@pytest.mark.feature("pushes from background tasks", topology="workers")
+@pytest.mark.feature("generators", topology="workers")
 @pytest.mark.browser
 @pytest.mark.parametrize("runner", ["hypercorn", "gunicorn"])
 def test_a_session_works_whichever_worker_each_request_lands_on(serve, browser_page, runner):
@@ -79,6 +82,7 @@ async def clicker(url: str, clicks: int) -> tuple[int, list[int], set[str]]:
         return count, statuses, workers
 
 
+@pytest.mark.feature("clicks and updates", topology="workers")
 @pytest.mark.parametrize("runner, users, clicks", [
     ("hypercorn", 16, 200), ("gunicorn", 16, 200), ("gunicorn --preload", 4, 25), ("uvicorn", 4, 25), ("run", 4, 25),
 ])  # fmt: skip
@@ -95,6 +99,7 @@ def test_concurrent_sessions_across_four_workers_count_exactly(serve, runner, us
     assert len(set().union(*(w for _, _, w in results))) == 4  # every worker took part
 
 
+@pytest.mark.feature("a dead worker's pages rerun elsewhere", topology="workers")
 @pytest.mark.browser
 @pytest.mark.parametrize("runner", ["gunicorn", "run", "uvicorn"])
 def test_killing_the_owner_worker_the_page_recovers_by_itself(serve, browser_page, runner):
@@ -120,6 +125,7 @@ def test_killing_the_owner_worker_the_page_recovers_by_itself(serve, browser_pag
     wait_until(lambda: len(worker_pids(server.proc.pid)) >= 4, 20, "the dead worker to be replaced")
 
 
+@pytest.mark.feature("a server restart reruns the page", topology="workers")
 @pytest.mark.browser
 def test_hypercorn_stops_every_worker_when_one_is_killed_and_a_restart_recovers_the_page(serve, browser_page):
     """hypercorn's master shuts down on a worker's death: it needs a supervisor (systemd...)."""
@@ -141,3 +147,45 @@ def test_hypercorn_stops_every_worker_when_one_is_killed_and_a_restart_recovers_
     )
     page.click("button.inc")
     page.wait_for_function("document.querySelector('.count').textContent === '2'")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="server bug: a worker that has never had company opens no inbox (workers.py: it publishes its "
+    "contact at the first renewal that sees another lease); a request for its page landing on a new worker "
+    "waits for that contact only lease_s / 2 (Relay.call: Workers.contact(wait_s=lease_s / 2)) and then "
+    "answers 410 page_gone although the owner's lease holds: the page reruns elsewhere (its attributes lost) "
+    "while its live instance stays in the owner; docs/workers.md says a page is taken for gone once its "
+    "owner's lease has expired",
+)
+def test_a_click_for_the_page_of_a_stalled_worker_that_was_alone_waits_for_it(tmp_path) -> None:
+    """Two workers, the second never asked anything yet: the first, alone so far, made a page. Its
+    click lands on the second while the first is stalled (a long GC, a starved CPU), shorter than
+    its lease: the click waits for the page's owner and is answered by it, the same live page."""
+    from harness.hosts import Hosts
+    from htag_sse.testing.boot import boot_config
+
+    from ..support.serve import TARGET
+
+    group = Hosts(None, tmp_path, n=1, workers=2, app="tally", target=TARGET, options={"lease_s": 10})
+    try:
+        (host,) = group.start()
+        with httpx.Client(base_url=host.url, timeout=30) as tab:
+            page = tab.get("/")  # one worker answers: it takes its lease and makes the page; the other has none
+            owner = int(page.headers["x-htag-worker"])
+            boot, click = boot_config(page.text), interactions(page.text)["inc"]
+            headers = {"X-Htag-Token": boot["token"], "X-Htag-Seq": "1", "Origin": host.url}
+            os.kill(owner, signal.SIGSTOP)
+            try:  # the click reaches the other worker; the owner stays stalled 6 s (its lease: 10 s)
+                with ThreadPoolExecutor(1) as pool:
+                    sent = pool.submit(tab.post, f"{boot['base']}/{boot['page']}/interact", json=click, headers=headers)
+                    deadline = time.monotonic() + 6
+                    while not sent.done() and time.monotonic() < deadline:
+                        time.sleep(0.05)
+            finally:
+                os.kill(owner, signal.SIGCONT)
+            answer = sent.result(timeout=30)
+        assert answer.status_code == 200, f"{answer.status_code} {answer.text[:200]}"
+        assert ">1<" in json.dumps(answer.json())  # the same live page counted the click
+    finally:
+        group.kill()

@@ -146,3 +146,33 @@ test("transport none: a keep-alive every grace_s / 3, and a rerun when the page 
   assert.equal(h.server.open("/rerun").path, "/_htag/p1.a/rerun");
   assert.equal(h.client.info().transport, "none");
 });
+
+test("the server's news that the page ended waits for the answers in flight: the handler that ended it may send the browser elsewhere", async () => {
+  const h = harness();
+  const done = h.client.interact(click(1));
+  await h.clock.advance(0);
+  const post = h.server.open("/interact");
+  h.client.ended("p1.a");  // the stream's news beats the click's answer
+  await h.clock.advance(0);
+  assert.deepEqual(h.server.to("/rerun"), [], "no rerun while the click's answer is awaited");
+  const leave = { call: "location.href = '/bye'" };
+  post.reply(200, leave);
+  await done;
+  assert.deepEqual(h.page.applied, [leave]);
+  await h.clock.advance(0);
+  h.server.open("/rerun").reply(410, { error: "page_gone", message: "gone and cannot be rerun" });
+  await h.clock.advance(0);
+  assert.equal(h.page.reloaded, true, "the page ended and could not be rerun: the app loads anew");
+});
+
+test("a page ended while the tab navigates away is not reloaded over that navigation", async () => {
+  const h = harness();
+  h.client.nameForReload();  // beforeunload: a link, a logout, location.href
+  h.client.ended("p1.a");
+  await h.clock.advance(0);
+  h.server.open("/rerun").reply(410, { error: "page_gone", message: "gone and cannot be rerun" });
+  await h.clock.advance(0);
+  assert.equal(h.page.reloaded, false, "a reload now would cancel the navigation under way");
+  await h.clock.advance(5000);  // still here: that navigation was called off
+  assert.equal(h.page.reloaded, true);
+});

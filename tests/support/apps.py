@@ -246,9 +246,35 @@ class Basket(Tag.div):
         pass
 
 
+class Leaving(Tag.div):
+    """``self.exit()`` (htag's: it does nothing on the web), and the README's way to end a visit: clear
+    the session and send the browser elsewhere."""
+
+    def init(self):
+        self.value = Tag.span(self.state.get("count", 0), _class="count")
+        self += self.value
+        self += Tag.button("+1", _onclick=self.inc, _class="inc")
+        self += Tag.button("exit", _onclick=self.quit, _class="exit")
+        self += Tag.button("leave", _onclick=self.leave, _class="leave")
+        self.said = Tag.span("", _class="said")
+        self += self.said
+
+    def inc(self, ev):
+        self.state["count"] = self.state.get("count", 0) + 1
+        self.value.clear(self.state["count"])
+
+    def quit(self, ev):
+        self.exit()
+        self.said.clear("still here")
+
+    def leave(self, ev):
+        self.session.clear()
+        self.call("location.href = '/session/read'")
+
+
 APPS: dict[str, type[Tag]] = {
     "counter": Counter, "clock": Clock, "stream": Stream, "args": Args, "board": Board, "burst": Burst, "vault": Vault,
-    "tally": Tally, "notes": Notes, "stall": Stall, "basket": Basket, **TYPING_APPS,
+    "tally": Tally, "notes": Notes, "stall": Stall, "basket": Basket, "leaving": Leaving, **TYPING_APPS,
 }  # fmt: skip
 
 

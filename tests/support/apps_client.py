@@ -1,20 +1,14 @@
 """htag apps for the browser client's tests (tests/e2e/test_client.py).
 
-Served by ``hypercorn tests.support.serve_client:app``: the app named by
-``HTAG_SSE_TEST_APP``, options from ``HTAG_SSE_TEST_OPTIONS`` (JSON), sessions
-in ``HTAG_SSE_DIR``, as tests/apps.py does.
+Served at ``/<name>`` (and in parano mode at ``/parano/<name>``) by ``tests.support.serve:app``
+with ``HTAG_SSE_TEST_APP=*``, beside the apps of tests/support/apps.py.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
-import os
-from typing import Any
 
 from htag import Tag, expose
-
-from htag_sse import HtagSSE
 
 
 class Busy(Tag.div):
@@ -105,8 +99,3 @@ class Numbers(Tag.div):
 
 
 APPS: dict[str, type[Tag]] = {"busy": Busy, "errors": Errors, "error_element": ErrorElement, "numbers": Numbers}
-
-
-def build(name: str, **options: Any) -> HtagSSE:
-    env = json.loads(os.environ.get("HTAG_SSE_TEST_OPTIONS", "{}"))
-    return HtagSSE(APPS[name], **{**env, **options})
