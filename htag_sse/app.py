@@ -23,7 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from .adapter import AppClass, InitError
 from .assets import RELOAD_COOKIE, Assets
 from .bus import Bus, LoopbackBus, bus_secret
-from .cookie import SessionMiddleware, storage_unavailable
+from .cookie import STORE_UNAVAILABLE, SessionMiddleware, storage_unavailable
 from .errors import ConfigError, RequestError, StoreError
 from .eventlog import Feed
 from .head import head_of
@@ -195,6 +195,9 @@ class HtagSSE(Starlette):
                 html = self._render(await self.pages.create(App, session, init, route), root)
         except RequestError as e:
             return Response(e.message + "\n", e.status, {"Retry-After": "60"} if e.status == 429 else {}, "text/plain")
+        except StoreError as e:  # nothing was made: the browser may ask again (as clicks get it)
+            log.warning("a page of %s could not be made: %s", App.__name__, e)
+            return Response(STORE_UNAVAILABLE, 503, {"Retry-After": "1", "Cache-Control": "no-store"}, "text/plain")
         except InitError as e:  # logged as a handler's error is: ERROR, with the traceback
             log.error("%s could not start: its init failed\n%s", App.__name__, e.trace.rstrip())
             return HTMLResponse(e.page(route.debug), 500, headers=self.page_headers)

@@ -113,9 +113,13 @@ class SessionMiddleware:
         return session_headers(self.sessions, session, head, self.settings)
 
 
+#: What a request that needs the store answers while it cannot (503).
+STORE_UNAVAILABLE = b"The server cannot reach its storage: try again in a moment.\n"
+
+
 async def storage_unavailable(send: Send) -> None:
     """503 as plain text (the browser client retries it with backoff)."""
-    await _refuse(send, 503, b"The server cannot reach its storage: try again in a moment.\n")
+    await _refuse(send, 503, STORE_UNAVAILABLE, [(b"retry-after", b"1")])
 
 
 async def _refuse(send: Send, status: int, text: bytes, headers: list[tuple[bytes, bytes]] | None = None) -> None:

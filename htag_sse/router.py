@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -42,7 +43,7 @@ from .pages.registry import Pages
 from .security import check_origin
 from .session import Session, Sessions
 from .settings import Settings
-from .sse import Heartbeats
+from .sse import EventStream, Heartbeats
 from .wire import dumps
 from .workers import Workers
 
@@ -60,6 +61,9 @@ class Router:
         self.workers, self.assets, self.heartbeats, self.metrics = workers, assets, heartbeats, metrics
         self.prefix = settings.prefix + "/"
         self._big_reads = asyncio.Semaphore(BIG_BODY_READS)
+        # a tab holds one stream, and may open its next before the server saw the last one end
+        self._max_streams = 2 * settings.max_pages_per_session
+        self._streams: Counter[str] = Counter()  # open streams by session id (by address without one)
         self._worker_header = [(b"x-htag-worker", str(os.getpid()).encode())] if settings.route.debug else []
         self._pid_routes: dict[tuple[str, str], Callable[..., Awaitable[Any]]] = {
             ("POST", "interact"): self.interact, ("GET", "events"): self.events, ("GET", "poll"): self.poll,
@@ -129,7 +133,29 @@ class Router:
             self.metrics.counts["refused.503"] += 1
             log.warning("%s %s: the session store cannot answer: %s", head.method, head.path, e)
             response = _error(RequestError(503, "store_unavailable", "the server cannot reach its storage: try again"))
-        await self._send(response, scope, receive, send, head)
+        if isinstance(response, EventStream):
+            await self._stream(response, scope, receive, send, head)
+        else:
+            await self._send(response, scope, receive, send, head)
+
+    async def _stream(self, response: EventStream, scope: Scope, receive: Receive, send: Send, head: Head) -> None:
+        """An event stream, within the session's bound on this worker (as its pages are)."""
+        session = scope.get("session")
+        key = (session.sid if isinstance(session, Session) else None) or f"@{head.address}"
+        if self._streams[key] >= self._max_streams:
+            self.metrics.counts["refused.429"] += 1
+            log.info("%s %s refused: %d event streams open for one session", head.method, head.path, self._max_streams)
+            refused = RequestError(429, "too_many_streams", f"this session already holds {self._max_streams} event "
+                                   "streams here (twice max_pages_per_session): close some tabs")  # fmt: skip
+            await self._send(_error(refused), scope, receive, send, head)
+            return
+        self._streams[key] += 1
+        try:
+            await self._send(response, scope, receive, send, head)
+        finally:
+            self._streams[key] -= 1
+            if not self._streams[key]:
+                del self._streams[key]
 
     async def _send(self, response: Any, scope: Scope, receive: Receive, send: Send, head: Head) -> None:
         session = scope.get("session")

@@ -135,7 +135,7 @@ class RedisStore(RedisPart):
         version, fields = None, {}
         for name, value in items:
             if name == b"v":
-                version = int(value)
+                version = self._version(key, value)
             elif name.startswith(b"f:"):
                 field = name[2:].decode()
                 payload = self._sign.check(value, key, field)
@@ -150,7 +150,15 @@ class RedisStore(RedisPart):
     async def version(self, key: str) -> int | None:
         k = self._map(key)
         v = await self.conn.call("HGET", lambda r: r.hget(k, "v"))
-        return None if v is None else int(v)
+        return None if v is None else self._version(k, v)
+
+    def _version(self, key: str, value: bytes) -> int | None:
+        """A map's version; one that is not a number (written by hand in Redis) makes the map count as gone."""
+        try:
+            return int(value)
+        except ValueError:
+            log.warning("redis: %r has a version that is not a number (%r): taken as gone", key, value[:20])
+            return None
 
     async def create(self, key: str, ttl_s: float) -> bool:
         k = self._map(key)

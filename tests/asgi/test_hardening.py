@@ -8,6 +8,7 @@ The same attacks against real server processes: ``tests/e2e/test_faults.py``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import inspect
 import json
@@ -483,3 +484,22 @@ async def test_parano_refusals_do_not_echo_what_the_request_said(kit):
     assert late.status_code == 409 and str(1_000_000 + n) not in late.text, late.text
     opened = await tab.post(None, raw=cipher.seal(UP, {"n": n + 1, "o": inc}).encode())
     assert "clicked-1-times" in json.dumps(cipher.open(DOWN, opened.text)[1])
+
+
+async def test_one_session_holds_a_bounded_number_of_event_streams_and_others_are_not_affected(kit):
+    """A client opening stream after stream on one session (each held open) gets 429 past twice its
+    pages' bound; a stream that ends frees its place; another session's streams are not affected."""
+    app = kit.app("counter", session_store=MemoryStore(), max_pages_per_session=2)
+    mallory, alice = kit.client(app), kit.client(app)
+    tab, hers = await RawTab.open(mallory), await RawTab.open(alice)
+    async with contextlib.AsyncExitStack() as held:
+        streams = [await held.enter_async_context(open_stream(app, f"/_htag/{tab.page}/events",
+                                                               cookie=cookie_of(mallory))) for _ in range(5)]  # fmt: skip
+        for stream in streams[:4]:
+            assert (await stream.next()).event == "hello"
+        await asyncio.wait_for(streams[4].ended.wait(), 5)
+        assert streams[4].status == 429 and b"too_many_streams" in streams[4].raw
+        async with open_stream(app, f"/_htag/{hers.page}/events", cookie=cookie_of(alice)) as other:
+            assert (await other.next()).event == "hello" and other.status == 200
+    async with open_stream(app, f"/_htag/{tab.page}/events", cookie=cookie_of(mallory)) as again:
+        assert (await again.next()).event == "hello" and again.status == 200  # the ended ones freed their places

@@ -5,6 +5,7 @@ import logging
 from htag_sse import MemoryStore, StoreError
 
 from ..support.apps import build
+from ..support.failingstore import CALLS, FailingStore
 from ..support.rawtab import RawTab
 
 
@@ -56,3 +57,21 @@ async def test_structured_log_lines_for_pages_and_errors(asgi_client, caplog):
     assert events["interaction.error"].error == "handler failed on purpose"
     assert f"event=page.dropped page={tab.page} reason=\"test reason\"" in events["page.dropped"].getMessage()
     assert events["page.rerun"].old == tab.page
+
+
+async def test_a_page_asked_while_the_store_fails_answers_503_and_the_next_one_works(asgi_client):
+    """A user opening the app while the store cannot answer gets a 503 the browser may retry, not a 500;
+    once the store answers again, the same browser gets its page."""
+    store = FailingStore(MemoryStore())
+    app = build("counter", session_store=store)
+    client = asgi_client(app)
+    await RawTab.open(client)  # the worker started: its lease taken
+    client.cookies.clear()  # a new visitor
+    for failing in ({"create_with", "create"}, CALLS - {"acquire", "renew", "holders", "release"}):
+        store.failing = set(failing)
+        r = await client.get("/")
+        assert r.status_code == 503, (failing, r.status_code, r.text)
+        assert "storage" in r.text and r.headers["retry-after"]
+    store.failing = set()
+    tab = await RawTab.open(client)
+    assert "1" in str(await tab.click("inc"))

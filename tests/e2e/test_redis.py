@@ -346,3 +346,29 @@ async def test_a_request_that_saw_a_write_is_never_answered_from_an_older_copy_k
     finally:
         for store in stores:
             await store.close()
+
+
+async def test_a_session_whose_version_is_not_a_number_counts_as_gone_and_its_visitor_gets_a_new_one(
+    redis_server: RedisServer, caplog: Any
+) -> None:
+    """Someone with access to Redis writes garbage over a session's version: its visitor's next page is
+    a fresh one in a new session (a 500 before), and the store says why once."""
+    import httpx
+
+    from tests.support.apps import build
+
+    space = ns()
+    store = RedisStore(redis_server.url, secret=SECRET, namespace=space)
+    app = build("counter", session_store=store)
+    async with app.router.lifespan_context(app), httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+    ) as client:
+        assert (await client.get("/")).status_code == 200
+        sid = client.cookies["htag_sid"]
+        redis_server.cli("HSET", f"{space}:{{s:s:{sid}}}", "v", "garbage")
+        with caplog.at_level(logging.WARNING, logger="htag_sse"):
+            assert await store.version("s:" + sid) is None and await store.load("s:" + sid) is None
+            r = await client.get("/")
+        assert r.status_code == 200, r.text
+        assert client.cookies["htag_sid"] != sid
+    assert any("not a number" in rec.getMessage() for rec in caplog.records)
