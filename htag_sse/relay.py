@@ -13,6 +13,7 @@ import base64
 import itertools
 import json
 import logging
+import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -96,7 +97,9 @@ class Relay:
         await self.workers.start(self.deliver)
         await self.workers.open_inbox()  # the reply comes there
         bus = self.workers.bus
-        contact = await self._contact(to, wait_s=self.workers.lease_s / 2)
+        started = time.monotonic()
+        # a worker alone so far opens its inbox at its next renewal: wait as long as its lease holds
+        contact = await self._contact(to, wait_s=timeout_s)
         if contact is None or bus is None:
             raise RequestError(410, "page_gone", GONE)
         rid = next(self._ids)
@@ -110,7 +113,7 @@ class Relay:
             log.info("worker %s cannot be reached: its pages rerun elsewhere", to)
             raise RequestError(410, "page_gone", GONE) from None
         try:
-            async with asyncio.timeout(timeout_s):
+            async with asyncio.timeout(max(0.0, timeout_s - (time.monotonic() - started))):
                 while True:
                     done, _ = await asyncio.wait([reply], timeout=LIVENESS_CHECK_S)
                     if done:

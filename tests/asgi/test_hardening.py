@@ -274,12 +274,12 @@ async def test_a_page_whose_session_expired_answers_410_reload(kit, tmp_path, st
     """The browser drops the cookie when its Max-Age (``session_max_age_s``) passes, as the session
     does; a browser whose clock is behind still sends it."""
     app = kit.app("counter", session_store=MemoryStore() if store == "memory" else None, session_dir=tmp_path / "s",
-                  session_max_age_s=1.0, lease_s=0.3)  # fmt: skip
+                  session_max_age_s=2.0, lease_s=0.3)  # fmt: skip (2 s: the first click comes well within)
     c = kit.client(app)
     tab = await RawTab.open(c)
     assert text_of(await tab.click("inc")) == "1"
     sid = c.cookies["htag_sid"]
-    await until_async(lambda: app.store.load("s:" + sid), None, 5.0, "the session to expire")
+    await until_async(lambda: app.store.load("s:" + sid), None, 10.0, "the session to expire")
     await until_async(lambda: app.workers.alone, True, 5.0, "the worker to know it is alone")
     c.cookies.clear()
     sent = {"Cookie": f"htag_sid={sid}"} if cookie == "still sent" else {}

@@ -149,15 +149,6 @@ def test_hypercorn_stops_every_worker_when_one_is_killed_and_a_restart_recovers_
     page.wait_for_function("document.querySelector('.count').textContent === '2'")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="server bug: a worker that has never had company opens no inbox (workers.py: it publishes its "
-    "contact at the first renewal that sees another lease); a request for its page landing on a new worker "
-    "waits for that contact only lease_s / 2 (Relay.call: Workers.contact(wait_s=lease_s / 2)) and then "
-    "answers 410 page_gone although the owner's lease holds: the page reruns elsewhere (its attributes lost) "
-    "while its live instance stays in the owner; docs/workers.md says a page is taken for gone once its "
-    "owner's lease has expired",
-)
 def test_a_click_for_the_page_of_a_stalled_worker_that_was_alone_waits_for_it(tmp_path) -> None:
     """Two workers, the second never asked anything yet: the first, alone so far, made a page. Its
     click lands on the second while the first is stalled (a long GC, a starved CPU), shorter than
@@ -167,7 +158,8 @@ def test_a_click_for_the_page_of_a_stalled_worker_that_was_alone_waits_for_it(tm
 
     from ..support.serve import TARGET
 
-    group = Hosts(None, tmp_path, n=1, workers=2, app="tally", target=TARGET, options={"lease_s": 10})
+    group = Hosts(None, tmp_path, n=1, workers=2, app="tally", target=TARGET, options={"lease_s": 10},
+                  env={"HTAG_SSE_TEST_LOG": "info"})
     try:
         (host,) = group.start()
         with httpx.Client(base_url=host.url, timeout=30) as tab:
@@ -175,16 +167,16 @@ def test_a_click_for_the_page_of_a_stalled_worker_that_was_alone_waits_for_it(tm
             owner = int(page.headers["x-htag-worker"])
             boot, click = boot_config(page.text), interactions(page.text)["inc"]
             headers = {"X-Htag-Token": boot["token"], "X-Htag-Seq": "1", "Origin": host.url}
-            os.kill(owner, signal.SIGSTOP)
-            try:  # the click reaches the other worker; the owner stays stalled 6 s (its lease: 10 s)
-                with ThreadPoolExecutor(1) as pool:
+            with ThreadPoolExecutor(1) as pool:  # (its end waits for the click: the owner is resumed before)
+                os.kill(owner, signal.SIGSTOP)
+                try:  # the click reaches the other worker; the owner stays stalled 6 s (its lease: 10 s)
                     sent = pool.submit(tab.post, f"{boot['base']}/{boot['page']}/interact", json=click, headers=headers)
                     deadline = time.monotonic() + 6
                     while not sent.done() and time.monotonic() < deadline:
-                        time.sleep(0.05)
-            finally:
-                os.kill(owner, signal.SIGCONT)
-            answer = sent.result(timeout=30)
+                        time.sleep(0.05)  # a stall of a known length: what is under test
+                finally:
+                    os.kill(owner, signal.SIGCONT)
+                answer = sent.result(timeout=30)
         assert answer.status_code == 200, f"{answer.status_code} {answer.text[:200]}"
         assert ">1<" in json.dumps(answer.json())  # the same live page counted the click
     finally:
