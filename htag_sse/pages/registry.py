@@ -122,6 +122,7 @@ class Pages:
                 await self.sessions.create_with(session, lambda sid: {record_key(pid): self._record_of(page, sid)})
             except BaseException:
                 page.close()
+                session.discard()
                 raise
         else:
             await self._record(page)

@@ -80,6 +80,12 @@ class Session(MutableMapping[str, Any]):
             del self[key]
         self.ended = True
 
+    def discard(self) -> None:
+        """Drop the keys never stored and stop tracking changes (a new visitor's page could not be
+        stored: what its ``init`` wrote must not be stored later on its own, without the page)."""
+        self._data = {k: self._data[k] for k in self._saved if k in self._data}
+        self._touched.clear()
+
     def changes(self) -> MapWrite | None:
         """The values that differ from the stored ones (pickled), and the deleted keys."""
         if not self._touched or self.sid is None:

@@ -691,11 +691,12 @@ def metric(server: Server, name: str) -> float:
 
 
 def test_a_stream_that_never_reads_is_closed_and_100_others_keep_time(tmp_path):
-    """100 streams of a page pushing every 0.1 s and 10 idle streams (heartbeats every 2 s) beside one
-    stream whose client never reads (4 KB socket buffer) of a page pushing 1 MB/s: once the kernel
-    buffers are full, its sends block and it is closed after SEND_TIMEOUT_S (10 s); the others keep time."""
+    """100 streams of pages pushing every 0.1 s (10 users, 10 streams each: a session holds at most 32)
+    and 10 idle streams (heartbeats every 2 s) beside one stream whose client never reads (4 KB socket
+    buffer) of a page pushing 1 MB/s: once the kernel buffers are full, its sends block and it is
+    closed after SEND_TIMEOUT_S (10 s); the others keep time."""
     server = fault_server(tmp_path / "sessions", "counter", options={"heartbeat_s": 2.0, "metrics": True})
-    pushing = Visitor(server.url).open("/app/pusher?size=100&tick=0.1")
+    pushing = [Visitor(server.url).open("/app/pusher?size=100&tick=0.1") for _ in range(10)]
     idle = Visitor(server.url).open()
     heavy = Visitor(server.url).open("/app/pusher?size=100000&tick=0.1")
     stuck = raw_request(server.port, f"GET {heavy.url('events')} HTTP/1.1\nHost: x\nCookie: {cookie_header(heavy)}",
@@ -705,8 +706,8 @@ def test_a_stream_that_never_reads_is_closed_and_100_others_keep_time(tmp_path):
         stop = asyncio.Event()
         healthy: list[list[float]] = [[] for _ in range(100)]
         beating: list[list[float]] = [[] for _ in range(10)]
-        tasks = [asyncio.ensure_future(follow(server.port, pushing.url("events"), cookie_header(pushing), t, stop,
-                                              events_only=True)) for t in healthy]  # fmt: skip
+        tasks = [asyncio.ensure_future(follow(server.port, pushing[i // 10].url("events"), cookie_header(pushing[i // 10]),
+                                              t, stop, events_only=True)) for i, t in enumerate(healthy)]  # fmt: skip
         tasks += [asyncio.ensure_future(follow(server.port, idle.url("events"), cookie_header(idle), t, stop,
                                                events_only=False)) for t in beating]  # fmt: skip
         t0 = time.monotonic()
