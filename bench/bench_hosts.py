@@ -9,7 +9,7 @@ answer names the worker that gave it. The client is a minimal HTTP/1.1 keep-aliv
 module), each connection held to one host: which host answers is chosen, not left to chance.
 
 1. click latency, sequential, one page owned by host A: clicks alternately sent to A (owner-local:
-   the session is still written to Redis) and to B (relayed to A over Redis streams and back);
+   the session is still written to Redis) and to B (relayed to A over Redis pub/sub and back);
    for reference, one host without Redis (sessions on its disk);
 2. throughput, 16 users clicking in a loop: 1 host without Redis, 1 host on Redis, 2 hosts on Redis
    (each user's page on either host, its clicks sent to the two hosts in turn, as nginx's
@@ -147,7 +147,11 @@ class Conn:
         headers: dict[str, str] = {}
         while (line := await self.reader.readline()) not in (b"\r\n", b""):
             name, _, value = line.decode("latin-1").partition(":")
-            headers[name.strip().lower()] = value.strip()
+            name = name.strip().lower()
+            if name == "set-cookie" and name in headers:  # several cookies: one line each, kept apart
+                headers[name] += "\n" + value.strip()
+            else:
+                headers[name] = value.strip()
         return status, headers
 
     async def chunk(self) -> bytes:
@@ -179,15 +183,24 @@ class Conn:
 
 @dataclass
 class Tab:
-    """A page as the browser holds it: its id, token, cookie, the interactions of its buttons."""
+    """A page as the browser holds it: its id, token, cookies, the interactions of its buttons."""
 
     page: str
     token: str
     base: str
-    cookie: str
+    cookies: dict[str, str]
     calls: dict[str, bytes]
     owner: int  # the worker (os pid) that made it
     seq: int = 0
+
+    @property
+    def cookie(self) -> str:
+        return "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+
+    def heard(self, a: Answer) -> Answer:
+        """As the browser does: the cookies an answer sets (the session's version on Redis) are sent next."""
+        self.cookies.update(cookies_of(a))
+        return a
 
     def click(self, conn: Conn, name: str = "inc") -> bytes:
         self.seq += 1
@@ -201,9 +214,13 @@ async def open_tab(conn: Conn, errors: Errors, phase: str) -> Tab:
     a = errors.check(phase, await conn.send(conn.request("GET", "/")))
     html = a.body.decode()
     boot = boot_config(html)
-    cookie = a.headers["set-cookie"].split(";", 1)[0]
     calls = {name: json.dumps(call).encode() for name, call in interactions(html).items()}
-    return Tab(boot["page"], boot["token"], boot["base"], cookie, calls, worker(a))
+    return Tab(boot["page"], boot["token"], boot["base"], cookies_of(a), calls, worker(a))
+
+
+def cookies_of(a: Answer) -> dict[str, str]:
+    pairs = (line.split(";", 1)[0].partition("=") for line in a.headers.get("set-cookie", "").split("\n") if line)
+    return {name.strip(): value.strip() for name, _, value in pairs}
 
 
 def worker(a: Answer) -> int:
@@ -262,7 +279,7 @@ async def click_latency(group: Hosts, plan: Plan, errors: Errors) -> dict[str, l
         for name, conn in zip(names, conns, strict=False):
             raw = tab.click(conn)
             t0 = time.perf_counter()
-            a = errors.check(f"latency {name}", await conn.send(raw))
+            a = errors.check(f"latency {name}", tab.heard(await conn.send(raw)))
             if i >= plan.warmup:
                 samples[name].append(time.perf_counter() - t0)
             if name == "owner-local" and worker(a) != tab.owner:
@@ -293,11 +310,11 @@ async def click_cost(group: Hosts, redis: RedisServer, plan: Plan, errors: Error
     try:
         for name, conn in zip(("owner-local", "relayed"), conns, strict=False):
             for _ in range(plan.warmup):
-                errors.check(f"cost {name}", await conn.send(tab.click(conn)))
+                errors.check(f"cost {name}", tab.heard(await conn.send(tab.click(conn))))
             before = {k: cpu_s(v) for k, v in pids.items()}
             calls = commands(client)
             for _ in range(plan.clicks):
-                errors.check(f"cost {name}", await conn.send(tab.click(conn)))
+                errors.check(f"cost {name}", tab.heard(await conn.send(tab.click(conn))))
             after, calls_after = {k: cpu_s(v) for k, v in pids.items()}, commands(client)
             per = {k: (calls_after.get(k, 0) - calls.get(k, 0)) / plan.clicks for k in calls_after}
             costs[name] = Cost(plan.clicks, {k: after[k] - before[k] for k in pids},
@@ -367,7 +384,7 @@ async def throughput(label: str, group: Hosts, redis: RedisServer | None, plan: 
             k += 1
             raw = tab.click(conn)
             t0 = time.perf_counter()
-            a = errors.check(phase, await conn.send(raw))
+            a = errors.check(phase, tab.heard(await conn.send(raw)))
             if timing.is_set() and not stop.is_set():
                 latencies.append(time.perf_counter() - t0)
                 done["relayed" if worker(a) != tab.owner else "local"] += 1
@@ -412,7 +429,7 @@ async def push_latency(group: Hosts, plan: Plan, errors: Errors) -> dict[str, li
     samples: dict[str, list[float]] = {name: [] for name in names}
     try:
         for i in range(plan.warmup + plan.pushes):
-            errors.check("push", await conn.send(tab.click(conn, "ping")))
+            errors.check("push", tab.heard(await conn.send(tab.click(conn, "ping"))))
             for name in names:
                 try:
                     got, stamp = await asyncio.wait_for(arrived[name].get(), 10)
@@ -470,14 +487,14 @@ async def redis_memory(group: Hosts, redis: RedisServer, plan: Plan, errors: Err
         for i, tab in enumerate(tabs):
             conn = conns[i % len(conns)]
             for _ in range(plan.events):
-                errors.check("memory", await conn.send(tab.click(conn, "ping")))
+                errors.check("memory", tab.heard(await conn.send(tab.click(conn, "ping"))))
         last = tabs[-1]
         events_key = f"htag-sse:{{p:{last.page}}}:events"
         deadline = time.monotonic() + 10  # the pushes reach Redis after the clicks' answers
         while client.xlen(events_key) < plan.events and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
         pushed = used()
-        sid = last.cookie.split("=", 1)[1]
+        sid = last.cookies["htag_sid"]
         keys = {
             "session (a hash)": client.memory_usage(f"htag-sse:{{s:s:{sid}}}", samples=0) or 0,
             "page record (a string)": client.memory_usage(f"htag-sse:{{v:p:{last.page}}}", samples=0) or 0,
