@@ -5,7 +5,6 @@ next user of the browser, not to an anonymous visitor, not through the reload co
 from __future__ import annotations
 
 import pytest
-from htag import Tag
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -13,20 +12,7 @@ from starlette.routing import Route
 from htag_sse import HtagSSE, MemoryStore
 from htag_sse.testing import HtagTestClient, Tab
 
-
-class Notes(Tag.div):
-    """Greets the session's user; private notes held in an attribute of the live page."""
-
-    def init(self):
-        self.notes: list[str] = []
-        self += Tag.h1(f"hello {self.session.get('user', 'nobody')}", _class="hello")
-        self += Tag.input(_class="note", _onchange=self.bind.write(b"this.value"))
-        self.shown = Tag.div(_class="notes")
-        self += self.shown
-
-    def write(self, text):
-        self.notes.append(text)
-        self.shown.clear(", ".join(self.notes))
+from ..support.apps import Notes
 
 
 def notes_app() -> HtagSSE:
